@@ -1,0 +1,37 @@
+import codecs
+from dataclasses import dataclass
+from typing import ClassVar
+
+from domain.errors import InvalidHistoryEncodingError
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryVersion:
+    """A version of a chat's `history.md`, named by the strong ETag of its content."""
+
+    sha256: str
+    size_bytes: int
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.sha256}"'
+
+    def matches(self, etag_header: str) -> bool:
+        """Whether an If-Match / If-None-Match value names this version (`*` names any)."""
+        candidates = [item.strip() for item in etag_header.split(",")]
+        return "*" in candidates or self.etag in candidates
+
+
+class Utf8Validator:
+    """Checks a stream of chunks is UTF-8 without holding it whole."""
+
+    ENCODING: ClassVar[str] = "utf-8"
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder(self.ENCODING)(errors="strict")
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> None:
+        try:
+            self._decoder.decode(chunk, final)
+        except UnicodeDecodeError as error:
+            raise InvalidHistoryEncodingError("history body is not valid UTF-8") from error

@@ -3,6 +3,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.attachment_name import ChatAttachmentName
+from domain.errors import InvalidInputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +21,20 @@ class ChatFile:
     def with_content(self, size_bytes: int, sha256: str) -> "ChatFile":
         """The same record (same id) describing bytes that changed on disk."""
         return replace(self, size_bytes=size_bytes, sha256=sha256)
+
+
+CONTENT_TYPE_MAX_LENGTH = 255
+
+
+def checked_content_type(value: str | None) -> str | None:
+    """A client-sent media type fit to store and echo back in a header, or None if absent."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > CONTENT_TYPE_MAX_LENGTH or not all(" " <= char <= "~" for char in value):
+        raise InvalidInputError(
+            f"content type must be printable ASCII of at most {CONTENT_TYPE_MAX_LENGTH} chars"
+        )
+    return value

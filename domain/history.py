@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from domain.errors import InvalidHistoryEncodingError
+from domain.etag import etag_listed, strong_etag
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,12 +15,10 @@ class HistoryVersion:
 
     @property
     def etag(self) -> str:
-        return f'"{self.sha256}"'
+        return strong_etag(self.sha256)
 
     def matches(self, etag_header: str) -> bool:
-        """Whether an If-Match / If-None-Match value names this version (`*` names any)."""
-        candidates = [item.strip() for item in etag_header.split(",")]
-        return "*" in candidates or self.etag in candidates
+        return etag_listed(self.etag, etag_header)
 
 
 class Utf8Validator:

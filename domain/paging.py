@@ -1,6 +1,6 @@
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Generic, TypeVar
@@ -49,15 +49,30 @@ class PageRequest:
     after: PageCursor | None = None
 
     def __post_init__(self) -> None:
-        if not self.MIN_LIMIT <= self.limit <= self.MAX_LIMIT:
-            raise InvalidInputError(f"limit must be between {self.MIN_LIMIT} and {self.MAX_LIMIT}")
+        if self.limit < 1:
+            raise InvalidInputError("limit must be positive")
 
     @classmethod
     def from_token(cls, limit: int, cursor: str | None) -> "PageRequest":
+        """A client's page request: `limit` within the contract's bounds, `cursor` as issued."""
+        if not cls.MIN_LIMIT <= limit <= cls.MAX_LIMIT:
+            raise InvalidInputError(f"limit must be between {cls.MIN_LIMIT} and {cls.MAX_LIMIT}")
         return cls(limit, None if cursor is None else PageCursor.decode(cursor))
+
+    def probe(self) -> "PageRequest":
+        """The same request for one more item, which tells whether a next page exists."""
+        return PageRequest(self.limit + 1, self.after)
 
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     items: Sequence[T]
     next_cursor: str | None
+
+
+def page_of(items: Sequence[T], limit: int, cursor_of: Callable[[T], PageCursor]) -> Page[T]:
+    """The page of `limit` items from a probe that fetched up to `limit + 1`."""
+    if len(items) > limit:
+        kept = items[:limit]
+        return Page(kept, cursor_of(kept[-1]).encode())
+    return Page(items, None)

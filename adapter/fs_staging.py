@@ -1,0 +1,107 @@
+"""Files being written in `staging/` before an atomic rename makes them visible."""
+
+import hashlib
+import os
+import re
+import secrets
+import threading
+from contextlib import ExitStack, suppress
+from pathlib import Path
+
+from adapter.fs_dirs import CREATE_FLAGS, open_existing_dir, open_root
+from adapter.fs_layout import FILE_MODE, STAGING
+from domain.content import StagedContent
+
+_TOKEN = re.compile(r"[0-9a-f]{32}\.tmp")
+
+
+def new_token() -> str:
+    return f"{secrets.token_hex(16)}.tmp"
+
+
+def checked_token(token: str) -> str:
+    """`token` if it is a staging file name this module could have made, so that it is one
+    plain path component; a token from anywhere else is a bug in the caller."""
+    if not _TOKEN.fullmatch(token):
+        raise ValueError(f"{token!r} is not a staging token")
+    return token
+
+
+def remove_staged(root: Path, token: str) -> None:
+    """Blocking. Remove the staging file `token`; a no-op if it is gone."""
+    with ExitStack() as stack:
+        staging_fd = open_existing_dir(stack, open_root(stack, root), STAGING)
+        with suppress(FileNotFoundError):
+            os.unlink(checked_token(token), dir_fd=staging_fd)
+
+
+def probe_staging(root: Path) -> None:
+    """Blocking. Create and remove a file in staging, raising OSError if either fails."""
+    with ExitStack() as stack:
+        staging_fd = open_existing_dir(stack, open_root(stack, root), STAGING)
+        token = new_token()
+        os.close(os.open(token, CREATE_FLAGS, FILE_MODE, dir_fd=staging_fd))
+        os.unlink(token, dir_fd=staging_fd)
+
+
+def _write_all(fd: int, data: bytes | bytearray) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class StagingFile:
+    """One staging file being written. Every method blocks: call it from a worker thread.
+
+    A lock orders the methods, so a `remove` issued after a cancelled `write` waits for that
+    write to finish before closing the descriptor, and a `create` that a busy pool runs only
+    after `remove` creates nothing.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.token = new_token()
+        self._root = root
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._removed = False
+        self._sha256 = hashlib.sha256()
+        self._size_bytes = 0
+
+    def create(self) -> None:
+        with self._lock, ExitStack() as stack:
+            if self._removed:
+                return
+            staging_fd = open_existing_dir(stack, open_root(stack, self._root), STAGING)
+            self._fd = os.open(self.token, CREATE_FLAGS, FILE_MODE, dir_fd=staging_fd)
+
+    def write(self, data: bytes | bytearray) -> None:
+        with self._lock:
+            fd = self._open_fd()
+            self._sha256.update(data)
+            _write_all(fd, data)
+            self._size_bytes += len(data)
+
+    def finish(self) -> StagedContent:
+        """Make the bytes durable and close the file; it stays in staging until committed."""
+        with self._lock:
+            fd = self._open_fd()
+            os.fsync(fd)
+            self._fd = None
+            os.close(fd)
+            return StagedContent(self.token, self._size_bytes, self._sha256.hexdigest())
+
+    def remove(self) -> None:
+        """Close and remove the file, swallowing errors: the caller is already failing, and
+        `prepare` clears whatever is left at the next start."""
+        with self._lock:
+            self._removed = True
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                os.close(fd)
+            with suppress(OSError):
+                remove_staged(self._root, self.token)
+
+    def _open_fd(self) -> int:
+        if self._fd is None:
+            raise ValueError("the staging file is not open")
+        return self._fd

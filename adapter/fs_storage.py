@@ -1,0 +1,305 @@
+import asyncio
+import errno
+import hashlib
+import logging
+import os
+import secrets
+import stat
+from collections.abc import AsyncIterable
+from contextlib import ExitStack, suppress
+from pathlib import Path
+from uuid import UUID
+
+from adapter.fs_digest import EMPTY_SHA256, read_up_to, sha256_up_to
+from adapter.fs_dirs import (
+    clear_dir,
+    create_empty,
+    lstat_or_none,
+    make_dirs,
+    open_dirs,
+    open_existing_dir,
+    open_regular,
+    open_root,
+    regular_size,
+    remove_entry,
+)
+from adapter.fs_errors import os_error_reason, translated_os_errors
+from adapter.fs_layout import (
+    CHATS,
+    DIR_MODE,
+    PRIVATE_DIR_MODE,
+    STAGING,
+    TRASH,
+    WORKSPACES,
+    chat_dir_names,
+)
+from adapter.fs_reader import BytesContentReader, FdContentReader
+from adapter.fs_staging import StagingFile, checked_token, probe_staging, remove_staged
+from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
+from domain.content import ScannedFile, StagedContent
+from domain.errors import (
+    ChatFileNotFoundError,
+    InvalidAttachmentNameError,
+    StorageUnavailableError,
+)
+from domain.history import HistoryVersion
+from usecase.interface import ChatStorage, ContentReader
+
+# Chunks arrive as small as 64 KiB; each write costs a hop to a worker thread, so they are
+# gathered into writes of about this size.
+WRITE_BUFFER_BYTES = 1024 * 1024
+# A history up to this size is read whole once, so its version and its bytes cannot differ.
+SMALL_HISTORY_BYTES = 1024 * 1024
+
+EMPTY_HISTORY = HistoryVersion(sha256=EMPTY_SHA256, size_bytes=0)
+
+_log = logging.getLogger(__name__)
+
+
+class FilesystemChatStorage(ChatStorage):
+    """Chats as directories under `root`, laid out as design.md's "On disk" describes.
+
+    The blocking work of each call runs in one worker thread, and every descriptor it opens
+    is closed there, even when the awaiting task is cancelled.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    async def prepare(self) -> None:
+        with translated_os_errors("prepare the data directory"):
+            await asyncio.to_thread(self._prepare)
+
+    async def check_writable(self) -> None:
+        try:
+            await asyncio.to_thread(probe_staging, self._root)
+        except OSError as error:
+            reason = os_error_reason(error)
+            raise StorageUnavailableError(
+                f"the data directory is not writable: {reason}"
+            ) from error
+
+    async def ensure_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
+        with translated_os_errors("create the chat directory"):
+            await asyncio.to_thread(self._ensure_chat, workspace_id, chat_id)
+
+    async def delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
+        with translated_os_errors("delete the chat directory"):
+            await asyncio.to_thread(self._delete_chat, workspace_id, chat_id)
+
+    async def stage(self, chunks: AsyncIterable[bytes]) -> StagedContent:
+        staging = StagingFile(self._root)
+        try:
+            with translated_os_errors("create a staging file"):
+                await asyncio.to_thread(staging.create)
+            buffer = bytearray()
+            async for chunk in chunks:
+                buffer += chunk
+                if len(buffer) >= WRITE_BUFFER_BYTES:
+                    with translated_os_errors("write a staging file"):
+                        await asyncio.to_thread(staging.write, buffer)
+                    buffer = bytearray()
+            with translated_os_errors("write a staging file"):
+                if buffer:
+                    await asyncio.to_thread(staging.write, buffer)
+                return await asyncio.to_thread(staging.finish)
+        except BaseException:
+            # Also on cancellation: the removal is handed to the pool before this task can be
+            # interrupted again, and it runs after any write still in flight.
+            await asyncio.to_thread(staging.remove)
+            raise
+
+    async def discard(self, staged: StagedContent) -> None:
+        token = checked_token(staged.token)
+        with translated_os_errors("remove a staging file"):
+            await asyncio.to_thread(remove_staged, self._root, token)
+
+    async def history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
+        with translated_os_errors("read the history"):
+            return await asyncio.to_thread(self._history_version, workspace_id, chat_id)
+
+    async def open_history(
+        self, workspace_id: UUID, chat_id: UUID
+    ) -> tuple[HistoryVersion, ContentReader]:
+        with translated_os_errors("read the history"):
+            return await asyncio.to_thread(self._open_history, workspace_id, chat_id)
+
+    async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
+        token = checked_token(staged.token)
+        with translated_os_errors("write the history"):
+            return await asyncio.to_thread(
+                self._commit, workspace_id, chat_id, HISTORY_FILE_NAME, token
+            )
+
+    async def commit_attachment(
+        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName, staged: StagedContent
+    ) -> int:
+        token = checked_token(staged.token)
+        with translated_os_errors("write the attachment"):
+            return await asyncio.to_thread(self._commit, workspace_id, chat_id, name.value, token)
+
+    async def open_attachment(
+        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
+    ) -> ContentReader:
+        with translated_os_errors("read the attachment"):
+            return await asyncio.to_thread(self._open_attachment, workspace_id, chat_id, name)
+
+    async def delete_attachment(
+        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
+    ) -> int:
+        with translated_os_errors("delete the attachment"):
+            return await asyncio.to_thread(self._delete_attachment, workspace_id, chat_id, name)
+
+    async def scan_attachments(self, workspace_id: UUID, chat_id: UUID) -> list[ScannedFile]:
+        with translated_os_errors("scan the chat directory"):
+            return await asyncio.to_thread(self._scan_attachments, workspace_id, chat_id)
+
+    # The blocking halves, run in a worker thread.
+
+    def _prepare(self) -> None:
+        self._root.mkdir(parents=True, exist_ok=True)
+        with ExitStack() as stack:
+            root_fd = open_root(stack, self._root)
+            make_dirs(stack, root_fd, (WORKSPACES,), DIR_MODE)
+            for name in (STAGING, TRASH):
+                clear_dir(make_dirs(stack, root_fd, (name,), PRIVATE_DIR_MODE))
+
+    def _open_chat(self, stack: ExitStack, workspace_id: UUID, chat_id: UUID) -> int | None:
+        root_fd = open_root(stack, self._root)
+        return open_dirs(stack, root_fd, chat_dir_names(workspace_id, chat_id))
+
+    def _make_chat(self, stack: ExitStack, root_fd: int, workspace_id: UUID, chat_id: UUID) -> int:
+        chat_fd = make_dirs(stack, root_fd, chat_dir_names(workspace_id, chat_id), DIR_MODE)
+        create_empty(chat_fd, HISTORY_FILE_NAME)
+        return chat_fd
+
+    def _ensure_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
+        with ExitStack() as stack:
+            self._make_chat(stack, open_root(stack, self._root), workspace_id, chat_id)
+
+    def _delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
+        with ExitStack() as stack:
+            root_fd = open_root(stack, self._root)
+            chats_fd = open_dirs(stack, root_fd, (WORKSPACES, str(workspace_id), CHATS))
+            if chats_fd is None:
+                return
+            trash_fd = open_existing_dir(stack, root_fd, TRASH)
+            trashed = f"{chat_id}.{secrets.token_hex(8)}"
+            try:
+                os.rename(str(chat_id), trashed, src_dir_fd=chats_fd, dst_dir_fd=trash_fd)
+            except FileNotFoundError:
+                return
+            os.fsync(chats_fd)
+            os.fsync(trash_fd)
+            try:
+                remove_entry(trash_fd, trashed)
+            except OSError:
+                # The chat is already out of sight; `prepare` empties the trash at next start.
+                _log.warning("could not empty trash/%s", trashed, exc_info=True)
+
+    def _commit(self, workspace_id: UUID, chat_id: UUID, name: str, token: str) -> int:
+        renamed = False
+        try:
+            with ExitStack() as stack:
+                root_fd = open_root(stack, self._root)
+                staging_fd = open_existing_dir(stack, root_fd, STAGING)
+                chat_fd = self._make_chat(stack, root_fd, workspace_id, chat_id)
+                replaced = regular_size(chat_fd, name)
+                try:
+                    os.replace(token, name, src_dir_fd=staging_fd, dst_dir_fd=chat_fd)
+                except IsADirectoryError as error:
+                    raise StorageUnavailableError(
+                        f"a directory stands where {name!r} would be written"
+                    ) from error
+                renamed = True
+                os.fsync(chat_fd)
+                return replaced
+        finally:
+            if not renamed:
+                with suppress(OSError):
+                    remove_staged(self._root, token)
+
+    def _open_chat_file(
+        self, stack: ExitStack, file_stack: ExitStack, workspace_id: UUID, chat_id: UUID, name: str
+    ) -> tuple[int, int] | None:
+        """The chat's regular file `name` as in `open_regular`, its descriptor in `file_stack`."""
+        chat_fd = self._open_chat(stack, workspace_id, chat_id)
+        return None if chat_fd is None else open_regular(file_stack, chat_fd, name)
+
+    def _history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
+        with ExitStack() as stack:
+            opened = self._open_chat_file(stack, stack, workspace_id, chat_id, HISTORY_FILE_NAME)
+            if opened is None:
+                return EMPTY_HISTORY
+            sha256, size_bytes = sha256_up_to(*opened)
+            return HistoryVersion(sha256, size_bytes)
+
+    def _open_history(
+        self, workspace_id: UUID, chat_id: UUID
+    ) -> tuple[HistoryVersion, ContentReader]:
+        with ExitStack() as stack, ExitStack() as file_stack:
+            opened = self._open_chat_file(
+                stack, file_stack, workspace_id, chat_id, HISTORY_FILE_NAME
+            )
+            if opened is None:
+                return EMPTY_HISTORY, BytesContentReader(b"")
+            fd, size_bytes = opened
+            if size_bytes <= SMALL_HISTORY_BYTES:
+                data = read_up_to(fd, size_bytes)
+                version = HistoryVersion(hashlib.sha256(data).hexdigest(), len(data))
+                return version, BytesContentReader(data)
+            sha256, hashed_bytes = sha256_up_to(fd, size_bytes)
+            # The reader serves the very descriptor that was hashed, up to what was hashed.
+            file_stack.pop_all()
+            return HistoryVersion(sha256, hashed_bytes), FdContentReader(fd, hashed_bytes)
+
+    def _open_attachment(
+        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
+    ) -> ContentReader:
+        with ExitStack() as stack, ExitStack() as file_stack:
+            opened = self._open_chat_file(stack, file_stack, workspace_id, chat_id, name.value)
+            if opened is None:
+                raise ChatFileNotFoundError(f"no attachment named {name.value!r} on disk")
+            file_stack.pop_all()
+            return FdContentReader(*opened)
+
+    def _delete_attachment(
+        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
+    ) -> int:
+        with ExitStack() as stack:
+            chat_fd = self._open_chat(stack, workspace_id, chat_id)
+            if chat_fd is None:
+                return 0
+            status = lstat_or_none(chat_fd, name.value)
+            if status is None or stat.S_ISDIR(status.st_mode):
+                return 0
+            try:
+                os.unlink(name.value, dir_fd=chat_fd)
+            except OSError as error:
+                # A directory planted since the lstat stays; EISDIR, or EPERM in POSIX's words.
+                if error.errno in {errno.ENOENT, errno.EISDIR, errno.EPERM}:
+                    return 0
+                raise
+            os.fsync(chat_fd)
+            return status.st_size if stat.S_ISREG(status.st_mode) else 0
+
+    def _scan_attachments(self, workspace_id: UUID, chat_id: UUID) -> list[ScannedFile]:
+        with ExitStack() as stack:
+            chat_fd = self._open_chat(stack, workspace_id, chat_id)
+            if chat_fd is None:
+                return []
+            with os.scandir(chat_fd) as entries:
+                listed = [entry.name for entry in entries if entry.is_file(follow_symlinks=False)]
+            found: list[ScannedFile] = []
+            for candidate in sorted(listed):
+                try:
+                    name = ChatAttachmentName(candidate)
+                except InvalidAttachmentNameError:
+                    continue
+                with ExitStack() as file_stack:
+                    opened = open_regular(file_stack, chat_fd, candidate)
+                    if opened is None:
+                        continue  # replaced by something else since the listing
+                    sha256, size_bytes = sha256_up_to(*opened)
+                found.append(ScannedFile(name, size_bytes, sha256))
+            return found

@@ -1,0 +1,109 @@
+"""The composition root: the one place that builds adapters and wires them to routes."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from adapter.fs_storage import FilesystemChatStorage
+from adapter.fs_usage import FilesystemUsageReader
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from adapter.clock import SystemClock
+from adapter.ids import UuidGenerator
+from adapter.locks import InProcessKeyedLock
+from api.container import build_use_cases
+from api.metrics import Metrics, MetricsMiddleware
+from api.problems import PROBLEM_SCHEMA, install_problem_handlers
+from api.routes import chats, files, history, operations, sandbox, workspace
+from api.settings import Settings, load_settings
+from domain.limits import StorageLimits
+from repository.memory import InMemoryMetadataStore
+from usecase.interface import (
+    ChatStorage,
+    Clock,
+    IdGenerator,
+    KeyedLock,
+    MetadataStore,
+    StorageUsageReader,
+)
+
+
+def build_metadata_store(url: str) -> MetadataStore:
+    if url.startswith("memory://"):
+        return InMemoryMetadataStore()
+    raise ValueError(f"unsupported metadata store {url!r}")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    metadata: MetadataStore | None = None,
+    storage: ChatStorage | None = None,
+    usage_reader: StorageUsageReader | None = None,
+    ids: IdGenerator | None = None,
+    clock: Clock | None = None,
+    locks: KeyedLock | None = None,
+) -> FastAPI:
+    """Build the service. Every collaborator defaults to the real adapter chosen by
+    `settings`; tests pass fakes instead."""
+    settings = settings or load_settings()
+    metadata = metadata or build_metadata_store(settings.metadata_url)
+    storage = storage or FilesystemChatStorage(settings.data_dir)
+    usage_reader = usage_reader or FilesystemUsageReader(settings.data_dir)
+    limits = StorageLimits(
+        quota_bytes=settings.workspace_quota_bytes,
+        max_file_bytes=settings.max_file_bytes,
+        max_history_bytes=settings.max_history_bytes,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await storage.prepare()
+        try:
+            yield
+        finally:
+            await metadata.close()
+
+    app = FastAPI(
+        title="chatstore",
+        version="1.0.0",
+        summary="Storage for AI chat products: workspaces, chats, history and attachments.",
+        lifespan=lifespan,
+    )
+    metrics = Metrics()
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.use_cases = build_use_cases(
+        metadata,
+        storage,
+        usage_reader,
+        ids or UuidGenerator(),
+        clock or SystemClock(),
+        locks or InProcessKeyedLock(),
+        limits,
+    )
+    for module in (workspace, chats, history, files, sandbox, operations):
+        app.include_router(module.router)
+    install_problem_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    _document_problems(app)
+    return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                routes=app.routes,
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                PROBLEM_SCHEMA
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

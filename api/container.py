@@ -1,0 +1,106 @@
+"""The use cases of one app, built once from its adapters."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from domain.limits import StorageLimits
+from usecase.access import ChatAccess
+from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats
+from usecase.files import (
+    ClearFiles,
+    DeleteFile,
+    GetFile,
+    ListFiles,
+    OpenFileContent,
+    RescanFiles,
+    UploadFiles,
+)
+from usecase.history import GetHistory, PutHistory
+from usecase.interface import (
+    ChatStorage,
+    Clock,
+    IdGenerator,
+    KeyedLock,
+    MetadataStore,
+    StorageUsageReader,
+)
+from usecase.readiness import CheckReadiness
+from usecase.reconcile import ChatFileReconciler
+from usecase.sandbox import (
+    EndSandboxSession,
+    GetActiveSandboxSession,
+    HeartbeatSandboxSession,
+    StartSandboxSession,
+)
+from usecase.workspaces import EnsureWorkspace, GetWorkspace, GetWorkspaceUsage
+
+
+@dataclass(frozen=True, slots=True)
+class UseCases:
+    ensure_workspace: EnsureWorkspace
+    get_workspace: GetWorkspace
+    get_workspace_usage: GetWorkspaceUsage
+    create_chat: CreateChat
+    list_chats: ListChats
+    get_chat: GetChat
+    delete_chat: DeleteChat
+    get_history: GetHistory
+    put_history: PutHistory
+    upload_files: UploadFiles
+    list_files: ListFiles
+    get_file: GetFile
+    open_file_content: OpenFileContent
+    delete_file: DeleteFile
+    clear_files: ClearFiles
+    rescan_files: RescanFiles
+    start_sandbox_session: StartSandboxSession
+    get_active_sandbox_session: GetActiveSandboxSession
+    heartbeat_sandbox_session: HeartbeatSandboxSession
+    end_sandbox_session: EndSandboxSession
+    check_readiness: CheckReadiness
+
+
+def build_use_cases(
+    metadata: MetadataStore,
+    storage: ChatStorage,
+    usage_reader: StorageUsageReader,
+    ids: IdGenerator,
+    clock: Clock,
+    locks: KeyedLock,
+    limits: StorageLimits,
+) -> UseCases:
+    access = ChatAccess(metadata.workspaces, metadata.chats)
+    reconciler = ChatFileReconciler(metadata, storage, usage_reader, ids, clock)
+    return UseCases(
+        ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
+        get_workspace=GetWorkspace(access),
+        get_workspace_usage=GetWorkspaceUsage(access, metadata.usage, limits),
+        create_chat=CreateChat(access, metadata, storage, ids, clock),
+        list_chats=ListChats(access, metadata),
+        get_chat=GetChat(access),
+        delete_chat=DeleteChat(access, metadata, storage, clock, locks),
+        get_history=GetHistory(access, storage),
+        put_history=PutHistory(access, metadata, storage, locks, limits),
+        upload_files=UploadFiles(access, metadata, storage, ids, clock, locks, limits),
+        list_files=ListFiles(access, metadata),
+        get_file=GetFile(access, metadata),
+        open_file_content=OpenFileContent(access, metadata, storage),
+        delete_file=DeleteFile(access, metadata, storage, locks),
+        clear_files=ClearFiles(access, metadata, storage, locks),
+        rescan_files=RescanFiles(access, reconciler, locks),
+        start_sandbox_session=StartSandboxSession(access, metadata, ids, clock, locks),
+        get_active_sandbox_session=GetActiveSandboxSession(access, metadata, clock),
+        heartbeat_sandbox_session=HeartbeatSandboxSession(access, metadata, clock, locks),
+        end_sandbox_session=EndSandboxSession(access, metadata, reconciler, clock, locks),
+        check_readiness=CheckReadiness(storage, metadata),
+    )
+
+
+def _use_cases(request: Request) -> UseCases:
+    use_cases: UseCases = request.app.state.use_cases
+    return use_cases
+
+
+Actions = Annotated[UseCases, Depends(_use_cases)]

@@ -1,0 +1,124 @@
+"""RFC 9457 problem+json answers: one table from error class to HTTP status."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.http_problem import HttpProblemError
+from domain import errors
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger("chatstore")
+
+STATUS_OF: dict[type[Exception], int] = {
+    errors.WorkspaceNotFoundError: 404,
+    errors.ChatNotFoundError: 404,
+    errors.ChatFileNotFoundError: 404,
+    errors.SandboxSessionNotFoundError: 404,
+    errors.ChatHasActiveSandboxError: 409,
+    errors.SandboxAlreadyActiveError: 409,
+    errors.PreconditionFailedError: 412,
+    errors.FileTooLargeError: 413,
+    errors.HistoryTooLargeError: 413,
+    errors.RangeNotSatisfiableError: 416,
+    errors.InvalidAttachmentNameError: 422,
+    errors.ReservedAttachmentNameError: 422,
+    errors.InvalidHistoryEncodingError: 422,
+    errors.InvalidInputError: 422,
+    errors.StorageUnavailableError: 503,
+    errors.QuotaExceededError: 507,
+    errors.InsufficientStorageError: 507,
+}
+
+
+def status_of(error: Exception) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 500
+
+
+def problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, errors.DomainError)
+    headers = None
+    if isinstance(error, errors.RangeNotSatisfiableError):
+        headers = {"Content-Range": f"bytes */{error.size_bytes}"}
+    return problem(status_of(error), error.code, error.detail, headers)
+
+
+async def _http_problem(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HttpProblemError)
+    headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else None
+    return problem(error.status, error.code, error.detail, headers)
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    details = "; ".join(
+        f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
+    )
+    return problem(422, "validation_error", details or "the request is malformed")
+
+
+_CODE_OF_STATUS = {404: "not_found", 405: "method_not_allowed"}
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code = _CODE_OF_STATUS.get(error.status_code, HTTPStatus(error.status_code).name.lower())
+    return problem(error.status_code, code, str(error.detail), dict(error.headers or {}))
+
+
+async def _unexpected(request: Request, _error: Exception) -> JSONResponse:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(500, "internal_error", "the service failed unexpectedly")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.DomainError, _domain_error)
+    app.add_exception_handler(HttpProblemError, _http_problem)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "example": "about:blank"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+    },
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem answers a route can give."""
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in sorted(set(statuses))
+    }

@@ -1,0 +1,59 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response, status
+
+from api.container import Actions
+from api.identity import Caller
+from api.problems import problem_responses
+from api.routes.workspace import IDENTITY_ERRORS
+from api.schemas import ChatOut, ChatPage
+from domain.paging import PageRequest
+
+router = APIRouter(prefix="/v1/chats", tags=["chats"])
+
+Limit = Annotated[
+    int, Query(ge=PageRequest.MIN_LIMIT, le=PageRequest.MAX_LIMIT, description="Page size.")
+]
+Cursor = Annotated[str | None, Query(description="The `next_cursor` of the page before.")]
+
+
+@router.post(
+    "",
+    response_model=ChatOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(*IDENTITY_ERRORS, 404, 503, 507),
+)
+async def create_chat(user_id: Caller, actions: Actions, response: Response) -> ChatOut:
+    chat = await actions.create_chat(user_id)
+    response.headers["Location"] = f"/v1/chats/{chat.chat_id}"
+    return ChatOut.of(chat)
+
+
+@router.get("", response_model=ChatPage, responses=problem_responses(*IDENTITY_ERRORS, 404))
+async def list_chats(
+    user_id: Caller,
+    actions: Actions,
+    limit: Limit = PageRequest.DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> ChatPage:
+    page = await actions.list_chats(user_id, PageRequest.from_token(limit, cursor))
+    return ChatPage(items=[ChatOut.of(chat) for chat in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{chat_id}", response_model=ChatOut, responses=problem_responses(*IDENTITY_ERRORS, 404)
+)
+async def get_chat(chat_id: UUID, user_id: Caller, actions: Actions) -> ChatOut:
+    return ChatOut.of(await actions.get_chat(user_id, chat_id))
+
+
+@router.delete(
+    "/{chat_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(*IDENTITY_ERRORS, 404, 409, 503),
+)
+async def delete_chat(chat_id: UUID, user_id: Caller, actions: Actions) -> Response:
+    await actions.delete_chat(user_id, chat_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,144 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Request, Response, status
+
+from api.container import Actions
+from api.downloads import download_response, not_modified
+from api.identity import Caller
+from api.multipart import MultipartStream
+from api.problems import problem_responses
+from api.ranges import parse_range_header
+from api.routes.chats import Cursor, Limit
+from api.routes.workspace import IDENTITY_ERRORS
+from api.schemas import ChatFileList, ChatFileOut, ChatFilePage
+from domain.paging import PageRequest
+
+router = APIRouter(prefix="/v1/chats/{chat_id}/files", tags=["files"])
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    response_model=ChatFileList,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(*IDENTITY_ERRORS, 404, 413, 415, 503, 507),
+    openapi_extra=_UPLOAD_BODY,
+)
+async def upload_files(
+    chat_id: UUID, request: Request, user_id: Caller, actions: Actions
+) -> ChatFileList:
+    parts = MultipartStream(request.headers.get("content-type"), request.stream())
+    stored = await actions.upload_files(user_id, chat_id, parts.files())
+    return ChatFileList(items=[ChatFileOut.of(record) for record in stored])
+
+
+@router.get("", response_model=ChatFilePage, responses=problem_responses(*IDENTITY_ERRORS, 404))
+async def list_files(
+    chat_id: UUID,
+    user_id: Caller,
+    actions: Actions,
+    limit: Limit = PageRequest.DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> ChatFilePage:
+    page = await actions.list_files(user_id, chat_id, PageRequest.from_token(limit, cursor))
+    return ChatFilePage(
+        items=[ChatFileOut.of(record) for record in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.delete(
+    "",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
+)
+async def clear_files(chat_id: UUID, user_id: Caller, actions: Actions) -> Response:
+    await actions.clear_files(user_id, chat_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/rescan",
+    response_model=ChatFileList,
+    responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
+)
+async def rescan_files(chat_id: UUID, user_id: Caller, actions: Actions) -> ChatFileList:
+    records = await actions.rescan_files(user_id, chat_id)
+    return ChatFileList(items=[ChatFileOut.of(record) for record in records])
+
+
+@router.get(
+    "/{file_id}",
+    response_model=ChatFileOut,
+    responses=problem_responses(*IDENTITY_ERRORS, 404),
+)
+async def get_file(chat_id: UUID, file_id: UUID, user_id: Caller, actions: Actions) -> ChatFileOut:
+    return ChatFileOut.of(await actions.get_file(user_id, chat_id, file_id))
+
+
+@router.api_route(
+    "/{file_id}/content",
+    methods=["GET", "HEAD"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The bytes",
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        },
+        206: {
+            "description": "Partial Content: the requested range",
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        },
+        304: {"description": "Not Modified: the If-None-Match ETag is current"},
+        **problem_responses(*IDENTITY_ERRORS, 404, 416, 503),
+    },
+)
+async def download_file(
+    chat_id: UUID,
+    file_id: UUID,
+    request: Request,
+    user_id: Caller,
+    actions: Actions,
+    range_header: Annotated[str | None, Header(alias="Range")] = None,
+    if_range: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    download = await actions.open_file_content(
+        user_id,
+        chat_id,
+        file_id,
+        byte_range=parse_range_header(range_header),
+        if_none_match=if_none_match,
+        if_range=if_range,
+    )
+    if download.not_modified:
+        return not_modified(download)
+    return download_response(download, head=request.method == "HEAD")
+
+
+@router.delete(
+    "/{file_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
+)
+async def delete_file(chat_id: UUID, file_id: UUID, user_id: Caller, actions: Actions) -> Response:
+    await actions.delete_file(user_id, chat_id, file_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,73 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Request, Response, status
+from starlette.responses import StreamingResponse
+
+from api.container import Actions
+from api.downloads import stream_and_close
+from api.identity import Caller
+from api.problems import problem_responses
+from api.routes.workspace import IDENTITY_ERRORS
+
+router = APIRouter(prefix="/v1/chats/{chat_id}/history", tags=["history"])
+
+MARKDOWN = "text/markdown; charset=utf-8"
+# Histories up to this size are answered in one body; larger ones are streamed.
+_INLINE_BYTES = 1024 * 1024
+
+
+@router.get(
+    "",
+    response_class=Response,
+    responses={
+        200: {"content": {MARKDOWN: {"schema": {"type": "string"}}}, "description": "OK"},
+        304: {"description": "Not Modified: the If-None-Match ETag is current"},
+        **problem_responses(*IDENTITY_ERRORS, 404, 503),
+    },
+)
+async def get_history(
+    chat_id: UUID,
+    user_id: Caller,
+    actions: Actions,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    read = await actions.get_history(user_id, chat_id, if_none_match)
+    headers = {"ETag": read.version.etag}
+    if read.content is None:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    reader = read.content
+    last = reader.size_bytes - 1
+    if reader.size_bytes <= _INLINE_BYTES:
+        try:
+            body = b"".join([chunk async for chunk in reader.iter_range(0, last)])
+        finally:
+            await reader.aclose()
+        return Response(body, headers=headers, media_type=MARKDOWN)
+    headers["Content-Length"] = str(reader.size_bytes)
+    return StreamingResponse(
+        stream_and_close(reader, 0, last), headers=headers, media_type=MARKDOWN
+    )
+
+
+@router.put(
+    "",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(*IDENTITY_ERRORS, 404, 412, 413, 503, 507),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/markdown": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def put_history(
+    chat_id: UUID,
+    request: Request,
+    user_id: Caller,
+    actions: Actions,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    version = await actions.put_history(user_id, chat_id, request.stream(), if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": version.etag})

@@ -1,0 +1,32 @@
+from fastapi import APIRouter, Request, Response
+
+from api.container import Actions
+from api.metrics import Metrics
+from api.problems import problem, problem_responses
+from api.schemas import HealthOut
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=HealthOut)
+async def healthz() -> HealthOut:
+    return HealthOut(status="ok")
+
+
+@router.get("/readyz", response_model=HealthOut, responses=problem_responses(503))
+async def readyz(actions: Actions) -> Response:
+    failures = await actions.check_readiness()
+    if failures:
+        detail = "; ".join(f"{part}: {reason}" for part, reason in failures.items())
+        return problem(503, "storage_unavailable", detail)
+    return Response(HealthOut(status="ready").model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def metrics(request: Request) -> Response:
+    registry: Metrics = request.app.state.metrics
+    return Response(registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

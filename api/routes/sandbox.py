@@ -1,0 +1,66 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Response, status
+
+from api.container import Actions
+from api.identity import Caller
+from api.problems import problem_responses
+from api.routes.workspace import IDENTITY_ERRORS
+from api.schemas import SandboxSessionOut, SandboxSessionRequest
+
+router = APIRouter(prefix="/v1/chats/{chat_id}/sandbox-sessions", tags=["sandbox sessions"])
+
+OptionalTtl = Annotated[SandboxSessionRequest | None, Body()]
+
+
+@router.post(
+    "",
+    response_model=SandboxSessionOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(*IDENTITY_ERRORS, 404, 409),
+)
+async def start_session(
+    chat_id: UUID, user_id: Caller, actions: Actions, body: OptionalTtl = None
+) -> SandboxSessionOut:
+    ttl = None if body is None else body.ttl_seconds
+    return SandboxSessionOut.of(await actions.start_sandbox_session(user_id, chat_id, ttl))
+
+
+@router.get(
+    "/active",
+    response_model=SandboxSessionOut,
+    responses=problem_responses(*IDENTITY_ERRORS, 404),
+)
+async def get_active_session(chat_id: UUID, user_id: Caller, actions: Actions) -> SandboxSessionOut:
+    return SandboxSessionOut.of(await actions.get_active_sandbox_session(user_id, chat_id))
+
+
+@router.post(
+    "/{session_id}/heartbeat",
+    response_model=SandboxSessionOut,
+    responses=problem_responses(*IDENTITY_ERRORS, 404),
+)
+async def heartbeat_session(
+    chat_id: UUID,
+    session_id: UUID,
+    user_id: Caller,
+    actions: Actions,
+    body: OptionalTtl = None,
+) -> SandboxSessionOut:
+    ttl = None if body is None else body.ttl_seconds
+    session = await actions.heartbeat_sandbox_session(user_id, chat_id, session_id, ttl)
+    return SandboxSessionOut.of(session)
+
+
+@router.delete(
+    "/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
+)
+async def end_session(
+    chat_id: UUID, session_id: UUID, user_id: Caller, actions: Actions
+) -> Response:
+    await actions.end_sandbox_session(user_id, chat_id, session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,44 @@
+from fastapi import APIRouter, Response, status
+
+from api.container import Actions
+from api.identity import Caller
+from api.problems import problem_responses
+from api.schemas import WorkspaceOut, WorkspaceUsageOut
+
+IDENTITY_ERRORS = (400, 401, 422)
+router = APIRouter(prefix="/v1/workspace", tags=["workspace"])
+
+
+@router.put(
+    "",
+    response_model=WorkspaceOut,
+    status_code=status.HTTP_200_OK,
+    responses={
+        201: {"model": WorkspaceOut, "description": "Created"},
+        **problem_responses(*IDENTITY_ERRORS),
+    },
+    summary="Create the caller's workspace if it has none",
+)
+async def ensure_workspace(user_id: Caller, actions: Actions, response: Response) -> WorkspaceOut:
+    workspace, created = await actions.ensure_workspace(user_id)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return WorkspaceOut.of(workspace)
+
+
+@router.get(
+    "",
+    response_model=WorkspaceOut,
+    responses=problem_responses(*IDENTITY_ERRORS, 404),
+)
+async def get_workspace(user_id: Caller, actions: Actions) -> WorkspaceOut:
+    return WorkspaceOut.of(await actions.get_workspace(user_id))
+
+
+@router.get(
+    "/usage",
+    response_model=WorkspaceUsageOut,
+    responses=problem_responses(*IDENTITY_ERRORS, 404),
+)
+async def get_workspace_usage(user_id: Caller, actions: Actions) -> WorkspaceUsageOut:
+    return WorkspaceUsageOut.of(await actions.get_workspace_usage(user_id))

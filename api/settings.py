@@ -1,0 +1,54 @@
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CHATSTORE_"
+SUPPORTED_METADATA_SCHEMES = ("memory://",)
+
+
+class SettingsError(Exception):
+    """An invalid setting; its message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the service, read from `CHATSTORE_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    data_dir: Path = Path("./data")
+    metadata_url: str = "memory://"
+    workspace_quota_bytes: Annotated[int, Field(ge=0)] = 1_073_741_824
+    max_file_bytes: Annotated[int, Field(ge=1)] = 268_435_456
+    max_history_bytes: Annotated[int, Field(ge=1)] = 16_777_216
+    gateway_token: str | None = None
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65_535)] = 8000
+
+    @field_validator("metadata_url")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if not value.startswith(SUPPORTED_METADATA_SCHEMES):
+            supported = ", ".join(SUPPORTED_METADATA_SCHEMES)
+            raise ValueError(f"unsupported metadata store {value!r}; supported: {supported}")
+        return value
+
+    @field_validator("gateway_token")
+    @classmethod
+    def _non_empty_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty when set (unset it to disable the check)")
+        return value
+
+
+def load_settings(**values: object) -> Settings:
+    """Settings from the environment (and `values`), or SettingsError naming the variable."""
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        raise SettingsError(
+            f"invalid setting {ENV_PREFIX}{field.upper()}: {first['msg']}"
+        ) from None

@@ -1,0 +1,57 @@
+"""The in-memory metadata store: the fake for tests, and a backend for a single process."""
+
+from repository.memory_chat import InMemoryChatRepository
+from repository.memory_file import InMemoryChatFileRepository
+from repository.memory_session import InMemorySandboxSessionRepository
+from repository.memory_usage import InMemoryUsageRepository
+from repository.memory_workspace import InMemoryWorkspaceRepository
+from usecase.interface import MetadataStore
+
+__all__ = [
+    "InMemoryChatFileRepository",
+    "InMemoryChatRepository",
+    "InMemoryMetadataStore",
+    "InMemorySandboxSessionRepository",
+    "InMemoryUsageRepository",
+    "InMemoryWorkspaceRepository",
+]
+
+
+class InMemoryMetadataStore(MetadataStore):
+    """Metadata that lives as long as this object, seen only by this process's event loop.
+
+    Every method runs without awaiting, so each one is atomic with respect to the others.
+    """
+
+    def __init__(self) -> None:
+        self._workspaces = InMemoryWorkspaceRepository()
+        self._chats = InMemoryChatRepository()
+        self._files = InMemoryChatFileRepository()
+        self._sessions = InMemorySandboxSessionRepository()
+        self._usage = InMemoryUsageRepository()
+
+    @property
+    def workspaces(self) -> InMemoryWorkspaceRepository:
+        return self._workspaces
+
+    @property
+    def chats(self) -> InMemoryChatRepository:
+        return self._chats
+
+    @property
+    def files(self) -> InMemoryChatFileRepository:
+        return self._files
+
+    @property
+    def sessions(self) -> InMemorySandboxSessionRepository:
+        return self._sessions
+
+    @property
+    def usage(self) -> InMemoryUsageRepository:
+        return self._usage
+
+    async def ping(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass

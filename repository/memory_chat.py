@@ -1,0 +1,31 @@
+from uuid import UUID
+
+from domain.chat import Chat
+from domain.paging import PageCursor, PageRequest
+from repository.memory_index import OrderedGroups
+from usecase.interface import ChatRepository
+
+
+def _workspace_of(chat: Chat) -> UUID:
+    return chat.workspace_id
+
+
+def _position_of(chat: Chat) -> PageCursor:
+    return PageCursor(chat.created_at, chat.chat_id)
+
+
+class InMemoryChatRepository(ChatRepository):
+    def __init__(self) -> None:
+        self._chats = OrderedGroups(_workspace_of, _position_of)
+
+    async def get(self, chat_id: UUID) -> Chat | None:
+        return self._chats.get(chat_id)
+
+    async def list_by_workspace_id(self, workspace_id: UUID, page: PageRequest) -> list[Chat]:
+        return self._chats.page(workspace_id, page)
+
+    async def save(self, chat: Chat) -> None:
+        self._chats.put(chat)
+
+    async def delete(self, chat_id: UUID) -> None:
+        self._chats.pop(chat_id)

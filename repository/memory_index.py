@@ -1,0 +1,57 @@
+"""Records kept by id and, per group, in list order, so that a page is a bisect and a slice."""
+
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from domain.paging import PageCursor, PageRequest
+
+T = TypeVar("T")
+
+
+class OrderedGroups(Generic[T]):
+    """Records by id, and each group's ids sorted by position, i.e. (created_at, id).
+
+    A page costs O(log n + limit). Insert and remove shift the group's sorted list, a memmove
+    that stays cheap at tens of thousands of entries.
+    """
+
+    def __init__(
+        self, group_of: Callable[[T], UUID], position_of: Callable[[T], PageCursor]
+    ) -> None:
+        self._group_of = group_of
+        self._position_of = position_of
+        self._by_id: dict[UUID, T] = {}
+        self._positions: dict[UUID, list[PageCursor]] = {}
+
+    def get(self, item_id: UUID) -> T | None:
+        return self._by_id.get(item_id)
+
+    def put(self, record: T) -> None:
+        position = self._position_of(record)
+        self.pop(position.item_id)
+        self._by_id[position.item_id] = record
+        insort(self._positions.setdefault(self._group_of(record), []), position)
+
+    def pop(self, item_id: UUID) -> T | None:
+        record = self._by_id.pop(item_id, None)
+        if record is None:
+            return None
+        group = self._group_of(record)
+        positions = self._positions[group]
+        del positions[bisect_left(positions, self._position_of(record))]
+        if not positions:
+            del self._positions[group]
+        return record
+
+    def page(self, group: UUID, page: PageRequest) -> list[T]:
+        positions = self._positions.get(group, [])
+        start = 0 if page.after is None else bisect_right(positions, page.after)
+        return [self._by_id[position.item_id] for position in positions[start : start + page.limit]]
+
+    def all_in(self, group: UUID) -> list[T]:
+        return [self._by_id[position.item_id] for position in self._positions.get(group, [])]
+
+    def pop_group(self, group: UUID) -> list[T]:
+        return [self._by_id.pop(position.item_id) for position in self._positions.pop(group, [])]

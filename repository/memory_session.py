@@ -1,0 +1,52 @@
+from datetime import datetime
+from uuid import UUID
+
+from domain.sandbox_session import SandboxSession
+from usecase.interface import SandboxSessionRepository
+
+
+class InMemorySandboxSessionRepository(SandboxSessionRepository):
+    def __init__(self) -> None:
+        self._by_id: dict[UUID, SandboxSession] = {}
+        self._ids_by_chat: dict[UUID, set[UUID]] = {}
+
+    async def get(self, session_id: UUID) -> SandboxSession | None:
+        return self._by_id.get(session_id)
+
+    async def get_active_by_chat_id(self, chat_id: UUID, now: datetime) -> SandboxSession | None:
+        return self._find_active(chat_id, now)
+
+    async def add(self, session: SandboxSession, now: datetime) -> bool:
+        if self._find_active(session.chat_id, now) is not None:
+            return False
+        self._put(session)
+        return True
+
+    async def save(self, session: SandboxSession) -> None:
+        """Update a stored session; an unknown one is ignored, so that a save can never
+        create a session behind `add`'s check (or revive one whose chat was deleted)."""
+        if session.session_id in self._by_id:
+            self._put(session)
+
+    async def delete_by_chat_id(self, chat_id: UUID) -> None:
+        for session_id in self._ids_by_chat.pop(chat_id, set()):
+            del self._by_id[session_id]
+
+    def _find_active(self, chat_id: UUID, now: datetime) -> SandboxSession | None:
+        sessions = (self._by_id[session_id] for session_id in self._ids_by_chat.get(chat_id, ()))
+        active = [session for session in sessions if session.is_active(now)]
+        # `add` keeps one active at its own `now`; an earlier `now` may see more, so the
+        # newest wins to answer the same every time.
+        return max(
+            active, key=lambda session: (session.started_at, session.session_id), default=None
+        )
+
+    def _put(self, session: SandboxSession) -> None:
+        previous = self._by_id.get(session.session_id)
+        if previous is not None and previous.chat_id != session.chat_id:
+            siblings = self._ids_by_chat[previous.chat_id]
+            siblings.discard(session.session_id)
+            if not siblings:
+                del self._ids_by_chat[previous.chat_id]
+        self._by_id[session.session_id] = session
+        self._ids_by_chat.setdefault(session.chat_id, set()).add(session.session_id)

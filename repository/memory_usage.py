@@ -1,0 +1,57 @@
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from domain.workspace import WorkspaceUsage
+from usecase.interface import UsageRepository
+
+
+@dataclass(slots=True)
+class _Tally:
+    """One workspace's per-chat figures and their running sum, so reading it costs O(1)."""
+
+    by_chat: dict[UUID, int] = field(default_factory=dict)
+    total: int = 0
+
+
+class InMemoryUsageRepository(UsageRepository):
+    def __init__(self) -> None:
+        self._tallies: dict[UUID, _Tally] = {}
+        self._workspace_of: dict[UUID, UUID] = {}
+
+    async def used_bytes(self, workspace_id: UUID) -> int:
+        tally = self._tallies.get(workspace_id)
+        return 0 if tally is None else tally.total
+
+    async def try_add(
+        self, workspace_id: UUID, chat_id: UUID, delta_bytes: int, quota_bytes: int
+    ) -> bool:
+        tally = self._tallies.get(workspace_id)
+        usage = WorkspaceUsage(workspace_id, 0 if tally is None else tally.total, quota_bytes)
+        if not usage.admits(delta_bytes):
+            return False
+        current = 0 if tally is None else tally.by_chat.get(chat_id, 0)
+        self._set(workspace_id, chat_id, current + delta_bytes)
+        return True
+
+    async def set_chat_bytes(self, workspace_id: UUID, chat_id: UUID, used_bytes: int) -> None:
+        self._set(workspace_id, chat_id, used_bytes)
+
+    async def delete_chat(self, chat_id: UUID) -> None:
+        self._forget(chat_id)
+
+    def _set(self, workspace_id: UUID, chat_id: UUID, used_bytes: int) -> None:
+        self._forget(chat_id)
+        figure = max(used_bytes, 0)
+        tally = self._tallies.setdefault(workspace_id, _Tally())
+        tally.by_chat[chat_id] = figure
+        tally.total += figure
+        self._workspace_of[chat_id] = workspace_id
+
+    def _forget(self, chat_id: UUID) -> None:
+        workspace_id = self._workspace_of.pop(chat_id, None)
+        if workspace_id is None:
+            return
+        tally = self._tallies[workspace_id]
+        tally.total -= tally.by_chat.pop(chat_id)
+        if not tally.by_chat:
+            del self._tallies[workspace_id]

@@ -1,0 +1,40 @@
+from uuid import UUID
+
+from domain.workspace import Workspace
+from usecase.interface import WorkspaceRepository
+
+
+class InMemoryWorkspaceRepository(WorkspaceRepository):
+    def __init__(self) -> None:
+        self._by_id: dict[UUID, Workspace] = {}
+        self._id_by_user: dict[UUID, UUID] = {}
+
+    async def get(self, workspace_id: UUID) -> Workspace | None:
+        return self._by_id.get(workspace_id)
+
+    async def get_by_user_id(self, user_id: UUID) -> Workspace | None:
+        return self._find_by_user(user_id)
+
+    async def save(self, workspace: Workspace) -> None:
+        self._store(workspace)
+
+    async def add_if_absent(self, workspace: Workspace) -> tuple[Workspace, bool]:
+        existing = self._find_by_user(workspace.user_id)
+        if existing is not None:
+            return existing, False
+        self._store(workspace)
+        return workspace, True
+
+    def _find_by_user(self, user_id: UUID) -> Workspace | None:
+        workspace_id = self._id_by_user.get(user_id)
+        return None if workspace_id is None else self._by_id[workspace_id]
+
+    def _store(self, workspace: Workspace) -> None:
+        previous = self._by_id.get(workspace.workspace_id)
+        if previous is not None and previous.user_id != workspace.user_id:
+            del self._id_by_user[previous.user_id]
+        replaced_id = self._id_by_user.get(workspace.user_id)
+        if replaced_id is not None and replaced_id != workspace.workspace_id:
+            del self._by_id[replaced_id]
+        self._by_id[workspace.workspace_id] = workspace
+        self._id_by_user[workspace.user_id] = workspace.workspace_id

@@ -1,0 +1,69 @@
+"""The metadata stores every repository contract suite runs against.
+
+To run the suites against another backend, add one `pytest.param(factory, id=...)` to
+`STORE_FACTORIES`: the factory gets a fresh scratch directory and returns an open, empty store
+(or calls `pytest.skip` when its server is not available).
+"""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from repository.memory import InMemoryMetadataStore
+from usecase.interface import (
+    ChatFileRepository,
+    ChatRepository,
+    MetadataStore,
+    SandboxSessionRepository,
+    UsageRepository,
+    WorkspaceRepository,
+)
+
+StoreFactory = Callable[[Path], Awaitable[MetadataStore]]
+
+
+async def open_memory_store(scratch_dir: Path) -> MetadataStore:
+    return InMemoryMetadataStore()
+
+
+STORE_FACTORIES = [
+    pytest.param(open_memory_store, id="memory"),
+]
+
+
+@pytest.fixture(params=STORE_FACTORIES)
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, anyio_backend: str
+) -> AsyncIterator[MetadataStore]:
+    factory: StoreFactory = request.param
+    opened = await factory(tmp_path)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+def workspaces(store: MetadataStore) -> WorkspaceRepository:
+    return store.workspaces
+
+
+@pytest.fixture
+def chats(store: MetadataStore) -> ChatRepository:
+    return store.chats
+
+
+@pytest.fixture
+def files(store: MetadataStore) -> ChatFileRepository:
+    return store.files
+
+
+@pytest.fixture
+def sessions(store: MetadataStore) -> SandboxSessionRepository:
+    return store.sessions
+
+
+@pytest.fixture
+def usage(store: MetadataStore) -> UsageRepository:
+    return store.usage

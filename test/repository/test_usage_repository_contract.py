@@ -1,0 +1,163 @@
+import asyncio
+from uuid import uuid4
+
+import pytest
+
+from usecase.interface import UsageRepository
+
+pytestmark = pytest.mark.anyio
+
+QUOTA = 1_000
+
+
+async def test_workspace_without_recorded_chats_uses_nothing(usage: UsageRepository) -> None:
+    assert await usage.used_bytes(uuid4()) == 0
+
+
+async def test_delta_within_quota_applies(usage: UsageRepository) -> None:
+    workspace_id = uuid4()
+
+    assert await usage.try_add(workspace_id, uuid4(), 400, QUOTA) is True
+
+    assert await usage.used_bytes(workspace_id) == 400
+
+
+async def test_used_bytes_sums_the_workspaces_chats(usage: UsageRepository) -> None:
+    workspace_id, chat_a, chat_b = uuid4(), uuid4(), uuid4()
+
+    await usage.try_add(workspace_id, chat_a, 100, QUOTA)
+    await usage.try_add(workspace_id, chat_a, 50, QUOTA)
+    await usage.try_add(workspace_id, chat_b, 200, QUOTA)
+
+    assert await usage.used_bytes(workspace_id) == 350
+
+
+async def test_workspaces_are_counted_apart(usage: UsageRepository) -> None:
+    mine, theirs = uuid4(), uuid4()
+
+    await usage.try_add(mine, uuid4(), 600, QUOTA)
+
+    assert await usage.try_add(theirs, uuid4(), 600, QUOTA) is True
+    assert await usage.used_bytes(mine) == 600
+    assert await usage.used_bytes(theirs) == 600
+
+
+async def test_delta_reaching_the_quota_exactly_applies(usage: UsageRepository) -> None:
+    workspace_id = uuid4()
+    await usage.try_add(workspace_id, uuid4(), 400, QUOTA)
+
+    assert await usage.try_add(workspace_id, uuid4(), 600, QUOTA) is True
+
+    assert await usage.used_bytes(workspace_id) == QUOTA
+
+
+async def test_delta_one_byte_over_the_quota_is_refused(usage: UsageRepository) -> None:
+    workspace_id, chat_id = uuid4(), uuid4()
+    await usage.try_add(workspace_id, chat_id, 400, QUOTA)
+
+    assert await usage.try_add(workspace_id, chat_id, 601, QUOTA) is False
+
+    assert await usage.used_bytes(workspace_id) == 400
+
+
+async def test_other_chats_of_the_workspace_count_against_the_quota(
+    usage: UsageRepository,
+) -> None:
+    workspace_id = uuid4()
+    await usage.try_add(workspace_id, uuid4(), 700, QUOTA)
+
+    assert await usage.try_add(workspace_id, uuid4(), 301, QUOTA) is False
+
+    assert await usage.used_bytes(workspace_id) == 700
+
+
+async def test_concurrent_deltas_never_take_the_workspace_over_quota(
+    usage: UsageRepository,
+) -> None:
+    workspace_id = uuid4()
+
+    applied = await asyncio.gather(
+        *(usage.try_add(workspace_id, uuid4(), 100, QUOTA) for _ in range(15))
+    )
+
+    assert applied.count(True) == 10
+    assert await usage.used_bytes(workspace_id) == QUOTA
+
+
+async def test_negative_delta_applies_even_over_the_quota(usage: UsageRepository) -> None:
+    workspace_id, chat_id = uuid4(), uuid4()
+    await usage.set_chat_bytes(workspace_id, chat_id, QUOTA + 500)
+
+    assert await usage.try_add(workspace_id, chat_id, -100, QUOTA) is True
+
+    assert await usage.used_bytes(workspace_id) == QUOTA + 400
+
+
+async def test_zero_delta_applies_even_over_the_quota(usage: UsageRepository) -> None:
+    workspace_id, chat_id = uuid4(), uuid4()
+    await usage.set_chat_bytes(workspace_id, chat_id, QUOTA + 500)
+
+    assert await usage.try_add(workspace_id, chat_id, 0, QUOTA) is True
+
+    assert await usage.used_bytes(workspace_id) == QUOTA + 500
+
+
+async def test_chat_figure_never_goes_below_zero(usage: UsageRepository) -> None:
+    workspace_id, shrinking, other = uuid4(), uuid4(), uuid4()
+    await usage.try_add(workspace_id, shrinking, 100, QUOTA)
+    await usage.try_add(workspace_id, other, 300, QUOTA)
+
+    assert await usage.try_add(workspace_id, shrinking, -250, QUOTA) is True
+
+    assert await usage.used_bytes(workspace_id) == 300
+    assert await usage.try_add(workspace_id, shrinking, 50, QUOTA) is True
+    assert await usage.used_bytes(workspace_id) == 350
+
+
+async def test_set_chat_bytes_replaces_the_chats_figure(usage: UsageRepository) -> None:
+    workspace_id, measured, other = uuid4(), uuid4(), uuid4()
+    await usage.try_add(workspace_id, measured, 500, QUOTA)
+    await usage.try_add(workspace_id, other, 100, QUOTA)
+
+    await usage.set_chat_bytes(workspace_id, measured, 200)
+
+    assert await usage.used_bytes(workspace_id) == 300
+
+
+async def test_set_chat_bytes_ignores_the_quota(usage: UsageRepository) -> None:
+    workspace_id = uuid4()
+
+    await usage.set_chat_bytes(workspace_id, uuid4(), QUOTA * 3)
+
+    assert await usage.used_bytes(workspace_id) == QUOTA * 3
+    assert await usage.try_add(workspace_id, uuid4(), 1, QUOTA) is False
+
+
+async def test_deleted_chat_no_longer_counts(usage: UsageRepository) -> None:
+    workspace_id, deleted, kept = uuid4(), uuid4(), uuid4()
+    await usage.try_add(workspace_id, deleted, 400, QUOTA)
+    await usage.try_add(workspace_id, kept, 100, QUOTA)
+
+    await usage.delete_chat(deleted)
+
+    assert await usage.used_bytes(workspace_id) == 100
+    assert await usage.try_add(workspace_id, uuid4(), 900, QUOTA) is True
+
+
+async def test_deleted_chat_starts_again_from_zero(usage: UsageRepository) -> None:
+    workspace_id, chat_id = uuid4(), uuid4()
+    await usage.try_add(workspace_id, chat_id, 400, QUOTA)
+    await usage.delete_chat(chat_id)
+
+    await usage.try_add(workspace_id, chat_id, 10, QUOTA)
+
+    assert await usage.used_bytes(workspace_id) == 10
+
+
+async def test_deleting_an_unknown_chat_changes_nothing(usage: UsageRepository) -> None:
+    workspace_id = uuid4()
+    await usage.try_add(workspace_id, uuid4(), 400, QUOTA)
+
+    await usage.delete_chat(uuid4())
+
+    assert await usage.used_bytes(workspace_id) == 400

@@ -1,0 +1,304 @@
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+from domain.attachment_name import ChatAttachmentName
+from domain.byte_range import ByteRange
+from domain.chat import Chat
+from domain.chat_file import ChatFile, checked_content_type
+from domain.content import StagedContent
+from domain.errors import (
+    ChatFileNotFoundError,
+    FileTooLargeError,
+    InvalidInputError,
+    QuotaExceededError,
+)
+from domain.etag import etag_listed, strong_etag
+from domain.limits import StorageLimits
+from domain.paging import Page, PageCursor, PageRequest, page_of
+from usecase.access import ChatAccess
+from usecase.interface import (
+    ChatStorage,
+    Clock,
+    ContentReader,
+    IdGenerator,
+    KeyedLock,
+    MetadataStore,
+)
+from usecase.reconcile import ChatFileReconciler
+from usecase.streams import limited
+
+
+class IncomingFile(Protocol):
+    """One file of an upload as it arrives: its name and type as sent, then its bytes."""
+
+    @property
+    def filename(self) -> str | None: ...
+
+    @property
+    def content_type(self) -> str | None: ...
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    name: ChatAttachmentName
+    content_type: str | None
+    content: StagedContent
+
+
+class UploadFiles:
+    """Store every file of one request, or none of them.
+
+    Each file streams into staging while its size and the workspace quota are checked;
+    once all are staged, under the chat's lock, the quota is reserved for the whole
+    request and the files are committed in order, each replacing any attachment of the
+    same name (bytes first, then the record)."""
+
+    def __init__(
+        self,
+        access: ChatAccess,
+        metadata: MetadataStore,
+        storage: ChatStorage,
+        ids: IdGenerator,
+        clock: Clock,
+        locks: KeyedLock,
+        limits: StorageLimits,
+    ) -> None:
+        self._access = access
+        self._metadata = metadata
+        self._storage = storage
+        self._ids = ids
+        self._clock = clock
+        self._locks = locks
+        self._limits = limits
+
+    async def __call__(
+        self, user_id: UUID, chat_id: UUID, incoming: AsyncIterable[IncomingFile]
+    ) -> list[ChatFile]:
+        chat = await self._access.chat(user_id, chat_id)
+        staged: list[_Staged] = []
+        try:
+            await self._stage_all(chat, incoming, staged)
+            async with self._locks.hold(chat_id):
+                await self._access.chat(user_id, chat_id)
+                return await self._commit_all(chat, staged)
+        finally:
+            for item in staged:
+                await self._storage.discard(item.content)
+
+    async def _stage_all(
+        self, chat: Chat, incoming: AsyncIterable[IncomingFile], staged: list[_Staged]
+    ) -> None:
+        files = self._metadata.files
+        used = await self._metadata.usage.used_bytes(chat.workspace_id)
+        budget = self._limits.quota_bytes - used
+        max_file = self._limits.max_file_bytes
+        async for part in incoming:
+            name = ChatAttachmentName(part.filename or "")
+            if any(item.name == name for item in staged):
+                raise InvalidInputError(f"attachment name {name.value!r} appears twice")
+            content_type = checked_content_type(part.content_type)
+            replaced = await files.get_by_chat_id_and_name(chat.chat_id, name)
+            budget += 0 if replaced is None else replaced.size_bytes
+            content = await self._storage.stage(
+                limited(
+                    part.chunks(),
+                    max_bytes=max_file,
+                    too_large=lambda: FileTooLargeError(f"a file is larger than {max_file} bytes"),
+                    budget_bytes=budget,
+                    over_budget=_quota_exceeded,
+                )
+            )
+            staged.append(_Staged(name, content_type, content))
+            budget -= content.size_bytes
+        if not staged:
+            raise InvalidInputError("the upload has no part named 'file'")
+
+    async def _commit_all(self, chat: Chat, staged: list[_Staged]) -> list[ChatFile]:
+        files = self._metadata.files
+        usage = self._metadata.usage
+        quota = self._limits.quota_bytes
+        replaced_bytes = 0
+        for item in staged:
+            replaced = await files.get_by_chat_id_and_name(chat.chat_id, item.name)
+            replaced_bytes += 0 if replaced is None else replaced.size_bytes
+        reserved = sum(item.content.size_bytes for item in staged) - replaced_bytes
+        if not await usage.try_add(chat.workspace_id, chat.chat_id, reserved, quota):
+            raise _quota_exceeded()
+        stored: list[ChatFile] = []
+        try:
+            while staged:
+                item = staged[0]
+                freed = await self._storage.commit_attachment(
+                    chat.workspace_id, chat.chat_id, item.name, item.content
+                )
+                staged.pop(0)
+                reserved -= item.content.size_bytes - freed
+                record = ChatFile(
+                    file_id=self._ids.new_id(),
+                    chat_id=chat.chat_id,
+                    name=item.name,
+                    content_type=item.content_type,
+                    size_bytes=item.content.size_bytes,
+                    sha256=item.content.sha256,
+                    created_at=self._clock.now(),
+                )
+                await files.save(record)
+                stored.append(record)
+        finally:
+            # What was reserved but not committed, or freed differently than the records
+            # said (a sandbox changed a file), is given back or taken now.
+            if reserved:
+                await usage.try_add(chat.workspace_id, chat.chat_id, -reserved, quota)
+        return stored
+
+
+def _quota_exceeded() -> QuotaExceededError:
+    return QuotaExceededError("the upload would take the workspace over its quota")
+
+
+class ListFiles:
+    def __init__(self, access: ChatAccess, metadata: MetadataStore) -> None:
+        self._access = access
+        self._metadata = metadata
+
+    async def __call__(self, user_id: UUID, chat_id: UUID, page: PageRequest) -> Page[ChatFile]:
+        await self._access.chat(user_id, chat_id)
+        records = await self._metadata.files.list_by_chat_id(chat_id, page.probe())
+        return page_of(records, page.limit, lambda item: PageCursor(item.created_at, item.file_id))
+
+
+async def _owned_file(
+    access: ChatAccess, metadata: MetadataStore, user_id: UUID, chat_id: UUID, file_id: UUID
+) -> tuple[Chat, ChatFile]:
+    chat = await access.chat(user_id, chat_id)
+    record = await metadata.files.get(file_id)
+    if record is None or record.chat_id != chat_id:
+        raise ChatFileNotFoundError(f"file {file_id} not found in chat {chat_id}")
+    return chat, record
+
+
+class GetFile:
+    def __init__(self, access: ChatAccess, metadata: MetadataStore) -> None:
+        self._access = access
+        self._metadata = metadata
+
+    async def __call__(self, user_id: UUID, chat_id: UUID, file_id: UUID) -> ChatFile:
+        _, record = await _owned_file(self._access, self._metadata, user_id, chat_id, file_id)
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class FileDownload:
+    """An attachment opened for reading. `span` is the inclusive byte range to send, or
+    None for the whole file; `not_modified` when the caller's If-None-Match is current."""
+
+    record: ChatFile
+    content: ContentReader
+    span: tuple[int, int] | None = None
+    not_modified: bool = False
+
+    @property
+    def etag(self) -> str:
+        return strong_etag(self.record.sha256)
+
+
+class OpenFileContent:
+    """Open an attachment's bytes, honouring If-None-Match, Range and If-Range."""
+
+    def __init__(self, access: ChatAccess, metadata: MetadataStore, storage: ChatStorage) -> None:
+        self._access = access
+        self._metadata = metadata
+        self._storage = storage
+
+    async def __call__(
+        self,
+        user_id: UUID,
+        chat_id: UUID,
+        file_id: UUID,
+        *,
+        byte_range: ByteRange | None = None,
+        if_none_match: str | None = None,
+        if_range: str | None = None,
+    ) -> FileDownload:
+        chat, record = await _owned_file(self._access, self._metadata, user_id, chat_id, file_id)
+        reader = await self._storage.open_attachment(chat.workspace_id, chat_id, record.name)
+        download = FileDownload(record, reader)
+        if if_none_match is not None and etag_listed(download.etag, if_none_match):
+            return FileDownload(record, reader, not_modified=True)
+        if byte_range is None or (if_range is not None and if_range.strip() != download.etag):
+            return download
+        try:
+            span = byte_range.resolve(reader.size_bytes)
+        except BaseException:
+            await reader.aclose()
+            raise
+        return FileDownload(record, reader, span)
+
+
+class DeleteFile:
+    """The record first, then the bytes."""
+
+    def __init__(
+        self, access: ChatAccess, metadata: MetadataStore, storage: ChatStorage, locks: KeyedLock
+    ) -> None:
+        self._access = access
+        self._metadata = metadata
+        self._storage = storage
+        self._locks = locks
+
+    async def __call__(self, user_id: UUID, chat_id: UUID, file_id: UUID) -> None:
+        async with self._locks.hold(chat_id):
+            chat, record = await _owned_file(
+                self._access, self._metadata, user_id, chat_id, file_id
+            )
+            await self._metadata.files.delete(record.file_id)
+            freed = await self._storage.delete_attachment(chat.workspace_id, chat_id, record.name)
+            await _release(self._metadata, chat, freed)
+
+
+class ClearFiles:
+    """Remove every attachment of a chat (records first, then bytes); keep the history."""
+
+    def __init__(
+        self, access: ChatAccess, metadata: MetadataStore, storage: ChatStorage, locks: KeyedLock
+    ) -> None:
+        self._access = access
+        self._metadata = metadata
+        self._storage = storage
+        self._locks = locks
+
+    async def __call__(self, user_id: UUID, chat_id: UUID) -> None:
+        async with self._locks.hold(chat_id):
+            chat = await self._access.chat(user_id, chat_id)
+            records = await self._metadata.files.list_all_by_chat_id(chat_id)
+            await self._metadata.files.delete_by_chat_id(chat_id)
+            freed = 0
+            for record in records:
+                freed += await self._storage.delete_attachment(
+                    chat.workspace_id, chat_id, record.name
+                )
+            await _release(self._metadata, chat, freed)
+
+
+async def _release(metadata: MetadataStore, chat: Chat, freed_bytes: int) -> None:
+    if freed_bytes:
+        # A negative delta always applies; the quota argument is not consulted.
+        await metadata.usage.try_add(chat.workspace_id, chat.chat_id, -freed_bytes, 0)
+
+
+class RescanFiles:
+    def __init__(
+        self, access: ChatAccess, reconciler: ChatFileReconciler, locks: KeyedLock
+    ) -> None:
+        self._access = access
+        self._reconciler = reconciler
+        self._locks = locks
+
+    async def __call__(self, user_id: UUID, chat_id: UUID) -> list[ChatFile]:
+        async with self._locks.hold(chat_id):
+            chat = await self._access.chat(user_id, chat_id)
+            return await self._reconciler.reconcile(chat)

@@ -1,0 +1,121 @@
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from domain.content import StagedContent
+from domain.errors import (
+    HistoryTooLargeError,
+    PreconditionFailedError,
+    QuotaExceededError,
+)
+from domain.history import HistoryVersion, Utf8Validator
+from domain.limits import StorageLimits
+from usecase.access import ChatAccess
+from usecase.interface import ChatStorage, ContentReader, KeyedLock, MetadataStore
+from usecase.streams import limited
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRead:
+    """The current version; `content` is None when the caller already holds it."""
+
+    version: HistoryVersion
+    content: ContentReader | None
+
+
+class GetHistory:
+    def __init__(self, access: ChatAccess, storage: ChatStorage) -> None:
+        self._access = access
+        self._storage = storage
+
+    async def __call__(
+        self, user_id: UUID, chat_id: UUID, if_none_match: str | None
+    ) -> HistoryRead:
+        chat = await self._access.chat(user_id, chat_id)
+        version, reader = await self._storage.open_history(chat.workspace_id, chat_id)
+        if if_none_match is not None and version.matches(if_none_match):
+            await reader.aclose()
+            return HistoryRead(version, None)
+        return HistoryRead(version, reader)
+
+
+class PutHistory:
+    """Replace the whole history atomically, optionally only if it is still `if_match`.
+
+    The body is streamed to staging (size, UTF-8 and quota checked as it arrives), then,
+    under the chat's lock, the precondition and quota are checked again and the staged
+    bytes take the place of `history.md`."""
+
+    def __init__(
+        self,
+        access: ChatAccess,
+        metadata: MetadataStore,
+        storage: ChatStorage,
+        locks: KeyedLock,
+        limits: StorageLimits,
+    ) -> None:
+        self._access = access
+        self._metadata = metadata
+        self._storage = storage
+        self._locks = locks
+        self._limits = limits
+
+    async def __call__(
+        self,
+        user_id: UUID,
+        chat_id: UUID,
+        body: AsyncIterable[bytes],
+        if_match: str | None,
+    ) -> HistoryVersion:
+        chat = await self._access.chat(user_id, chat_id)
+        workspace_id = chat.workspace_id
+        current = await self._storage.history_version(workspace_id, chat_id)
+        _check_precondition(current, if_match)
+        used = await self._metadata.usage.used_bytes(workspace_id)
+        validator = Utf8Validator()
+        staged = await self._storage.stage(
+            limited(
+                body,
+                max_bytes=self._limits.max_history_bytes,
+                too_large=lambda: HistoryTooLargeError(
+                    f"history is larger than {self._limits.max_history_bytes} bytes"
+                ),
+                budget_bytes=self._limits.quota_bytes - used + current.size_bytes,
+                over_budget=_quota_exceeded,
+                inspect=validator.feed,
+            )
+        )
+        try:
+            validator.feed(b"", final=True)
+            async with self._locks.hold(chat_id):
+                await self._access.chat(user_id, chat_id)
+                await self._commit(workspace_id, chat_id, staged, if_match)
+        except BaseException:
+            await self._storage.discard(staged)
+            raise
+        return HistoryVersion(staged.sha256, staged.size_bytes)
+
+    async def _commit(
+        self, workspace_id: UUID, chat_id: UUID, staged: StagedContent, if_match: str | None
+    ) -> None:
+        current = await self._storage.history_version(workspace_id, chat_id)
+        _check_precondition(current, if_match)
+        delta = staged.size_bytes - current.size_bytes
+        usage = self._metadata.usage
+        quota = self._limits.quota_bytes
+        if not await usage.try_add(workspace_id, chat_id, delta, quota):
+            raise _quota_exceeded()
+        try:
+            await self._storage.write_history(workspace_id, chat_id, staged)
+        except BaseException:
+            await usage.try_add(workspace_id, chat_id, -delta, quota)
+            raise
+
+
+def _check_precondition(current: HistoryVersion, if_match: str | None) -> None:
+    if if_match is not None and not current.matches(if_match):
+        raise PreconditionFailedError(f"history is at {current.etag}, not {if_match}")
+
+
+def _quota_exceeded() -> QuotaExceededError:
+    return QuotaExceededError("the write would take the workspace over its quota")

@@ -1,0 +1,69 @@
+import mimetypes
+
+from domain.chat import Chat
+from domain.chat_file import ChatFile
+from usecase.interface import (
+    ChatStorage,
+    Clock,
+    IdGenerator,
+    MetadataStore,
+    StorageUsageReader,
+)
+
+# Built-in table only, so a guess never depends on the host's /etc/mime.types.
+_MIME_TYPES = mimetypes.MimeTypes(filenames=())
+
+
+def guess_content_type(name: str) -> str | None:
+    content_type, _ = _MIME_TYPES.guess_type(name, strict=False)
+    return content_type
+
+
+class ChatFileReconciler:
+    """Make a chat's file records agree with what is really in its directory.
+
+    A regular file with no record gets one; a file whose bytes changed keeps its id with
+    the new size and sha256; a record whose file is gone or no longer regular is removed.
+    The chat's usage is then measured afresh. Callers hold the chat's lock."""
+
+    def __init__(
+        self,
+        metadata: MetadataStore,
+        storage: ChatStorage,
+        usage_reader: StorageUsageReader,
+        ids: IdGenerator,
+        clock: Clock,
+    ) -> None:
+        self._metadata = metadata
+        self._storage = storage
+        self._usage_reader = usage_reader
+        self._ids = ids
+        self._clock = clock
+
+    async def reconcile(self, chat: Chat) -> list[ChatFile]:
+        files = self._metadata.files
+        records = {record.name: record for record in await files.list_all_by_chat_id(chat.chat_id)}
+        scanned = await self._storage.scan_attachments(chat.workspace_id, chat.chat_id)
+        on_disk = {found.name for found in scanned}
+        for record in records.values():
+            if record.name not in on_disk:
+                await files.delete(record.file_id)
+        for found in scanned:
+            known = records.get(found.name)
+            if known is None:
+                await files.save(
+                    ChatFile(
+                        file_id=self._ids.new_id(),
+                        chat_id=chat.chat_id,
+                        name=found.name,
+                        content_type=guess_content_type(found.name.value),
+                        size_bytes=found.size_bytes,
+                        sha256=found.sha256,
+                        created_at=self._clock.now(),
+                    )
+                )
+            elif (known.size_bytes, known.sha256) != (found.size_bytes, found.sha256):
+                await files.save(known.with_content(found.size_bytes, found.sha256))
+        used = await self._usage_reader.chat_used_bytes(chat.workspace_id, chat.chat_id)
+        await self._metadata.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, used)
+        return await files.list_all_by_chat_id(chat.chat_id)

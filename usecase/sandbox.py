@@ -1,0 +1,107 @@
+from uuid import UUID
+
+from domain.errors import SandboxAlreadyActiveError, SandboxSessionNotFoundError
+from domain.sandbox_session import SandboxSession
+from usecase.access import ChatAccess
+from usecase.interface import Clock, IdGenerator, KeyedLock, MetadataStore
+from usecase.reconcile import ChatFileReconciler
+
+
+class StartSandboxSession:
+    def __init__(
+        self,
+        access: ChatAccess,
+        metadata: MetadataStore,
+        ids: IdGenerator,
+        clock: Clock,
+        locks: KeyedLock,
+    ) -> None:
+        self._access = access
+        self._metadata = metadata
+        self._ids = ids
+        self._clock = clock
+        self._locks = locks
+
+    async def __call__(
+        self, user_id: UUID, chat_id: UUID, ttl_seconds: int | None
+    ) -> SandboxSession:
+        SandboxSession.checked_ttl(ttl_seconds)
+        async with self._locks.hold(chat_id):
+            await self._access.chat(user_id, chat_id)
+            now = self._clock.now()
+            session = SandboxSession.start(self._ids.new_id(), chat_id, now, ttl_seconds)
+            if not await self._metadata.sessions.add(session, now):
+                raise SandboxAlreadyActiveError(f"chat {chat_id} already has an active sandbox")
+            return session
+
+
+class GetActiveSandboxSession:
+    def __init__(self, access: ChatAccess, metadata: MetadataStore, clock: Clock) -> None:
+        self._access = access
+        self._metadata = metadata
+        self._clock = clock
+
+    async def __call__(self, user_id: UUID, chat_id: UUID) -> SandboxSession:
+        await self._access.chat(user_id, chat_id)
+        session = await self._metadata.sessions.get_active_by_chat_id(chat_id, self._clock.now())
+        if session is None:
+            raise SandboxSessionNotFoundError(f"chat {chat_id} has no active sandbox session")
+        return session
+
+
+def _not_found(session_id: UUID) -> SandboxSessionNotFoundError:
+    return SandboxSessionNotFoundError(f"sandbox session {session_id} not found")
+
+
+class HeartbeatSandboxSession:
+    """Move an active session's expiry to now + ttl; an ended or expired one is gone."""
+
+    def __init__(
+        self, access: ChatAccess, metadata: MetadataStore, clock: Clock, locks: KeyedLock
+    ) -> None:
+        self._access = access
+        self._metadata = metadata
+        self._clock = clock
+        self._locks = locks
+
+    async def __call__(
+        self, user_id: UUID, chat_id: UUID, session_id: UUID, ttl_seconds: int | None
+    ) -> SandboxSession:
+        SandboxSession.checked_ttl(ttl_seconds)
+        async with self._locks.hold(chat_id):
+            await self._access.chat(user_id, chat_id)
+            session = await self._metadata.sessions.get(session_id)
+            now = self._clock.now()
+            if session is None or session.chat_id != chat_id or not session.is_active(now):
+                raise _not_found(session_id)
+            extended = session.extended(now, ttl_seconds)
+            await self._metadata.sessions.save(extended)
+            return extended
+
+
+class EndSandboxSession:
+    """End a session (an expired one too: its sandbox is done), then rescan the chat's
+    files, since the sandbox wrote there behind the service's back."""
+
+    def __init__(
+        self,
+        access: ChatAccess,
+        metadata: MetadataStore,
+        reconciler: ChatFileReconciler,
+        clock: Clock,
+        locks: KeyedLock,
+    ) -> None:
+        self._access = access
+        self._metadata = metadata
+        self._reconciler = reconciler
+        self._clock = clock
+        self._locks = locks
+
+    async def __call__(self, user_id: UUID, chat_id: UUID, session_id: UUID) -> None:
+        async with self._locks.hold(chat_id):
+            chat = await self._access.chat(user_id, chat_id)
+            session = await self._metadata.sessions.get(session_id)
+            if session is None or session.chat_id != chat_id or session.ended_at is not None:
+                raise _not_found(session_id)
+            await self._metadata.sessions.save(session.ended(self._clock.now()))
+            await self._reconciler.reconcile(chat)

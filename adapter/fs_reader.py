@@ -1,4 +1,3 @@
-import asyncio
 import os
 import threading
 import weakref
@@ -6,6 +5,7 @@ from collections.abc import AsyncIterator
 
 from adapter.fs_digest import READ_CHUNK_BYTES
 from adapter.fs_errors import translated_os_errors
+from adapter.fs_thread import off_loop
 from usecase.interface import ContentReader
 
 
@@ -37,14 +37,14 @@ class FdContentReader(ContentReader):
         while offset < stop:
             length = min(READ_CHUNK_BYTES, stop - offset)
             with translated_os_errors("read the file"):
-                data = await asyncio.to_thread(self._pread, length, offset)
+                data = await off_loop(self._pread, length, offset)
             if not data:
                 return  # the file shrank behind the service's back
             yield data
             offset += len(data)
 
     async def aclose(self) -> None:
-        await asyncio.to_thread(self._close_now)
+        await off_loop(self._close_now)
 
     def _pread(self, length: int, offset: int) -> bytes:
         with self._lock:

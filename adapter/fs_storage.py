@@ -1,4 +1,3 @@
-import asyncio
 import errno
 import hashlib
 import logging
@@ -35,6 +34,7 @@ from adapter.fs_layout import (
 )
 from adapter.fs_reader import BytesContentReader, FdContentReader
 from adapter.fs_staging import StagingFile, checked_token, probe_staging, remove_staged
+from adapter.fs_thread import off_loop
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
 from domain.content import ScannedFile, StagedContent
 from domain.errors import (
@@ -68,11 +68,11 @@ class FilesystemChatStorage(ChatStorage):
 
     async def prepare(self) -> None:
         with translated_os_errors("prepare the data directory"):
-            await asyncio.to_thread(self._prepare)
+            await off_loop(self._prepare)
 
     async def check_writable(self) -> None:
         try:
-            await asyncio.to_thread(probe_staging, self._root)
+            await off_loop(probe_staging, self._root)
         except OSError as error:
             reason = os_error_reason(error)
             raise StorageUnavailableError(
@@ -81,78 +81,76 @@ class FilesystemChatStorage(ChatStorage):
 
     async def ensure_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
         with translated_os_errors("create the chat directory"):
-            await asyncio.to_thread(self._ensure_chat, workspace_id, chat_id)
+            await off_loop(self._ensure_chat, workspace_id, chat_id)
 
     async def delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
         with translated_os_errors("delete the chat directory"):
-            await asyncio.to_thread(self._delete_chat, workspace_id, chat_id)
+            await off_loop(self._delete_chat, workspace_id, chat_id)
 
     async def stage(self, chunks: AsyncIterable[bytes]) -> StagedContent:
         staging = StagingFile(self._root)
         try:
             with translated_os_errors("create a staging file"):
-                await asyncio.to_thread(staging.create)
+                await off_loop(staging.create)
             buffer = bytearray()
             async for chunk in chunks:
                 buffer += chunk
                 if len(buffer) >= WRITE_BUFFER_BYTES:
                     with translated_os_errors("write a staging file"):
-                        await asyncio.to_thread(staging.write, buffer)
+                        await off_loop(staging.write, buffer)
                     buffer = bytearray()
             with translated_os_errors("write a staging file"):
                 if buffer:
-                    await asyncio.to_thread(staging.write, buffer)
-                return await asyncio.to_thread(staging.finish)
+                    await off_loop(staging.write, buffer)
+                return await off_loop(staging.finish)
         except BaseException:
             # Also on cancellation: the removal is handed to the pool before this task can be
             # interrupted again, and it runs after any write still in flight.
-            await asyncio.to_thread(staging.remove)
+            await off_loop(staging.remove)
             raise
 
     async def discard(self, staged: StagedContent) -> None:
         token = checked_token(staged.token)
         with translated_os_errors("remove a staging file"):
-            await asyncio.to_thread(remove_staged, self._root, token)
+            await off_loop(remove_staged, self._root, token)
 
     async def history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
         with translated_os_errors("read the history"):
-            return await asyncio.to_thread(self._history_version, workspace_id, chat_id)
+            return await off_loop(self._history_version, workspace_id, chat_id)
 
     async def open_history(
         self, workspace_id: UUID, chat_id: UUID
     ) -> tuple[HistoryVersion, ContentReader]:
         with translated_os_errors("read the history"):
-            return await asyncio.to_thread(self._open_history, workspace_id, chat_id)
+            return await off_loop(self._open_history, workspace_id, chat_id)
 
     async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
         token = checked_token(staged.token)
         with translated_os_errors("write the history"):
-            return await asyncio.to_thread(
-                self._commit, workspace_id, chat_id, HISTORY_FILE_NAME, token
-            )
+            return await off_loop(self._commit, workspace_id, chat_id, HISTORY_FILE_NAME, token)
 
     async def commit_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName, staged: StagedContent
     ) -> int:
         token = checked_token(staged.token)
         with translated_os_errors("write the attachment"):
-            return await asyncio.to_thread(self._commit, workspace_id, chat_id, name.value, token)
+            return await off_loop(self._commit, workspace_id, chat_id, name.value, token)
 
     async def open_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
     ) -> ContentReader:
         with translated_os_errors("read the attachment"):
-            return await asyncio.to_thread(self._open_attachment, workspace_id, chat_id, name)
+            return await off_loop(self._open_attachment, workspace_id, chat_id, name)
 
     async def delete_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
     ) -> int:
         with translated_os_errors("delete the attachment"):
-            return await asyncio.to_thread(self._delete_attachment, workspace_id, chat_id, name)
+            return await off_loop(self._delete_attachment, workspace_id, chat_id, name)
 
     async def scan_attachments(self, workspace_id: UUID, chat_id: UUID) -> list[ScannedFile]:
         with translated_os_errors("scan the chat directory"):
-            return await asyncio.to_thread(self._scan_attachments, workspace_id, chat_id)
+            return await off_loop(self._scan_attachments, workspace_id, chat_id)
 
     # The blocking halves, run in a worker thread.
 

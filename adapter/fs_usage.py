@@ -1,4 +1,3 @@
-import asyncio
 import os
 import stat
 from collections.abc import Iterator
@@ -9,6 +8,7 @@ from uuid import UUID
 from adapter.fs_dirs import open_dir_fd, open_dirs, open_root
 from adapter.fs_errors import translated_os_errors
 from adapter.fs_layout import chat_dir_names
+from adapter.fs_thread import off_loop
 from usecase.interface import StorageUsageReader
 
 
@@ -18,7 +18,7 @@ class FilesystemUsageReader(StorageUsageReader):
 
     async def chat_used_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
         with translated_os_errors("measure the chat directory"):
-            return await asyncio.to_thread(self._chat_used_bytes, workspace_id, chat_id)
+            return await off_loop(self._chat_used_bytes, workspace_id, chat_id)
 
     def _chat_used_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
         with ExitStack() as stack:

@@ -50,17 +50,15 @@ def download_response(download: FileDownload, *, head: bool) -> Response:
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1)
-    media_type = headers.pop("Content-Type")
+    # Content-Type travels in `headers`, not `media_type`, which would append a charset
+    # to text/* types: the stored type is served exactly as it was sent.
     close = BackgroundTask(reader.aclose)
     if head or end < start:
-        return Response(
-            status_code=status, headers=headers, media_type=media_type, background=close
-        )
+        return Response(status_code=status, headers=headers, background=close)
     return StreamingResponse(
         stream_and_close(reader, start, end),
         status_code=status,
         headers=headers,
-        media_type=media_type,
         background=close,
     )
 

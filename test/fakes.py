@@ -1,0 +1,176 @@
+"""Small fakes of the ports in usecase.interface, shared by every test package.
+
+Fakes, not mocks: each one is a working implementation that records state a test can read.
+"""
+
+from collections import Counter
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+from domain.attachment_name import ChatAttachmentName
+from domain.content import ScannedFile, StagedContent
+from domain.errors import DomainError
+from domain.history import HistoryVersion
+from usecase.interface import ChatStorage, Clock, ContentReader, IdGenerator
+
+
+class FakeClock(Clock):
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("a clock tells aware times; give `start` a timezone")
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
+class SequentialIds(IdGenerator):
+    """Version-4-shaped UUIDs that sort in the order they were made: ...-000000000001, ..."""
+
+    def __init__(self) -> None:
+        self._made = 0
+
+    def new_id(self) -> UUID:
+        self._made += 1
+        return UUID(f"00000000-0000-4000-8000-{self._made:012x}")
+
+
+StorageMethod = Literal[
+    "prepare",
+    "check_writable",
+    "ensure_chat",
+    "delete_chat",
+    "stage",
+    "discard",
+    "history_version",
+    "open_history",
+    "write_history",
+    "commit_attachment",
+    "open_attachment",
+    "delete_attachment",
+    "scan_attachments",
+]
+
+
+@dataclass(slots=True)
+class _Fault:
+    error: DomainError
+    after_calls: int
+
+
+class FaultyChatStorage(ChatStorage):
+    """A real ChatStorage whose chosen methods fail as a full or broken disk would.
+
+    A failing `stage` lets the real storage start staging, then raises from inside the byte
+    stream once its first chunk has passed, so the real clean-up runs. Every other failing
+    method raises before delegating: the disk refused the operation and nothing changed.
+    `calls` counts the calls of each method, failed or not.
+    """
+
+    def __init__(self, inner: ChatStorage) -> None:
+        self._inner = inner
+        self._faults: dict[StorageMethod, _Fault] = {}
+        self.calls: Counter[StorageMethod] = Counter()
+
+    def fail(self, method: StorageMethod, error: DomainError, *, after_calls: int = 0) -> None:
+        """Make every call of `method` raise `error`, once `after_calls` calls succeeded."""
+        self._faults[method] = _Fault(error, after_calls)
+
+    def heal(self) -> None:
+        self._faults.clear()
+
+    def _fault(self, method: StorageMethod) -> DomainError | None:
+        self.calls[method] += 1
+        fault = self._faults.get(method)
+        if fault is None or self.calls[method] <= fault.after_calls:
+            return None
+        return fault.error
+
+    def _check(self, method: StorageMethod) -> None:
+        error = self._fault(method)
+        if error is not None:
+            raise error
+
+    async def prepare(self) -> None:
+        self._check("prepare")
+        await self._inner.prepare()
+
+    async def check_writable(self) -> None:
+        self._check("check_writable")
+        await self._inner.check_writable()
+
+    async def ensure_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
+        self._check("ensure_chat")
+        await self._inner.ensure_chat(workspace_id, chat_id)
+
+    async def delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
+        self._check("delete_chat")
+        await self._inner.delete_chat(workspace_id, chat_id)
+
+    async def stage(self, chunks: AsyncIterable[bytes]) -> StagedContent:
+        error = self._fault("stage")
+        if error is None:
+            return await self._inner.stage(chunks)
+        return await self._inner.stage(_failing_after_first_chunk(chunks, error))
+
+    async def discard(self, staged: StagedContent) -> None:
+        self._check("discard")
+        await self._inner.discard(staged)
+
+    async def history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
+        self._check("history_version")
+        return await self._inner.history_version(workspace_id, chat_id)
+
+    async def open_history(
+        self, workspace_id: UUID, chat_id: UUID
+    ) -> tuple[HistoryVersion, ContentReader]:
+        self._check("open_history")
+        return await self._inner.open_history(workspace_id, chat_id)
+
+    async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
+        self._check("write_history")
+        return await self._inner.write_history(workspace_id, chat_id, staged)
+
+    async def commit_attachment(
+        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName, staged: StagedContent
+    ) -> int:
+        self._check("commit_attachment")
+        return await self._inner.commit_attachment(workspace_id, chat_id, name, staged)
+
+    async def open_attachment(
+        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
+    ) -> ContentReader:
+        self._check("open_attachment")
+        return await self._inner.open_attachment(workspace_id, chat_id, name)
+
+    async def delete_attachment(
+        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
+    ) -> int:
+        self._check("delete_attachment")
+        return await self._inner.delete_attachment(workspace_id, chat_id, name)
+
+    async def scan_attachments(self, workspace_id: UUID, chat_id: UUID) -> list[ScannedFile]:
+        self._check("scan_attachments")
+        return await self._inner.scan_attachments(workspace_id, chat_id)
+
+
+async def _failing_after_first_chunk(
+    chunks: AsyncIterable[bytes], error: DomainError
+) -> AsyncIterator[bytes]:
+    iterator = aiter(chunks)
+    try:
+        async for chunk in iterator:
+            yield chunk
+            break
+    finally:
+        if isinstance(iterator, AsyncGenerator):
+            await iterator.aclose()
+    raise error

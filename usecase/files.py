@@ -49,6 +49,7 @@ class _Staged:
     content: StagedContent
 
 
+@dataclass(frozen=True, slots=True)
 class UploadFiles:
     """Store every file of one request, or none of them.
 
@@ -57,45 +58,35 @@ class UploadFiles:
     request and the files are committed in order, each replacing any attachment of the
     same name (bytes first, then the record)."""
 
-    def __init__(
-        self,
-        access: ChatAccess,
-        metadata: MetadataStore,
-        storage: ChatStorage,
-        ids: IdGenerator,
-        clock: Clock,
-        locks: KeyedLock,
-        limits: StorageLimits,
-    ) -> None:
-        self._access = access
-        self._metadata = metadata
-        self._storage = storage
-        self._ids = ids
-        self._clock = clock
-        self._locks = locks
-        self._limits = limits
+    access: ChatAccess
+    metadata: MetadataStore
+    storage: ChatStorage
+    ids: IdGenerator
+    clock: Clock
+    locks: KeyedLock
+    limits: StorageLimits
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, incoming: AsyncIterable[IncomingFile]
     ) -> list[ChatFile]:
-        chat = await self._access.chat(user_id, chat_id)
+        chat = await self.access.chat(user_id, chat_id)
         staged: list[_Staged] = []
         try:
             await self._stage_all(chat, incoming, staged)
-            async with self._locks.hold(chat_id):
-                await self._access.chat(user_id, chat_id)
+            async with self.locks.hold(chat_id):
+                await self.access.chat(user_id, chat_id)
                 return await self._commit_all(chat, staged)
         finally:
             for item in staged:
-                await self._storage.discard(item.content)
+                await self.storage.discard(item.content)
 
     async def _stage_all(
         self, chat: Chat, incoming: AsyncIterable[IncomingFile], staged: list[_Staged]
     ) -> None:
-        files = self._metadata.files
-        used = await self._metadata.usage.used_bytes(chat.workspace_id)
-        budget = self._limits.quota_bytes - used
-        max_file = self._limits.max_file_bytes
+        files = self.metadata.files
+        used = await self.metadata.usage.used_bytes(chat.workspace_id)
+        budget = self.limits.quota_bytes - used
+        max_file = self.limits.max_file_bytes
         async for part in incoming:
             name = ChatAttachmentName(part.filename or "")
             if any(item.name == name for item in staged):
@@ -103,7 +94,7 @@ class UploadFiles:
             content_type = checked_content_type(part.content_type)
             replaced = await files.get_by_chat_id_and_name(chat.chat_id, name)
             budget += 0 if replaced is None else replaced.size_bytes
-            content = await self._storage.stage(
+            content = await self.storage.stage(
                 limited(
                     part.chunks(),
                     max_bytes=max_file,
@@ -118,9 +109,9 @@ class UploadFiles:
             raise InvalidInputError("the upload has no part named 'file'")
 
     async def _commit_all(self, chat: Chat, staged: list[_Staged]) -> list[ChatFile]:
-        files = self._metadata.files
-        usage = self._metadata.usage
-        quota = self._limits.quota_bytes
+        files = self.metadata.files
+        usage = self.metadata.usage
+        quota = self.limits.quota_bytes
         replaced_bytes = 0
         for item in staged:
             replaced = await files.get_by_chat_id_and_name(chat.chat_id, item.name)
@@ -132,19 +123,19 @@ class UploadFiles:
         try:
             while staged:
                 item = staged[0]
-                freed = await self._storage.commit_attachment(
+                freed = await self.storage.commit_attachment(
                     chat.workspace_id, chat.chat_id, item.name, item.content
                 )
                 staged.pop(0)
                 reserved -= item.content.size_bytes - freed
                 record = ChatFile(
-                    file_id=self._ids.new_id(),
+                    file_id=self.ids.new_id(),
                     chat_id=chat.chat_id,
                     name=item.name,
                     content_type=item.content_type,
                     size_bytes=item.content.size_bytes,
                     sha256=item.content.sha256,
-                    created_at=self._clock.now(),
+                    created_at=self.clock.now(),
                 )
                 await files.save(record)
                 stored.append(record)
@@ -160,14 +151,14 @@ def _quota_exceeded() -> QuotaExceededError:
     return QuotaExceededError("the upload would take the workspace over its quota")
 
 
+@dataclass(frozen=True, slots=True)
 class ListFiles:
-    def __init__(self, access: ChatAccess, metadata: MetadataStore) -> None:
-        self._access = access
-        self._metadata = metadata
+    access: ChatAccess
+    metadata: MetadataStore
 
     async def __call__(self, user_id: UUID, chat_id: UUID, page: PageRequest) -> Page[ChatFile]:
-        await self._access.chat(user_id, chat_id)
-        records = await self._metadata.files.list_by_chat_id(chat_id, page.probe())
+        await self.access.chat(user_id, chat_id)
+        records = await self.metadata.files.list_by_chat_id(chat_id, page.probe())
         return page_of(records, page.limit, lambda item: PageCursor(item.created_at, item.file_id))
 
 
@@ -181,13 +172,13 @@ async def _owned_file(
     return chat, record
 
 
+@dataclass(frozen=True, slots=True)
 class GetFile:
-    def __init__(self, access: ChatAccess, metadata: MetadataStore) -> None:
-        self._access = access
-        self._metadata = metadata
+    access: ChatAccess
+    metadata: MetadataStore
 
     async def __call__(self, user_id: UUID, chat_id: UUID, file_id: UUID) -> ChatFile:
-        _, record = await _owned_file(self._access, self._metadata, user_id, chat_id, file_id)
+        _, record = await _owned_file(self.access, self.metadata, user_id, chat_id, file_id)
         return record
 
 
@@ -206,13 +197,13 @@ class FileDownload:
         return strong_etag(self.record.sha256)
 
 
+@dataclass(frozen=True, slots=True)
 class OpenFileContent:
     """Open an attachment's bytes, honouring If-None-Match, Range and If-Range."""
 
-    def __init__(self, access: ChatAccess, metadata: MetadataStore, storage: ChatStorage) -> None:
-        self._access = access
-        self._metadata = metadata
-        self._storage = storage
+    access: ChatAccess
+    metadata: MetadataStore
+    storage: ChatStorage
 
     async def __call__(
         self,
@@ -224,8 +215,8 @@ class OpenFileContent:
         if_none_match: str | None = None,
         if_range: str | None = None,
     ) -> FileDownload:
-        chat, record = await _owned_file(self._access, self._metadata, user_id, chat_id, file_id)
-        reader = await self._storage.open_attachment(chat.workspace_id, chat_id, record.name)
+        chat, record = await _owned_file(self.access, self.metadata, user_id, chat_id, file_id)
+        reader = await self.storage.open_attachment(chat.workspace_id, chat_id, record.name)
         download = FileDownload(record, reader)
         if if_none_match is not None and etag_listed(download.etag, if_none_match):
             return FileDownload(record, reader, not_modified=True)
@@ -239,49 +230,43 @@ class OpenFileContent:
         return FileDownload(record, reader, span)
 
 
+@dataclass(frozen=True, slots=True)
 class DeleteFile:
     """The record first, then the bytes."""
 
-    def __init__(
-        self, access: ChatAccess, metadata: MetadataStore, storage: ChatStorage, locks: KeyedLock
-    ) -> None:
-        self._access = access
-        self._metadata = metadata
-        self._storage = storage
-        self._locks = locks
+    access: ChatAccess
+    metadata: MetadataStore
+    storage: ChatStorage
+    locks: KeyedLock
 
     async def __call__(self, user_id: UUID, chat_id: UUID, file_id: UUID) -> None:
-        async with self._locks.hold(chat_id):
-            chat, record = await _owned_file(
-                self._access, self._metadata, user_id, chat_id, file_id
-            )
-            await self._metadata.files.delete(record.file_id)
-            freed = await self._storage.delete_attachment(chat.workspace_id, chat_id, record.name)
-            await _release(self._metadata, chat, freed)
+        async with self.locks.hold(chat_id):
+            chat, record = await _owned_file(self.access, self.metadata, user_id, chat_id, file_id)
+            await self.metadata.files.delete(record.file_id)
+            freed = await self.storage.delete_attachment(chat.workspace_id, chat_id, record.name)
+            await _release(self.metadata, chat, freed)
 
 
+@dataclass(frozen=True, slots=True)
 class ClearFiles:
     """Remove every attachment of a chat (records first, then bytes); keep the history."""
 
-    def __init__(
-        self, access: ChatAccess, metadata: MetadataStore, storage: ChatStorage, locks: KeyedLock
-    ) -> None:
-        self._access = access
-        self._metadata = metadata
-        self._storage = storage
-        self._locks = locks
+    access: ChatAccess
+    metadata: MetadataStore
+    storage: ChatStorage
+    locks: KeyedLock
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> None:
-        async with self._locks.hold(chat_id):
-            chat = await self._access.chat(user_id, chat_id)
-            records = await self._metadata.files.list_all_by_chat_id(chat_id)
-            await self._metadata.files.delete_by_chat_id(chat_id)
+        async with self.locks.hold(chat_id):
+            chat = await self.access.chat(user_id, chat_id)
+            records = await self.metadata.files.list_all_by_chat_id(chat_id)
+            await self.metadata.files.delete_by_chat_id(chat_id)
             freed = 0
             for record in records:
-                freed += await self._storage.delete_attachment(
+                freed += await self.storage.delete_attachment(
                     chat.workspace_id, chat_id, record.name
                 )
-            await _release(self._metadata, chat, freed)
+            await _release(self.metadata, chat, freed)
 
 
 async def _release(metadata: MetadataStore, chat: Chat, freed_bytes: int) -> None:
@@ -290,15 +275,13 @@ async def _release(metadata: MetadataStore, chat: Chat, freed_bytes: int) -> Non
         await metadata.usage.try_add(chat.workspace_id, chat.chat_id, -freed_bytes, 0)
 
 
+@dataclass(frozen=True, slots=True)
 class RescanFiles:
-    def __init__(
-        self, access: ChatAccess, reconciler: ChatFileReconciler, locks: KeyedLock
-    ) -> None:
-        self._access = access
-        self._reconciler = reconciler
-        self._locks = locks
+    access: ChatAccess
+    reconciler: ChatFileReconciler
+    locks: KeyedLock
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> list[ChatFile]:
-        async with self._locks.hold(chat_id):
-            chat = await self._access.chat(user_id, chat_id)
-            return await self._reconciler.reconcile(chat)
+        async with self.locks.hold(chat_id):
+            chat = await self.access.chat(user_id, chat_id)
+            return await self.reconciler.reconcile(chat)

@@ -23,22 +23,23 @@ class HistoryRead:
     content: ContentReader | None
 
 
+@dataclass(frozen=True, slots=True)
 class GetHistory:
-    def __init__(self, access: ChatAccess, storage: ChatStorage) -> None:
-        self._access = access
-        self._storage = storage
+    access: ChatAccess
+    storage: ChatStorage
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, if_none_match: str | None
     ) -> HistoryRead:
-        chat = await self._access.chat(user_id, chat_id)
-        version, reader = await self._storage.open_history(chat.workspace_id, chat_id)
+        chat = await self.access.chat(user_id, chat_id)
+        version, reader = await self.storage.open_history(chat.workspace_id, chat_id)
         if if_none_match is not None and version.matches(if_none_match):
             await reader.aclose()
             return HistoryRead(version, None)
         return HistoryRead(version, reader)
 
 
+@dataclass(frozen=True, slots=True)
 class PutHistory:
     """Replace the whole history atomically, optionally only if it is still `if_match`.
 
@@ -46,19 +47,11 @@ class PutHistory:
     under the chat's lock, the precondition and quota are checked again and the staged
     bytes take the place of `history.md`."""
 
-    def __init__(
-        self,
-        access: ChatAccess,
-        metadata: MetadataStore,
-        storage: ChatStorage,
-        locks: KeyedLock,
-        limits: StorageLimits,
-    ) -> None:
-        self._access = access
-        self._metadata = metadata
-        self._storage = storage
-        self._locks = locks
-        self._limits = limits
+    access: ChatAccess
+    metadata: MetadataStore
+    storage: ChatStorage
+    locks: KeyedLock
+    limits: StorageLimits
 
     async def __call__(
         self,
@@ -67,46 +60,46 @@ class PutHistory:
         body: AsyncIterable[bytes],
         if_match: str | None,
     ) -> HistoryVersion:
-        chat = await self._access.chat(user_id, chat_id)
+        chat = await self.access.chat(user_id, chat_id)
         workspace_id = chat.workspace_id
-        current = await self._storage.history_version(workspace_id, chat_id)
+        current = await self.storage.history_version(workspace_id, chat_id)
         _check_precondition(current, if_match)
-        used = await self._metadata.usage.used_bytes(workspace_id)
+        used = await self.metadata.usage.used_bytes(workspace_id)
         validator = Utf8Validator()
-        staged = await self._storage.stage(
+        staged = await self.storage.stage(
             limited(
                 body,
-                max_bytes=self._limits.max_history_bytes,
+                max_bytes=self.limits.max_history_bytes,
                 too_large=lambda: HistoryTooLargeError(
-                    f"history is larger than {self._limits.max_history_bytes} bytes"
+                    f"history is larger than {self.limits.max_history_bytes} bytes"
                 ),
-                budget_bytes=self._limits.quota_bytes - used + current.size_bytes,
+                budget_bytes=self.limits.quota_bytes - used + current.size_bytes,
                 over_budget=_quota_exceeded,
                 inspect=validator.feed,
             )
         )
         try:
             validator.feed(b"", final=True)
-            async with self._locks.hold(chat_id):
-                await self._access.chat(user_id, chat_id)
+            async with self.locks.hold(chat_id):
+                await self.access.chat(user_id, chat_id)
                 await self._commit(workspace_id, chat_id, staged, if_match)
         except BaseException:
-            await self._storage.discard(staged)
+            await self.storage.discard(staged)
             raise
         return HistoryVersion(staged.sha256, staged.size_bytes)
 
     async def _commit(
         self, workspace_id: UUID, chat_id: UUID, staged: StagedContent, if_match: str | None
     ) -> None:
-        current = await self._storage.history_version(workspace_id, chat_id)
+        current = await self.storage.history_version(workspace_id, chat_id)
         _check_precondition(current, if_match)
         delta = staged.size_bytes - current.size_bytes
-        usage = self._metadata.usage
-        quota = self._limits.quota_bytes
+        usage = self.metadata.usage
+        quota = self.limits.quota_bytes
         if not await usage.try_add(workspace_id, chat_id, delta, quota):
             raise _quota_exceeded()
         try:
-            await self._storage.write_history(workspace_id, chat_id, staged)
+            await self.storage.write_history(workspace_id, chat_id, staged)
         except BaseException:
             await usage.try_add(workspace_id, chat_id, -delta, quota)
             raise

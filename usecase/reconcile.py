@@ -1,4 +1,5 @@
 import mimetypes
+from dataclasses import dataclass
 
 from domain.chat import Chat
 from domain.chat_file import ChatFile
@@ -19,6 +20,7 @@ def guess_content_type(name: str) -> str | None:
     return content_type
 
 
+@dataclass(frozen=True, slots=True)
 class ChatFileReconciler:
     """Make a chat's file records agree with what is really in its directory.
 
@@ -26,24 +28,16 @@ class ChatFileReconciler:
     the new size and sha256; a record whose file is gone or no longer regular is removed.
     The chat's usage is then measured afresh. Callers hold the chat's lock."""
 
-    def __init__(
-        self,
-        metadata: MetadataStore,
-        storage: ChatStorage,
-        usage_reader: StorageUsageReader,
-        ids: IdGenerator,
-        clock: Clock,
-    ) -> None:
-        self._metadata = metadata
-        self._storage = storage
-        self._usage_reader = usage_reader
-        self._ids = ids
-        self._clock = clock
+    metadata: MetadataStore
+    storage: ChatStorage
+    usage_reader: StorageUsageReader
+    ids: IdGenerator
+    clock: Clock
 
     async def reconcile(self, chat: Chat) -> list[ChatFile]:
-        files = self._metadata.files
+        files = self.metadata.files
         records = {record.name: record for record in await files.list_all_by_chat_id(chat.chat_id)}
-        scanned = await self._storage.scan_attachments(chat.workspace_id, chat.chat_id)
+        scanned = await self.storage.scan_attachments(chat.workspace_id, chat.chat_id)
         on_disk = {found.name for found in scanned}
         for record in records.values():
             if record.name not in on_disk:
@@ -53,17 +47,17 @@ class ChatFileReconciler:
             if known is None:
                 await files.save(
                     ChatFile(
-                        file_id=self._ids.new_id(),
+                        file_id=self.ids.new_id(),
                         chat_id=chat.chat_id,
                         name=found.name,
                         content_type=guess_content_type(found.name.value),
                         size_bytes=found.size_bytes,
                         sha256=found.sha256,
-                        created_at=self._clock.now(),
+                        created_at=self.clock.now(),
                     )
                 )
             elif (known.size_bytes, known.sha256) != (found.size_bytes, found.sha256):
                 await files.save(known.with_content(found.size_bytes, found.sha256))
-        used = await self._usage_reader.chat_used_bytes(chat.workspace_id, chat.chat_id)
-        await self._metadata.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, used)
+        used = await self.usage_reader.chat_used_bytes(chat.workspace_id, chat.chat_id)
+        await self.metadata.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, used)
         return await files.list_all_by_chat_id(chat.chat_id)

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from uuid import UUID
 
 from domain.errors import SandboxAlreadyActiveError, SandboxSessionNotFoundError
@@ -7,43 +8,36 @@ from usecase.interface import Clock, IdGenerator, KeyedLock, MetadataStore
 from usecase.reconcile import ChatFileReconciler
 
 
+@dataclass(frozen=True, slots=True)
 class StartSandboxSession:
-    def __init__(
-        self,
-        access: ChatAccess,
-        metadata: MetadataStore,
-        ids: IdGenerator,
-        clock: Clock,
-        locks: KeyedLock,
-    ) -> None:
-        self._access = access
-        self._metadata = metadata
-        self._ids = ids
-        self._clock = clock
-        self._locks = locks
+    access: ChatAccess
+    metadata: MetadataStore
+    ids: IdGenerator
+    clock: Clock
+    locks: KeyedLock
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, ttl_seconds: int | None
     ) -> SandboxSession:
         SandboxSession.checked_ttl(ttl_seconds)
-        async with self._locks.hold(chat_id):
-            await self._access.chat(user_id, chat_id)
-            now = self._clock.now()
-            session = SandboxSession.start(self._ids.new_id(), chat_id, now, ttl_seconds)
-            if not await self._metadata.sessions.add(session, now):
+        async with self.locks.hold(chat_id):
+            await self.access.chat(user_id, chat_id)
+            now = self.clock.now()
+            session = SandboxSession.start(self.ids.new_id(), chat_id, now, ttl_seconds)
+            if not await self.metadata.sessions.add(session, now):
                 raise SandboxAlreadyActiveError(f"chat {chat_id} already has an active sandbox")
             return session
 
 
+@dataclass(frozen=True, slots=True)
 class GetActiveSandboxSession:
-    def __init__(self, access: ChatAccess, metadata: MetadataStore, clock: Clock) -> None:
-        self._access = access
-        self._metadata = metadata
-        self._clock = clock
+    access: ChatAccess
+    metadata: MetadataStore
+    clock: Clock
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> SandboxSession:
-        await self._access.chat(user_id, chat_id)
-        session = await self._metadata.sessions.get_active_by_chat_id(chat_id, self._clock.now())
+        await self.access.chat(user_id, chat_id)
+        session = await self.metadata.sessions.get_active_by_chat_id(chat_id, self.clock.now())
         if session is None:
             raise SandboxSessionNotFoundError(f"chat {chat_id} has no active sandbox session")
         return session
@@ -53,55 +47,46 @@ def _not_found(session_id: UUID) -> SandboxSessionNotFoundError:
     return SandboxSessionNotFoundError(f"sandbox session {session_id} not found")
 
 
+@dataclass(frozen=True, slots=True)
 class HeartbeatSandboxSession:
     """Move an active session's expiry to now + ttl; an ended or expired one is gone."""
 
-    def __init__(
-        self, access: ChatAccess, metadata: MetadataStore, clock: Clock, locks: KeyedLock
-    ) -> None:
-        self._access = access
-        self._metadata = metadata
-        self._clock = clock
-        self._locks = locks
+    access: ChatAccess
+    metadata: MetadataStore
+    clock: Clock
+    locks: KeyedLock
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, session_id: UUID, ttl_seconds: int | None
     ) -> SandboxSession:
         SandboxSession.checked_ttl(ttl_seconds)
-        async with self._locks.hold(chat_id):
-            await self._access.chat(user_id, chat_id)
-            session = await self._metadata.sessions.get(session_id)
-            now = self._clock.now()
+        async with self.locks.hold(chat_id):
+            await self.access.chat(user_id, chat_id)
+            session = await self.metadata.sessions.get(session_id)
+            now = self.clock.now()
             if session is None or session.chat_id != chat_id or not session.is_active(now):
                 raise _not_found(session_id)
             extended = session.extended(now, ttl_seconds)
-            await self._metadata.sessions.save(extended)
+            await self.metadata.sessions.save(extended)
             return extended
 
 
+@dataclass(frozen=True, slots=True)
 class EndSandboxSession:
     """End a session (an expired one too: its sandbox is done), then rescan the chat's
     files, since the sandbox wrote there behind the service's back."""
 
-    def __init__(
-        self,
-        access: ChatAccess,
-        metadata: MetadataStore,
-        reconciler: ChatFileReconciler,
-        clock: Clock,
-        locks: KeyedLock,
-    ) -> None:
-        self._access = access
-        self._metadata = metadata
-        self._reconciler = reconciler
-        self._clock = clock
-        self._locks = locks
+    access: ChatAccess
+    metadata: MetadataStore
+    reconciler: ChatFileReconciler
+    clock: Clock
+    locks: KeyedLock
 
     async def __call__(self, user_id: UUID, chat_id: UUID, session_id: UUID) -> None:
-        async with self._locks.hold(chat_id):
-            chat = await self._access.chat(user_id, chat_id)
-            session = await self._metadata.sessions.get(session_id)
+        async with self.locks.hold(chat_id):
+            chat = await self.access.chat(user_id, chat_id)
+            session = await self.metadata.sessions.get(session_id)
             if session is None or session.chat_id != chat_id or session.ended_at is not None:
                 raise _not_found(session_id)
-            await self._metadata.sessions.save(session.ended(self._clock.now()))
-            await self._reconciler.reconcile(chat)
+            await self.metadata.sessions.save(session.ended(self.clock.now()))
+            await self.reconciler.reconcile(chat)

@@ -27,7 +27,7 @@ Cursor = Annotated[str | None, Query(description="The `next_cursor` of the page 
 async def create_chat(user_id: Caller, actions: Actions, response: Response) -> ChatOut:
     chat = await actions.create_chat(user_id)
     response.headers["Location"] = f"/v1/chats/{chat.chat_id}"
-    return ChatOut.of(chat)
+    return ChatOut.model_validate(chat)
 
 
 @router.get("", response_model=ChatPage, responses=problem_responses(*IDENTITY_ERRORS, 404))
@@ -38,14 +38,14 @@ async def list_chats(
     cursor: Cursor = None,
 ) -> ChatPage:
     page = await actions.list_chats(user_id, PageRequest.from_token(limit, cursor))
-    return ChatPage(items=[ChatOut.of(chat) for chat in page.items], next_cursor=page.next_cursor)
+    return ChatPage.model_validate(page)
 
 
 @router.get(
     "/{chat_id}", response_model=ChatOut, responses=problem_responses(*IDENTITY_ERRORS, 404)
 )
 async def get_chat(chat_id: UUID, user_id: Caller, actions: Actions) -> ChatOut:
-    return ChatOut.of(await actions.get_chat(user_id, chat_id))
+    return ChatOut.model_validate(await actions.get_chat(user_id, chat_id))
 
 
 @router.delete(

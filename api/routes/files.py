@@ -46,7 +46,7 @@ async def upload_files(
 ) -> ChatFileList:
     parts = MultipartStream(request.headers.get("content-type"), request.stream())
     stored = await actions.upload_files(user_id, chat_id, parts.files())
-    return ChatFileList(items=[ChatFileOut.of(record) for record in stored])
+    return ChatFileList(items=[ChatFileOut.model_validate(record) for record in stored])
 
 
 @router.get("", response_model=ChatFilePage, responses=problem_responses(*IDENTITY_ERRORS, 404))
@@ -58,9 +58,7 @@ async def list_files(
     cursor: Cursor = None,
 ) -> ChatFilePage:
     page = await actions.list_files(user_id, chat_id, PageRequest.from_token(limit, cursor))
-    return ChatFilePage(
-        items=[ChatFileOut.of(record) for record in page.items], next_cursor=page.next_cursor
-    )
+    return ChatFilePage.model_validate(page)
 
 
 @router.delete(
@@ -81,7 +79,7 @@ async def clear_files(chat_id: UUID, user_id: Caller, actions: Actions) -> Respo
 )
 async def rescan_files(chat_id: UUID, user_id: Caller, actions: Actions) -> ChatFileList:
     records = await actions.rescan_files(user_id, chat_id)
-    return ChatFileList(items=[ChatFileOut.of(record) for record in records])
+    return ChatFileList(items=[ChatFileOut.model_validate(record) for record in records])
 
 
 @router.get(
@@ -90,7 +88,7 @@ async def rescan_files(chat_id: UUID, user_id: Caller, actions: Actions) -> Chat
     responses=problem_responses(*IDENTITY_ERRORS, 404),
 )
 async def get_file(chat_id: UUID, file_id: UUID, user_id: Caller, actions: Actions) -> ChatFileOut:
-    return ChatFileOut.of(await actions.get_file(user_id, chat_id, file_id))
+    return ChatFileOut.model_validate(await actions.get_file(user_id, chat_id, file_id))
 
 
 @router.api_route(

@@ -24,7 +24,9 @@ async def start_session(
     chat_id: UUID, user_id: Caller, actions: Actions, body: OptionalTtl = None
 ) -> SandboxSessionOut:
     ttl = None if body is None else body.ttl_seconds
-    return SandboxSessionOut.of(await actions.start_sandbox_session(user_id, chat_id, ttl))
+    return SandboxSessionOut.model_validate(
+        await actions.start_sandbox_session(user_id, chat_id, ttl)
+    )
 
 
 @router.get(
@@ -33,7 +35,9 @@ async def start_session(
     responses=problem_responses(*IDENTITY_ERRORS, 404),
 )
 async def get_active_session(chat_id: UUID, user_id: Caller, actions: Actions) -> SandboxSessionOut:
-    return SandboxSessionOut.of(await actions.get_active_sandbox_session(user_id, chat_id))
+    return SandboxSessionOut.model_validate(
+        await actions.get_active_sandbox_session(user_id, chat_id)
+    )
 
 
 @router.post(
@@ -50,7 +54,7 @@ async def heartbeat_session(
 ) -> SandboxSessionOut:
     ttl = None if body is None else body.ttl_seconds
     session = await actions.heartbeat_sandbox_session(user_id, chat_id, session_id, ttl)
-    return SandboxSessionOut.of(session)
+    return SandboxSessionOut.model_validate(session)
 
 
 @router.delete(

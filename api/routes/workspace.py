@@ -23,7 +23,7 @@ async def ensure_workspace(user_id: Caller, actions: Actions, response: Response
     workspace, created = await actions.ensure_workspace(user_id)
     if created:
         response.status_code = status.HTTP_201_CREATED
-    return WorkspaceOut.of(workspace)
+    return WorkspaceOut.model_validate(workspace)
 
 
 @router.get(
@@ -32,7 +32,7 @@ async def ensure_workspace(user_id: Caller, actions: Actions, response: Response
     responses=problem_responses(*IDENTITY_ERRORS, 404),
 )
 async def get_workspace(user_id: Caller, actions: Actions) -> WorkspaceOut:
-    return WorkspaceOut.of(await actions.get_workspace(user_id))
+    return WorkspaceOut.model_validate(await actions.get_workspace(user_id))
 
 
 @router.get(
@@ -41,4 +41,4 @@ async def get_workspace(user_id: Caller, actions: Actions) -> WorkspaceOut:
     responses=problem_responses(*IDENTITY_ERRORS, 404),
 )
 async def get_workspace_usage(user_id: Caller, actions: Actions) -> WorkspaceUsageOut:
-    return WorkspaceUsageOut.of(await actions.get_workspace_usage(user_id))
+    return WorkspaceUsageOut.model_validate(await actions.get_workspace_usage(user_id))

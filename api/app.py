@@ -4,12 +4,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from adapter.fs_storage import FilesystemChatStorage
-from adapter.fs_usage import FilesystemUsageReader
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from adapter.clock import SystemClock
+from adapter.fs_storage import FilesystemChatStorage
+from adapter.fs_usage import FilesystemUsageReader
 from adapter.ids import UuidGenerator
 from adapter.locks import InProcessKeyedLock
 from api.container import build_use_cases

@@ -4,7 +4,7 @@ import logging
 import os
 import secrets
 import stat
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Sequence
 from contextlib import ExitStack, suppress
 from pathlib import Path
 from uuid import UUID
@@ -33,7 +33,13 @@ from adapter.fs_layout import (
     chat_dir_names,
 )
 from adapter.fs_reader import BytesContentReader, FdContentReader
-from adapter.fs_staging import StagingFile, checked_token, probe_staging, remove_staged
+from adapter.fs_staging import (
+    StagingFile,
+    checked_token,
+    new_token,
+    probe_staging,
+    remove_staged,
+)
 from adapter.fs_thread import off_loop
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
 from domain.content import ScannedFile, StagedContent
@@ -129,12 +135,15 @@ class FilesystemChatStorage(ChatStorage):
         with translated_os_errors("write the history"):
             return await off_loop(self._commit, workspace_id, chat_id, HISTORY_FILE_NAME, token)
 
-    async def commit_attachment(
-        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName, staged: StagedContent
-    ) -> int:
-        token = checked_token(staged.token)
-        with translated_os_errors("write the attachment"):
-            return await off_loop(self._commit, workspace_id, chat_id, name.value, token)
+    async def commit_attachments(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        items: Sequence[tuple[ChatAttachmentName, StagedContent]],
+    ) -> list[int]:
+        pairs = [(name.value, checked_token(staged.token)) for name, staged in items]
+        with translated_os_errors("write an attachment"):
+            return await off_loop(self._commit_all, workspace_id, chat_id, pairs)
 
     async def open_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
@@ -203,17 +212,54 @@ class FilesystemChatStorage(ChatStorage):
                 staging_fd = open_existing_dir(stack, root_fd, STAGING)
                 chat_fd = self._make_chat(stack, root_fd, workspace_id, chat_id)
                 replaced = regular_size(chat_fd, name)
-                try:
-                    os.replace(token, name, src_dir_fd=staging_fd, dst_dir_fd=chat_fd)
-                except IsADirectoryError as error:
-                    raise StorageUnavailableError(
-                        f"a directory stands where {name!r} would be written"
-                    ) from error
+                _replace_into(staging_fd, token, chat_fd, name)
                 renamed = True
                 os.fsync(chat_fd)
                 return replaced
         finally:
             if not renamed:
+                with suppress(OSError):
+                    remove_staged(self._root, token)
+
+    def _commit_all(
+        self, workspace_id: UUID, chat_id: UUID, pairs: list[tuple[str, str]]
+    ) -> list[int]:
+        """Commit (name, staging token) pairs in order; on a failure, undo the ones done.
+
+        What a commit replaces is first hard-linked into staging, so that undoing it is one
+        rename back. Staged files not committed are removed whatever happens."""
+        pending = {token for _, token in pairs}
+        try:
+            with ExitStack() as stack:
+                root_fd = open_root(stack, self._root)
+                staging_fd = open_existing_dir(stack, root_fd, STAGING)
+                chat_fd = self._make_chat(stack, root_fd, workspace_id, chat_id)
+                done: list[tuple[str, str | None]] = []
+                try:
+                    replaced = []
+                    for name, token in pairs:
+                        replaced.append(regular_size(chat_fd, name))
+                        backup = _keep_aside(chat_fd, staging_fd, name)
+                        try:
+                            _replace_into(staging_fd, token, chat_fd, name)
+                        except BaseException:
+                            if backup is not None:
+                                with suppress(OSError):
+                                    os.unlink(backup, dir_fd=staging_fd)
+                            raise
+                        pending.discard(token)
+                        done.append((name, backup))
+                    os.fsync(chat_fd)
+                except BaseException:
+                    _undo(chat_fd, staging_fd, done)
+                    raise
+                for _, backup in done:
+                    if backup is not None:
+                        with suppress(OSError):
+                            os.unlink(backup, dir_fd=staging_fd)
+                return replaced
+        finally:
+            for token in pending:
                 with suppress(OSError):
                     remove_staged(self._root, token)
 
@@ -301,3 +347,36 @@ class FilesystemChatStorage(ChatStorage):
                     sha256, size_bytes = sha256_up_to(*opened)
                 found.append(ScannedFile(name, size_bytes, sha256))
             return found
+
+
+def _replace_into(staging_fd: int, token: str, chat_fd: int, name: str) -> None:
+    try:
+        os.replace(token, name, src_dir_fd=staging_fd, dst_dir_fd=chat_fd)
+    except IsADirectoryError as error:
+        raise StorageUnavailableError(
+            f"a directory stands where {name!r} would be written"
+        ) from error
+
+
+def _keep_aside(chat_fd: int, staging_fd: int, name: str) -> str | None:
+    """Hard-link the entry `name` (never a directory, never following a link) into
+    staging, so a commit over it can be undone; None when there is nothing to keep."""
+    status = lstat_or_none(chat_fd, name)
+    if status is None or stat.S_ISDIR(status.st_mode):
+        return None
+    backup = new_token()
+    os.link(name, backup, src_dir_fd=chat_fd, dst_dir_fd=staging_fd, follow_symlinks=False)
+    return backup
+
+
+def _undo(chat_fd: int, staging_fd: int, done: list[tuple[str, str | None]]) -> None:
+    """Put back what the commits in `done` replaced, newest first. Best effort: the caller
+    is already failing, and a crash here is what start-up recovery is for."""
+    for name, backup in reversed(done):
+        with suppress(OSError):
+            if backup is None:
+                os.unlink(name, dir_fd=chat_fd)
+            else:
+                os.replace(backup, name, src_dir_fd=staging_fd, dst_dir_fd=chat_fd)
+    with suppress(OSError):
+        os.fsync(chat_fd)

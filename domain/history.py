@@ -17,8 +17,8 @@ class HistoryVersion:
     def etag(self) -> str:
         return strong_etag(self.sha256)
 
-    def matches(self, etag_header: str) -> bool:
-        return etag_listed(self.etag, etag_header)
+    def matches(self, etag_header: str, *, weak: bool = False) -> bool:
+        return etag_listed(self.etag, etag_header, weak=weak)
 
 
 class Utf8Validator:

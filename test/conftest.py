@@ -1,3 +1,7 @@
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 
 
@@ -11,6 +15,10 @@ try:
 except ImportError:  # a dev dependency; without it only the property tests fail to import
     pass
 else:
-    # No example database: a run must never write into the repository.
+    # A run must write nothing into the repository: no example database, and Hypothesis's
+    # caches (read lazily, on first use) go to the system's temporary directory.
+    os.environ.setdefault(
+        "HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "chatstore-hypothesis")
+    )
     hypothesis_settings.register_profile("chatstore", database=None)
     hypothesis_settings.load_profile("chatstore")

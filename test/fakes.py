@@ -4,7 +4,7 @@ Fakes, not mocks: each one is a working implementation that records state a test
 """
 
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -53,7 +53,7 @@ StorageMethod = Literal[
     "history_version",
     "open_history",
     "write_history",
-    "commit_attachment",
+    "commit_attachments",
     "open_attachment",
     "delete_attachment",
     "scan_attachments",
@@ -63,7 +63,7 @@ StorageMethod = Literal[
 @dataclass(slots=True)
 class _Fault:
     error: DomainError
-    after_calls: int
+    successes_left: int
 
 
 class FaultyChatStorage(ChatStorage):
@@ -81,7 +81,8 @@ class FaultyChatStorage(ChatStorage):
         self.calls: Counter[StorageMethod] = Counter()
 
     def fail(self, method: StorageMethod, error: DomainError, *, after_calls: int = 0) -> None:
-        """Make every call of `method` raise `error`, once `after_calls` calls succeeded."""
+        """Make every call of `method` from now on raise `error`, except the first
+        `after_calls` of them, which still succeed."""
         self._faults[method] = _Fault(error, after_calls)
 
     def heal(self) -> None:
@@ -90,7 +91,10 @@ class FaultyChatStorage(ChatStorage):
     def _fault(self, method: StorageMethod) -> DomainError | None:
         self.calls[method] += 1
         fault = self._faults.get(method)
-        if fault is None or self.calls[method] <= fault.after_calls:
+        if fault is None:
+            return None
+        if fault.successes_left > 0:
+            fault.successes_left -= 1
             return None
         return fault.error
 
@@ -139,11 +143,20 @@ class FaultyChatStorage(ChatStorage):
         self._check("write_history")
         return await self._inner.write_history(workspace_id, chat_id, staged)
 
-    async def commit_attachment(
-        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName, staged: StagedContent
-    ) -> int:
-        self._check("commit_attachment")
-        return await self._inner.commit_attachment(workspace_id, chat_id, name, staged)
+    async def commit_attachments(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        items: Sequence[tuple[ChatAttachmentName, StagedContent]],
+    ) -> list[int]:
+        try:
+            self._check("commit_attachments")
+        except DomainError:
+            # The port consumes the staged files of a failed call; so does this double.
+            for _, staged in items:
+                await self._inner.discard(staged)
+            raise
+        return await self._inner.commit_attachments(workspace_id, chat_id, items)
 
     async def open_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName

@@ -2,7 +2,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
-from domain.errors import ChatHasActiveSandboxError
+from domain.errors import ChatHasActiveSandboxError, DomainError
 from domain.paging import Page, PageCursor, PageRequest, page_of
 from usecase.access import ChatAccess
 from usecase.interface import (
@@ -56,7 +56,8 @@ class GetChat:
 @dataclass(frozen=True, slots=True)
 class DeleteChat:
     """Records first, then bytes, so a crash never leaves a visible chat half-deleted.
-    Refused while a sandbox session is active on the chat."""
+    Refused while a sandbox session is active on the chat. If the disk refuses to move
+    the directory away, the records come back and nothing has changed."""
 
     access: ChatAccess
     metadata: MetadataStore
@@ -72,8 +73,16 @@ class DeleteChat:
                 raise ChatHasActiveSandboxError(
                     f"chat {chat_id} has an active sandbox session {active.session_id}"
                 )
-            await self.metadata.files.delete_by_chat_id(chat_id)
-            await self.metadata.sessions.delete_by_chat_id(chat_id)
+            records = await self.metadata.files.list_all_by_chat_id(chat_id)
             await self.metadata.chats.delete(chat_id)
+            await self.metadata.files.delete_by_chat_id(chat_id)
+            try:
+                await self.storage.delete_chat(chat.workspace_id, chat_id)
+            except DomainError:
+                await self.metadata.chats.save(chat)
+                for record in records:
+                    await self.metadata.files.save(record)
+                raise
+            # Sessions and usage go once the bytes are gone: until then they still hold.
+            await self.metadata.sessions.delete_by_chat_id(chat_id)
             await self.metadata.usage.delete_chat(chat_id)
-            await self.storage.delete_chat(chat.workspace_id, chat_id)

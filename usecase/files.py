@@ -10,6 +10,7 @@ from domain.chat_file import ChatFile, checked_content_type
 from domain.content import StagedContent
 from domain.errors import (
     ChatFileNotFoundError,
+    DomainError,
     FileTooLargeError,
     InvalidInputError,
     QuotaExceededError,
@@ -119,31 +120,34 @@ class UploadFiles:
         reserved = sum(item.content.size_bytes for item in staged) - replaced_bytes
         if not await usage.try_add(chat.workspace_id, chat.chat_id, reserved, quota):
             raise _quota_exceeded()
-        stored: list[ChatFile] = []
+        items = list(staged)
+        staged.clear()  # committed or removed by the storage from here on
         try:
-            while staged:
-                item = staged[0]
-                freed = await self.storage.commit_attachment(
-                    chat.workspace_id, chat.chat_id, item.name, item.content
-                )
-                staged.pop(0)
-                reserved -= item.content.size_bytes - freed
-                record = ChatFile(
-                    file_id=self.ids.new_id(),
-                    chat_id=chat.chat_id,
-                    name=item.name,
-                    content_type=item.content_type,
-                    size_bytes=item.content.size_bytes,
-                    sha256=item.content.sha256,
-                    created_at=self.clock.now(),
-                )
-                await files.save(record)
-                stored.append(record)
-        finally:
-            # What was reserved but not committed, or freed differently than the records
-            # said (a sandbox changed a file), is given back or taken now.
-            if reserved:
-                await usage.try_add(chat.workspace_id, chat.chat_id, -reserved, quota)
+            freed = await self.storage.commit_attachments(
+                chat.workspace_id, chat.chat_id, [(item.name, item.content) for item in items]
+            )
+        except BaseException:
+            await usage.try_add(chat.workspace_id, chat.chat_id, -reserved, quota)
+            raise
+        # The records said what the commits would free; the disk says what they did (a
+        # sandbox may have changed a file). Settle the difference.
+        drift = replaced_bytes - sum(freed)
+        if drift:
+            await usage.try_add(chat.workspace_id, chat.chat_id, drift, quota)
+        stored = [
+            ChatFile(
+                file_id=self.ids.new_id(),
+                chat_id=chat.chat_id,
+                name=item.name,
+                content_type=item.content_type,
+                size_bytes=item.content.size_bytes,
+                sha256=item.content.sha256,
+                created_at=self.clock.now(),
+            )
+            for item in items
+        ]
+        for record in stored:
+            await files.save(record)
         return stored
 
 
@@ -218,7 +222,7 @@ class OpenFileContent:
         chat, record = await _owned_file(self.access, self.metadata, user_id, chat_id, file_id)
         reader = await self.storage.open_attachment(chat.workspace_id, chat_id, record.name)
         download = FileDownload(record, reader)
-        if if_none_match is not None and etag_listed(download.etag, if_none_match):
+        if if_none_match is not None and etag_listed(download.etag, if_none_match, weak=True):
             return FileDownload(record, reader, not_modified=True)
         if byte_range is None or (if_range is not None and if_range.strip() != download.etag):
             return download
@@ -232,7 +236,8 @@ class OpenFileContent:
 
 @dataclass(frozen=True, slots=True)
 class DeleteFile:
-    """The record first, then the bytes."""
+    """The record first, then the bytes. If the disk refuses, the record comes back: the
+    answer says nothing changed, and nothing has."""
 
     access: ChatAccess
     metadata: MetadataStore
@@ -243,13 +248,20 @@ class DeleteFile:
         async with self.locks.hold(chat_id):
             chat, record = await _owned_file(self.access, self.metadata, user_id, chat_id, file_id)
             await self.metadata.files.delete(record.file_id)
-            freed = await self.storage.delete_attachment(chat.workspace_id, chat_id, record.name)
+            try:
+                freed = await self.storage.delete_attachment(
+                    chat.workspace_id, chat_id, record.name
+                )
+            except DomainError:
+                await self.metadata.files.save(record)
+                raise
             await _release(self.metadata, chat, freed)
 
 
 @dataclass(frozen=True, slots=True)
 class ClearFiles:
-    """Remove every attachment of a chat (records first, then bytes); keep the history."""
+    """Remove every attachment of a chat (records first, then bytes); keep the history.
+    If the disk refuses one, it and the ones not yet reached keep their records."""
 
     access: ChatAccess
     metadata: MetadataStore
@@ -262,11 +274,18 @@ class ClearFiles:
             records = await self.metadata.files.list_all_by_chat_id(chat_id)
             await self.metadata.files.delete_by_chat_id(chat_id)
             freed = 0
-            for record in records:
-                freed += await self.storage.delete_attachment(
-                    chat.workspace_id, chat_id, record.name
-                )
-            await _release(self.metadata, chat, freed)
+            try:
+                while records:
+                    freed += await self.storage.delete_attachment(
+                        chat.workspace_id, chat_id, records[0].name
+                    )
+                    records.pop(0)
+            except DomainError:
+                for record in records:
+                    await self.metadata.files.save(record)
+                raise
+            finally:
+                await _release(self.metadata, chat, freed)
 
 
 async def _release(metadata: MetadataStore, chat: Chat, freed_bytes: int) -> None:

@@ -33,7 +33,7 @@ class GetHistory:
     ) -> HistoryRead:
         chat = await self.access.chat(user_id, chat_id)
         version, reader = await self.storage.open_history(chat.workspace_id, chat_id)
-        if if_none_match is not None and version.matches(if_none_match):
+        if if_none_match is not None and version.matches(if_none_match, weak=True):
             await reader.aclose()
             return HistoryRead(version, None)
         return HistoryRead(version, reader)

@@ -4,7 +4,7 @@ Implementations subclass these explicitly so mypy checks conformance where they 
 Ports take and return domain objects, never rows, Pydantic models or paths.
 """
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -237,12 +237,19 @@ class ChatStorage(Protocol):
         file it replaced (0 if there was none)."""
         ...
 
-    async def commit_attachment(
-        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName, staged: StagedContent
-    ) -> int:
-        """Atomically make the staged bytes the attachment `name`, replacing what is there
-        (a planted link is replaced, never written through). Returns the size of the
-        regular file it replaced (0 if there was none)."""
+    async def commit_attachments(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        items: Sequence[tuple[ChatAttachmentName, StagedContent]],
+    ) -> list[int]:
+        """Make each staged file the attachment of its name, all of them or none.
+
+        Each one replaces atomically what stands under its name (a planted link is
+        replaced, never written through). If any fails, those already in place are rolled
+        back (what they replaced is put back) and the error propagates; every staged file
+        of the call is consumed either way. Returns, per item, the size of the regular file
+        it replaced (0 if there was none)."""
         ...
 
     async def open_attachment(

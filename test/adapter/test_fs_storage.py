@@ -143,7 +143,7 @@ async def test_staged_bytes_commit_with_their_size_and_sha256(
     data = b"".join(parts)
 
     staged = await storage.stage(chunks_of(*parts))
-    freed = await storage.commit_attachment(WORKSPACE_ID, CHAT_ID, NAME, staged)
+    freed = (await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, staged)]))[0]
 
     assert (staged.size_bytes, staged.sha256) == (len(data), sha256(data))
     assert freed == 0
@@ -218,10 +218,10 @@ async def test_commit_replaces_the_attachment_and_returns_the_old_size(
     storage: FilesystemChatStorage, chat: Path
 ) -> None:
     first = await storage.stage(chunks_of(b"first version"))
-    await storage.commit_attachment(WORKSPACE_ID, CHAT_ID, NAME, first)
+    await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, first)])
     second = await storage.stage(chunks_of(b"second"))
 
-    freed = await storage.commit_attachment(WORKSPACE_ID, CHAT_ID, NAME, second)
+    freed = (await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, second)]))[0]
 
     assert freed == len(b"first version")
     assert (chat / NAME.value).read_bytes() == b"second"
@@ -233,7 +233,7 @@ async def test_commit_recreates_a_chat_directory_that_is_missing(
 ) -> None:
     staged = await storage.stage(chunks_of(b"data"))
 
-    await storage.commit_attachment(WORKSPACE_ID, CHAT_ID, NAME, staged)
+    await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, staged)])
 
     assert directory_names(chat_path(root)) == ["history.md", NAME.value]
 
@@ -245,7 +245,7 @@ async def test_commit_onto_a_planted_symlink_replaces_the_link_and_leaves_its_ta
     (chat / NAME.value).symlink_to(outside)
     staged = await storage.stage(chunks_of(b"uploaded"))
 
-    freed = await storage.commit_attachment(WORKSPACE_ID, CHAT_ID, NAME, staged)
+    freed = (await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, staged)]))[0]
 
     assert freed == 0
     assert not (chat / NAME.value).is_symlink()
@@ -261,9 +261,51 @@ async def test_commit_onto_a_planted_directory_fails_and_removes_the_staged_file
     staged = await storage.stage(chunks_of(b"uploaded"))
 
     with pytest.raises(StorageUnavailableError, match="directory"):
-        await storage.commit_attachment(WORKSPACE_ID, CHAT_ID, NAME, staged)
+        await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, staged)])
 
     assert (chat / NAME.value / "inner.txt").read_bytes() == b"inner"
+    assert directory_names(root / "staging") == []
+
+
+@pytest.mark.anyio
+async def test_a_failed_commit_of_several_files_puts_back_what_the_earlier_ones_replaced(
+    storage: FilesystemChatStorage, chat: Path, root: Path
+) -> None:
+    await storage.commit_attachments(
+        WORKSPACE_ID, CHAT_ID, [(NAME, await storage.stage(chunks_of(b"old notes")))]
+    )
+    blocked = ChatAttachmentName("blocked.txt")
+    plant_directory(chat / blocked.value, root)
+    fresh = ChatAttachmentName("fresh.txt")
+    items = [
+        (NAME, await storage.stage(chunks_of(b"new notes"))),
+        (fresh, await storage.stage(chunks_of(b"fresh"))),
+        (blocked, await storage.stage(chunks_of(b"never lands"))),
+    ]
+
+    with pytest.raises(StorageUnavailableError, match="directory"):
+        await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, items)
+
+    assert (chat / NAME.value).read_bytes() == b"old notes"
+    assert not (chat / fresh.value).exists()
+    assert (chat / blocked.value / "inner.txt").read_bytes() == b"inner"
+    assert directory_names(root / "staging") == []
+
+
+@pytest.mark.anyio
+async def test_commit_of_several_files_returns_what_each_replaced(
+    storage: FilesystemChatStorage, chat: Path, root: Path
+) -> None:
+    await storage.commit_attachments(
+        WORKSPACE_ID, CHAT_ID, [(NAME, await storage.stage(chunks_of(b"12345")))]
+    )
+    other = ChatAttachmentName("other.txt")
+    items = [
+        (other, await storage.stage(chunks_of(b"o"))),
+        (NAME, await storage.stage(chunks_of(b"n"))),
+    ]
+
+    assert await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, items) == [0, 5]
     assert directory_names(root / "staging") == []
 
 
@@ -582,7 +624,7 @@ async def test_tokens_that_are_not_staging_file_names_are_refused(
     with pytest.raises(ValueError, match="staging token"):
         await storage.discard(forged)
     with pytest.raises(ValueError, match="staging token"):
-        await storage.commit_attachment(WORKSPACE_ID, CHAT_ID, NAME, forged)
+        await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, forged)])
     with pytest.raises(ValueError, match="staging token"):
         await storage.write_history(WORKSPACE_ID, CHAT_ID, forged)
     assert directory_names(chat) == ["history.md"]
@@ -602,7 +644,7 @@ async def test_every_operation_closes_the_descriptors_it_opens(
     before = open_descriptor_count()
 
     staged = await storage.stage(chunks_of(b"data", b"more"))
-    await storage.commit_attachment(WORKSPACE_ID, CHAT_ID, NAME, staged)
+    await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, staged)])
     await read_and_close(await storage.open_attachment(WORKSPACE_ID, CHAT_ID, NAME))
     for planted in ("fifo", "link"):
         with pytest.raises(ChatFileNotFoundError):

@@ -1,0 +1,317 @@
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from domain.chat import Chat
+from domain.errors import (
+    ChatNotFoundError,
+    DomainError,
+    HistoryTooLargeError,
+    InsufficientStorageError,
+    InvalidHistoryEncodingError,
+    PreconditionFailedError,
+    QuotaExceededError,
+    StorageUnavailableError,
+)
+from domain.history import HistoryVersion
+from domain.limits import StorageLimits
+from test.fakes import StorageMethod
+from test.usecase.service import (
+    USER,
+    Gate,
+    Part,
+    Service,
+    chunks_of,
+    open_service,
+    parts,
+    read_and_close,
+    sha256,
+)
+
+pytestmark = pytest.mark.anyio
+
+EMPTY_ETAG = f'"{sha256(b"")}"'
+SMALL = StorageLimits(quota_bytes=100, max_file_bytes=100, max_history_bytes=100)
+
+
+async def read_history(service: Service, chat: Chat) -> bytes:
+    read = await service.run.get_history(USER, chat.chat_id, None)
+    assert read.content is not None
+    return await read_and_close(read.content)
+
+
+async def put(service: Service, chat: Chat, body: bytes, if_match: str | None = None) -> str:
+    version = await service.run.put_history(USER, chat.chat_id, chunks_of(body), if_match)
+    return version.etag
+
+
+async def test_new_chat_history_reads_as_empty(service: Service) -> None:
+    chat = await service.new_chat()
+
+    read = await service.run.get_history(USER, chat.chat_id, None)
+
+    assert read.version == HistoryVersion(sha256(b""), 0)
+    assert read.content is not None
+    assert await read_and_close(read.content) == b""
+
+
+async def test_put_history_replaces_the_whole_content_and_names_it_by_etag(
+    service: Service,
+) -> None:
+    chat = await service.new_chat()
+    await put(service, chat, b"# first version, rather long")
+
+    version = await service.run.put_history(USER, chat.chat_id, chunks_of(b"# sec", b"ond"), None)
+
+    assert version == HistoryVersion(sha256(b"# second"), 8)
+    assert version.etag == f'"{sha256(b"# second")}"'
+    assert await read_history(service, chat) == b"# second"
+    assert (service.chat_dir(chat) / "history.md").read_bytes() == b"# second"
+    assert service.staging_entries() == []
+
+
+async def test_get_history_with_the_current_etag_sends_no_content(service: Service) -> None:
+    chat = await service.new_chat()
+    etag = await put(service, chat, b"# hi")
+
+    read = await service.run.get_history(USER, chat.chat_id, etag)
+
+    assert (read.version.etag, read.content) == (etag, None)
+
+
+async def test_get_history_with_star_sends_no_content(service: Service) -> None:
+    chat = await service.new_chat()
+
+    read = await service.run.get_history(USER, chat.chat_id, "*")
+
+    assert read.content is None
+
+
+async def test_get_history_with_a_stale_etag_sends_the_content(service: Service) -> None:
+    chat = await service.new_chat()
+    await put(service, chat, b"# hi")
+
+    read = await service.run.get_history(USER, chat.chat_id, EMPTY_ETAG)
+
+    assert read.content is not None
+    assert await read_and_close(read.content) == b"# hi"
+
+
+async def test_get_history_with_the_current_etag_weakened_sends_no_content(
+    service: Service,
+) -> None:
+    """RFC 9110 13.1.2: If-None-Match compares weakly, so W/"x" matches "x". Proxies that
+    compress a response weaken its ETag, and clients then send the weak form back."""
+    chat = await service.new_chat()
+    etag = await put(service, chat, b"# hi")
+
+    read = await service.run.get_history(USER, chat.chat_id, f"W/{etag}")
+
+    assert read.content is None
+
+
+async def test_get_history_reads_a_history_the_sandbox_rewrote(service: Service) -> None:
+    chat = await service.new_chat()
+    etag = await put(service, chat, b"# hi")
+    (service.chat_dir(chat) / "history.md").write_bytes(b"# rewritten by the sandbox")
+
+    read = await service.run.get_history(USER, chat.chat_id, etag)
+
+    assert read.version.etag != etag
+    assert read.content is not None
+    assert await read_and_close(read.content) == b"# rewritten by the sandbox"
+
+
+IF_MATCH_ACCEPTED = [
+    pytest.param(None, id="absent"),
+    pytest.param(EMPTY_ETAG, id="current"),
+    pytest.param("*", id="star"),
+    pytest.param(f'"{sha256(b"x")}", {EMPTY_ETAG}', id="current-in-list"),
+]
+
+
+@pytest.mark.parametrize("if_match", IF_MATCH_ACCEPTED)
+async def test_put_history_with_a_matching_or_no_if_match_writes(
+    service: Service, if_match: str | None
+) -> None:
+    chat = await service.new_chat()
+
+    await put(service, chat, b"# new", if_match)
+
+    assert await read_history(service, chat) == b"# new"
+
+
+async def test_put_history_with_a_stale_if_match_fails_and_changes_nothing(
+    service: Service,
+) -> None:
+    chat = await service.new_chat()
+    await put(service, chat, b"# current")
+
+    with pytest.raises(PreconditionFailedError):
+        await put(service, chat, b"# lost update", EMPTY_ETAG)
+
+    assert await read_history(service, chat) == b"# current"
+    assert await service.used_bytes() == len(b"# current")
+    assert service.staging_entries() == []
+
+
+async def test_put_history_with_a_weak_if_match_fails(service: Service) -> None:
+    """RFC 9110 13.1.1: If-Match compares strongly; a weak tag never matches."""
+    chat = await service.new_chat()
+    etag = await put(service, chat, b"# current")
+
+    with pytest.raises(PreconditionFailedError):
+        await put(service, chat, b"# lost update", f"W/{etag}")
+
+    assert await read_history(service, chat) == b"# current"
+
+
+async def test_put_history_counts_its_size_as_usage(service: Service) -> None:
+    chat = await service.new_chat()
+
+    await put(service, chat, b"x" * 500)
+    assert await service.used_bytes() == 500
+    await put(service, chat, b"x" * 200)
+
+    assert await service.used_bytes() == 200 == service.disk_bytes(chat.workspace_id)
+
+
+async def test_put_history_of_exactly_the_limit_is_stored(service: Service) -> None:
+    chat = await service.new_chat()
+    body = b"x" * service.limits.max_history_bytes
+
+    await put(service, chat, body)
+
+    assert await read_history(service, chat) == body
+
+
+async def test_utf8_character_split_across_chunks_is_stored(service: Service) -> None:
+    chat = await service.new_chat()
+
+    await service.run.put_history(
+        USER, chat.chat_id, chunks_of(b"caf\xc3", b"\xa9 \xf0\x9f", b"\x98\x80"), None
+    )
+
+    assert (await read_history(service, chat)).decode() == "café 😀"
+
+
+REFUSED_BODIES = [
+    pytest.param((b"# fine", b"\xff"), InvalidHistoryEncodingError, id="invalid-byte"),
+    pytest.param((b"# cut short \xe2\x82",), InvalidHistoryEncodingError, id="truncated-char"),
+    pytest.param((b"x" * 3000, b"x"), HistoryTooLargeError, id="limit-plus-one"),
+]
+
+
+@pytest.mark.parametrize(("body", "error"), REFUSED_BODIES)
+async def test_refused_history_leaves_no_trace(
+    service: Service, body: tuple[bytes, ...], error: type[DomainError]
+) -> None:
+    assert service.limits.max_history_bytes == 3000
+    chat = await service.new_chat()
+    await put(service, chat, b"# kept")
+
+    with pytest.raises(error):
+        await service.run.put_history(USER, chat.chat_id, chunks_of(*body), None)
+
+    assert await read_history(service, chat) == b"# kept"
+    assert await service.used_bytes() == 6
+    assert service.staging_entries() == []
+
+
+async def test_history_over_the_quota_is_refused_and_leaves_no_trace(tmp_path: Path) -> None:
+    service = await open_service(tmp_path / "data", SMALL)
+    chat = await service.new_chat()
+    await service.run.upload_files(USER, chat.chat_id, parts(Part("a.bin", b"a" * 30)))
+    await put(service, chat, b"h" * 60)
+
+    with pytest.raises(QuotaExceededError):
+        await put(service, chat, b"h" * 71)
+
+    assert await read_history(service, chat) == b"h" * 60
+    assert await service.used_bytes() == 90
+    assert service.staging_entries() == []
+
+
+async def test_history_replacing_a_larger_one_counts_only_the_growth(tmp_path: Path) -> None:
+    service = await open_service(tmp_path / "data", SMALL)
+    chat = await service.new_chat()
+    await service.run.upload_files(USER, chat.chat_id, parts(Part("a.bin", b"a" * 30)))
+    await put(service, chat, b"h" * 60)
+
+    await put(service, chat, b"h" * 70)
+
+    assert await service.used_bytes() == 100 == service.disk_bytes(chat.workspace_id)
+
+
+DISK_FAULTS = [
+    pytest.param("stage", InsufficientStorageError("disk full"), id="stage-disk-full"),
+    pytest.param("stage", StorageUnavailableError("I/O error"), id="stage-io-error"),
+    pytest.param("write_history", InsufficientStorageError("disk full"), id="write-disk-full"),
+    pytest.param("write_history", StorageUnavailableError("I/O error"), id="write-io-error"),
+]
+
+
+@pytest.mark.parametrize(("method", "error"), DISK_FAULTS)
+async def test_history_write_the_disk_refuses_leaves_no_trace(
+    service: Service, method: StorageMethod, error: DomainError
+) -> None:
+    chat = await service.new_chat()
+    await put(service, chat, b"# kept")
+    service.storage.fail(method, error)
+
+    with pytest.raises(type(error)):
+        await put(service, chat, b"# a longer history that the disk refuses")
+
+    assert await read_history(service, chat) == b"# kept"
+    assert await service.used_bytes() == 6
+    assert service.staging_entries() == []
+
+
+async def test_concurrent_writes_with_one_if_match_let_exactly_one_win(service: Service) -> None:
+    chat = await service.new_chat()
+    etag = await put(service, chat, b"# base")
+    # Both writers are past the early If-Match check before either body arrives.
+    gate = Gate(2)
+
+    async def body(text: bytes) -> AsyncIterator[bytes]:
+        await gate.arrive()
+        yield text
+
+    outcomes = await asyncio.gather(
+        service.run.put_history(USER, chat.chat_id, body(b"# from alice"), etag),
+        service.run.put_history(USER, chat.chat_id, body(b"# from bob"), etag),
+        return_exceptions=True,
+    )
+
+    [won] = [outcome for outcome in outcomes if isinstance(outcome, HistoryVersion)]
+    [lost] = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert isinstance(lost, PreconditionFailedError)
+    written = await read_history(service, chat)
+    assert won == HistoryVersion(sha256(written), len(written))
+    assert await service.used_bytes() == len(written)
+    assert service.staging_entries() == []
+
+
+async def test_put_history_into_a_chat_deleted_meanwhile_leaves_nothing(service: Service) -> None:
+    chat = await service.new_chat()
+    streaming = asyncio.Event()
+    release = asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"# first half"
+        streaming.set()
+        await release.wait()
+        yield b" and the rest"
+
+    writer = asyncio.create_task(service.run.put_history(USER, chat.chat_id, body(), None))
+    await streaming.wait()
+    await service.run.delete_chat(USER, chat.chat_id)
+    release.set()
+
+    with pytest.raises(ChatNotFoundError):
+        await writer
+    assert not service.chat_dir(chat).exists()
+    assert service.staging_entries() == []
+    assert await service.used_bytes() == 0

@@ -73,8 +73,8 @@ class HeartbeatSandboxSession:
 
 @dataclass(frozen=True, slots=True)
 class EndSandboxSession:
-    """End a session (an expired one too: its sandbox is done), then rescan the chat's
-    files, since the sandbox wrote there behind the service's back."""
+    """Rescan the chat's files (the sandbox wrote there behind the service's back), then
+    end the session. An expired session can be ended too: its sandbox is done."""
 
     access: ChatAccess
     metadata: MetadataStore
@@ -88,5 +88,6 @@ class EndSandboxSession:
             session = await self.metadata.sessions.get(session_id)
             if session is None or session.chat_id != chat_id or session.ended_at is not None:
                 raise _not_found(session_id)
-            await self.metadata.sessions.save(session.ended(self.clock.now()))
+            # Rescan first: if the disk fails, the session is still there to end on a retry.
             await self.reconciler.reconcile(chat)
+            await self.metadata.sessions.save(session.ended(self.clock.now()))

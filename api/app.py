@@ -14,7 +14,7 @@ from adapter.ids import UuidGenerator
 from adapter.locks import InProcessKeyedLock
 from api.container import build_use_cases
 from api.metrics import Metrics, MetricsMiddleware
-from api.problems import PROBLEM_SCHEMA, install_problem_handlers
+from api.problems import PROBLEM_SCHEMA, install_problem_handlers, method_table
 from api.routes import chats, files, history, operations, sandbox, workspace
 from api.settings import Settings, load_settings
 from domain.limits import StorageLimits
@@ -83,8 +83,10 @@ def create_app(
         locks or InProcessKeyedLock(),
         limits,
     )
-    for module in (workspace, chats, history, files, sandbox, operations):
-        app.include_router(module.router)
+    routers = [module.router for module in (workspace, chats, history, files, sandbox, operations)]
+    for router in routers:
+        app.include_router(router)
+    app.state.method_table = method_table(routers)
     install_problem_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     _document_problems(app)

@@ -1,12 +1,15 @@
 """RFC 9457 problem+json answers: one table from error class to HTTP status."""
 
 import logging
+import re
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.http_problem import HttpProblemError
@@ -81,10 +84,32 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
 _CODE_OF_STATUS = {404: "not_found", 405: "method_not_allowed"}
 
 
-async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     code = _CODE_OF_STATUS.get(error.status_code, HTTPStatus(error.status_code).name.lower())
-    return problem(error.status_code, code, str(error.detail), dict(error.headers or {}))
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem(error.status_code, code, str(error.detail), headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    path = request.url.path
+    table: list[tuple[re.Pattern[str], set[str]]] = request.app.state.method_table
+    return sorted(
+        {method for pattern, methods in table if pattern.match(path) for method in methods}
+    )
+
+
+def method_table(routers: Iterable[APIRouter]) -> list[tuple[re.Pattern[str], set[str]]]:
+    """Each route's path pattern and methods, for the Allow header of a 405."""
+    return [
+        (route.path_regex, set(route.methods or ()))
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
 
 
 async def _unexpected(request: Request, _error: Exception) -> JSONResponse:

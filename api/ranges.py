@@ -13,7 +13,7 @@ def parse_range_header(value: str | None) -> ByteRange | None:
         return None
     first_text, dash, last_text = spec.strip().partition("-")
     first_text, last_text = first_text.strip(), last_text.strip()
-    if not dash or not all(text.isdigit() or text == "" for text in (first_text, last_text)):
+    if not dash or not all(_digits(text) or text == "" for text in (first_text, last_text)):
         return None
     if not first_text and not last_text:
         return None
@@ -22,3 +22,8 @@ def parse_range_header(value: str | None) -> ByteRange | None:
     if first is not None and last is not None and last < first:
         return None
     return ByteRange(first, last)
+
+
+def _digits(text: str) -> bool:
+    # str.isdigit() also accepts '²' and other non-ASCII digits that int() refuses.
+    return text.isascii() and text.isdigit()

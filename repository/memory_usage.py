@@ -17,6 +17,7 @@ class InMemoryUsageRepository(UsageRepository):
     def __init__(self) -> None:
         self._tallies: dict[UUID, _Tally] = {}
         self._workspace_of: dict[UUID, UUID] = {}
+        self._history_of: dict[UUID, int] = {}
 
     async def used_bytes(self, workspace_id: UUID) -> int:
         tally = self._tallies.get(workspace_id)
@@ -33,11 +34,33 @@ class InMemoryUsageRepository(UsageRepository):
         self._set(workspace_id, chat_id, current + delta_bytes)
         return True
 
-    async def set_chat_bytes(self, workspace_id: UUID, chat_id: UUID, used_bytes: int) -> None:
+    async def history_bytes(self, chat_id: UUID) -> int:
+        return self._history_of.get(chat_id, 0)
+
+    async def try_set_history(
+        self, workspace_id: UUID, chat_id: UUID, size_bytes: int, quota_bytes: int | None
+    ) -> bool:
+        delta = size_bytes - self._history_of.get(chat_id, 0)
+        tally = self._tallies.get(workspace_id)
+        total = 0 if tally is None else tally.total
+        if quota_bytes is not None and not WorkspaceUsage(workspace_id, total, quota_bytes).admits(
+            delta
+        ):
+            return False
+        current = 0 if tally is None else tally.by_chat.get(chat_id, 0)
+        self._set(workspace_id, chat_id, current + delta)
+        self._history_of[chat_id] = max(size_bytes, 0)
+        return True
+
+    async def set_chat_bytes(
+        self, workspace_id: UUID, chat_id: UUID, used_bytes: int, history_bytes: int
+    ) -> None:
         self._set(workspace_id, chat_id, used_bytes)
+        self._history_of[chat_id] = max(history_bytes, 0)
 
     async def delete_chat(self, chat_id: UUID) -> None:
         self._forget(chat_id)
+        self._history_of.pop(chat_id, None)
 
     def _set(self, workspace_id: UUID, chat_id: UUID, used_bytes: int) -> None:
         self._forget(chat_id)

@@ -30,7 +30,7 @@ class CreateChat:
         chat = Chat(self.ids.new_id(), workspace.workspace_id, self.clock.now())
         await self.storage.ensure_chat(chat.workspace_id, chat.chat_id)
         await self.metadata.chats.save(chat)
-        await self.metadata.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, 0)
+        await self.metadata.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, 0, 0)
         return chat
 
 

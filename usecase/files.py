@@ -123,17 +123,12 @@ class UploadFiles:
         items = list(staged)
         staged.clear()  # committed or removed by the storage from here on
         try:
-            freed = await self.storage.commit_attachments(
+            await self.storage.commit_attachments(
                 chat.workspace_id, chat.chat_id, [(item.name, item.content) for item in items]
             )
         except BaseException:
             await usage.try_add(chat.workspace_id, chat.chat_id, -reserved, quota)
             raise
-        # The records said what the commits would free; the disk says what they did (a
-        # sandbox may have changed a file). Settle the difference.
-        drift = replaced_bytes - sum(freed)
-        if drift:
-            await usage.try_add(chat.workspace_id, chat.chat_id, drift, quota)
         stored = [
             ChatFile(
                 file_id=self.ids.new_id(),
@@ -249,13 +244,11 @@ class DeleteFile:
             chat, record = await _owned_file(self.access, self.metadata, user_id, chat_id, file_id)
             await self.metadata.files.delete(record.file_id)
             try:
-                freed = await self.storage.delete_attachment(
-                    chat.workspace_id, chat_id, record.name
-                )
+                await self.storage.delete_attachment(chat.workspace_id, chat_id, record.name)
             except DomainError:
                 await self.metadata.files.save(record)
                 raise
-            await _release(self.metadata, chat, freed)
+            await _release(self.metadata, chat, record.size_bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,10 +269,10 @@ class ClearFiles:
             freed = 0
             try:
                 while records:
-                    freed += await self.storage.delete_attachment(
+                    await self.storage.delete_attachment(
                         chat.workspace_id, chat_id, records[0].name
                     )
-                    records.pop(0)
+                    freed += records.pop(0).size_bytes
             except DomainError:
                 for record in records:
                     await self.metadata.files.save(record)
@@ -289,6 +282,8 @@ class ClearFiles:
 
 
 async def _release(metadata: MetadataStore, chat: Chat, freed_bytes: int) -> None:
+    """Give back what the usage figure counted for removed attachments: their records'
+    sizes (a sandbox's changes to them are counted only from the next rescan on)."""
     if freed_bytes:
         # A negative delta always applies; the quota argument is not consulted.
         await metadata.usage.try_add(chat.workspace_id, chat.chat_id, -freed_bytes, 0)

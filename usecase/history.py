@@ -62,9 +62,10 @@ class PutHistory:
     ) -> HistoryVersion:
         chat = await self.access.chat(user_id, chat_id)
         workspace_id = chat.workspace_id
-        current = await self.storage.history_version(workspace_id, chat_id)
-        _check_precondition(current, if_match)
-        used = await self.metadata.usage.used_bytes(workspace_id)
+        await self._check_precondition(workspace_id, chat_id, if_match)
+        usage = self.metadata.usage
+        used = await usage.used_bytes(workspace_id)
+        counted = await usage.history_bytes(chat_id)
         validator = Utf8Validator()
         staged = await self.storage.stage(
             limited(
@@ -73,7 +74,7 @@ class PutHistory:
                 too_large=lambda: HistoryTooLargeError(
                     f"history is larger than {self.limits.max_history_bytes} bytes"
                 ),
-                budget_bytes=self.limits.quota_bytes - used + current.size_bytes,
+                budget_bytes=self.limits.quota_bytes - used + counted,
                 over_budget=_quota_exceeded,
                 inspect=validator.feed,
             )
@@ -91,23 +92,26 @@ class PutHistory:
     async def _commit(
         self, workspace_id: UUID, chat_id: UUID, staged: StagedContent, if_match: str | None
     ) -> None:
-        current = await self.storage.history_version(workspace_id, chat_id)
-        _check_precondition(current, if_match)
-        delta = staged.size_bytes - current.size_bytes
+        await self._check_precondition(workspace_id, chat_id, if_match)
         usage = self.metadata.usage
+        counted = await usage.history_bytes(chat_id)
         quota = self.limits.quota_bytes
-        if not await usage.try_add(workspace_id, chat_id, delta, quota):
+        if not await usage.try_set_history(workspace_id, chat_id, staged.size_bytes, quota):
             raise _quota_exceeded()
         try:
             await self.storage.write_history(workspace_id, chat_id, staged)
         except BaseException:
-            await usage.try_add(workspace_id, chat_id, -delta, quota)
+            await usage.try_set_history(workspace_id, chat_id, counted, None)
             raise
 
-
-def _check_precondition(current: HistoryVersion, if_match: str | None) -> None:
-    if if_match is not None and not current.matches(if_match):
-        raise PreconditionFailedError(f"history is at {current.etag}, not {if_match}")
+    async def _check_precondition(
+        self, workspace_id: UUID, chat_id: UUID, if_match: str | None
+    ) -> None:
+        if if_match is None:
+            return  # no need to read and hash the current history
+        current = await self.storage.history_version(workspace_id, chat_id)
+        if not current.matches(if_match):
+            raise PreconditionFailedError(f"history is at {current.etag}, not {if_match}")
 
 
 def _quota_exceeded() -> QuotaExceededError:

@@ -138,8 +138,23 @@ class UsageRepository(Protocol):
         always applies. Returns whether it applied. A chat's figure never goes below 0."""
         ...
 
-    async def set_chat_bytes(self, workspace_id: UUID, chat_id: UUID, used_bytes: int) -> None:
-        """Replace the chat's figure with a fresh measurement of its directory."""
+    async def history_bytes(self, chat_id: UUID) -> int:
+        """The size of `history.md` that the chat's figure counts (0 if none recorded)."""
+        ...
+
+    async def try_set_history(
+        self, workspace_id: UUID, chat_id: UUID, size_bytes: int, quota_bytes: int | None
+    ) -> bool:
+        """Atomically count `size_bytes` as the chat's history instead of the size counted
+        so far, adjusting the chat's figure by the difference, unless that grows the
+        workspace over `quota_bytes` (None: always applies). Returns whether it applied."""
+        ...
+
+    async def set_chat_bytes(
+        self, workspace_id: UUID, chat_id: UUID, used_bytes: int, history_bytes: int
+    ) -> None:
+        """Replace the chat's figure with a fresh measurement of its directory, of which
+        `history_bytes` are its history."""
         ...
 
     async def delete_chat(self, chat_id: UUID) -> None: ...

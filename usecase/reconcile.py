@@ -59,5 +59,8 @@ class ChatFileReconciler:
             elif (known.size_bytes, known.sha256) != (found.size_bytes, found.sha256):
                 await files.save(known.with_content(found.size_bytes, found.sha256))
         used = await self.usage_reader.chat_used_bytes(chat.workspace_id, chat.chat_id)
-        await self.metadata.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, used)
+        history = await self.storage.history_version(chat.workspace_id, chat.chat_id)
+        await self.metadata.usage.set_chat_bytes(
+            chat.workspace_id, chat.chat_id, used, history.size_bytes
+        )
         return await files.list_all_by_chat_id(chat.chat_id)

@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Request, Response, status
@@ -91,22 +91,31 @@ async def get_file(chat_id: UUID, file_id: UUID, user_id: Caller, actions: Actio
     return ChatFileOut.model_validate(await actions.get_file(user_id, chat_id, file_id))
 
 
-@router.api_route(
-    "/{file_id}/content",
-    methods=["GET", "HEAD"],
-    response_class=Response,
-    responses={
-        200: {
-            "description": "The bytes",
-            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-        },
-        206: {
-            "description": "Partial Content: the requested range",
-            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-        },
-        304: {"description": "Not Modified: the If-None-Match ETag is current"},
-        **problem_responses(*IDENTITY_ERRORS, 404, 416, 503),
+_DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The bytes",
+        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
     },
+    206: {
+        "description": "Partial Content: the requested range",
+        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+    },
+    304: {"description": "Not Modified: the If-None-Match ETag is current"},
+    **problem_responses(*IDENTITY_ERRORS, 404, 416, 503),
+}
+
+
+@router.get(
+    "/{file_id}/content",
+    response_class=Response,
+    responses=_DOWNLOAD_RESPONSES,
+    operation_id="download_file_content",
+)
+@router.head(
+    "/{file_id}/content",
+    response_class=Response,
+    responses=_DOWNLOAD_RESPONSES,
+    operation_id="head_file_content",
 )
 async def download_file(
     chat_id: UUID,

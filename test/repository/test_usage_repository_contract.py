@@ -86,7 +86,7 @@ async def test_concurrent_deltas_never_take_the_workspace_over_quota(
 
 async def test_negative_delta_applies_even_over_the_quota(usage: UsageRepository) -> None:
     workspace_id, chat_id = uuid4(), uuid4()
-    await usage.set_chat_bytes(workspace_id, chat_id, QUOTA + 500)
+    await usage.set_chat_bytes(workspace_id, chat_id, QUOTA + 500, 0)
 
     assert await usage.try_add(workspace_id, chat_id, -100, QUOTA) is True
 
@@ -95,7 +95,7 @@ async def test_negative_delta_applies_even_over_the_quota(usage: UsageRepository
 
 async def test_zero_delta_applies_even_over_the_quota(usage: UsageRepository) -> None:
     workspace_id, chat_id = uuid4(), uuid4()
-    await usage.set_chat_bytes(workspace_id, chat_id, QUOTA + 500)
+    await usage.set_chat_bytes(workspace_id, chat_id, QUOTA + 500, 0)
 
     assert await usage.try_add(workspace_id, chat_id, 0, QUOTA) is True
 
@@ -119,7 +119,7 @@ async def test_set_chat_bytes_replaces_the_chats_figure(usage: UsageRepository) 
     await usage.try_add(workspace_id, measured, 500, QUOTA)
     await usage.try_add(workspace_id, other, 100, QUOTA)
 
-    await usage.set_chat_bytes(workspace_id, measured, 200)
+    await usage.set_chat_bytes(workspace_id, measured, 200, 0)
 
     assert await usage.used_bytes(workspace_id) == 300
 
@@ -127,7 +127,7 @@ async def test_set_chat_bytes_replaces_the_chats_figure(usage: UsageRepository) 
 async def test_set_chat_bytes_ignores_the_quota(usage: UsageRepository) -> None:
     workspace_id = uuid4()
 
-    await usage.set_chat_bytes(workspace_id, uuid4(), QUOTA * 3)
+    await usage.set_chat_bytes(workspace_id, uuid4(), QUOTA * 3, 0)
 
     assert await usage.used_bytes(workspace_id) == QUOTA * 3
     assert await usage.try_add(workspace_id, uuid4(), 1, QUOTA) is False
@@ -161,3 +161,47 @@ async def test_deleting_an_unknown_chat_changes_nothing(usage: UsageRepository) 
     await usage.delete_chat(uuid4())
 
     assert await usage.used_bytes(workspace_id) == 400
+
+
+async def test_try_set_history_counts_the_difference_from_the_counted_history(
+    usage: UsageRepository,
+) -> None:
+    workspace_id, chat_id = uuid4(), uuid4()
+    await usage.set_chat_bytes(workspace_id, chat_id, 300, 100)
+
+    assert await usage.try_set_history(workspace_id, chat_id, 250, QUOTA) is True
+
+    assert await usage.history_bytes(chat_id) == 250
+    assert await usage.used_bytes(workspace_id) == 450
+
+
+async def test_try_set_history_refuses_growth_past_the_quota_and_changes_nothing(
+    usage: UsageRepository,
+) -> None:
+    workspace_id, chat_id = uuid4(), uuid4()
+    await usage.set_chat_bytes(workspace_id, chat_id, QUOTA - 10, 100)
+
+    assert await usage.try_set_history(workspace_id, chat_id, 111, QUOTA) is False
+
+    assert await usage.history_bytes(chat_id) == 100
+    assert await usage.used_bytes(workspace_id) == QUOTA - 10
+    assert await usage.try_set_history(workspace_id, chat_id, 110, QUOTA) is True
+
+
+async def test_try_set_history_without_a_quota_always_applies(usage: UsageRepository) -> None:
+    workspace_id, chat_id = uuid4(), uuid4()
+    await usage.set_chat_bytes(workspace_id, chat_id, QUOTA, 0)
+
+    assert await usage.try_set_history(workspace_id, chat_id, 500, None) is True
+
+    assert await usage.used_bytes(workspace_id) == QUOTA + 500
+
+
+async def test_history_is_forgotten_with_its_chat(usage: UsageRepository) -> None:
+    workspace_id, chat_id = uuid4(), uuid4()
+    await usage.set_chat_bytes(workspace_id, chat_id, 300, 100)
+
+    await usage.delete_chat(chat_id)
+
+    assert await usage.history_bytes(chat_id) == 0
+    assert await usage.used_bytes(workspace_id) == 0

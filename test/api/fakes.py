@@ -1,0 +1,57 @@
+"""Fakes the API tests wire into `create_app`: they hold state the test controls."""
+
+from collections.abc import AsyncIterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+from adapter.fs_storage import FilesystemChatStorage
+from domain.attachment_name import ChatAttachmentName
+from domain.content import StagedContent
+from domain.errors import DomainError
+from usecase.interface import Clock, ContentReader
+
+
+class FakeClock(Clock):
+    """A clock that stands still until the test moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
+class FlakyStorage(FilesystemChatStorage):
+    """The real filesystem storage, except where the test has planted a disk failure.
+
+    A failing `stage` drains the body before it refuses, as a disk that fills up during the
+    write would, so the failure comes after the request's bytes were received."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.stage_error: DomainError | None = None
+        self.open_error: DomainError | None = None
+        self.writable_error: DomainError | None = None
+
+    async def check_writable(self) -> None:
+        if self.writable_error is not None:
+            raise self.writable_error
+        await super().check_writable()
+
+    async def stage(self, chunks: AsyncIterable[bytes]) -> StagedContent:
+        if self.stage_error is not None:
+            async for _ in chunks:
+                pass
+            raise self.stage_error
+        return await super().stage(chunks)
+
+    async def open_attachment(
+        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
+    ) -> ContentReader:
+        if self.open_error is not None:
+            raise self.open_error
+        return await super().open_attachment(workspace_id, chat_id, name)

@@ -1,0 +1,244 @@
+import os
+import socket
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import anyio
+import pytest
+
+from test.api.conftest import (
+    Json,
+    UserApi,
+    assert_problem,
+    list_files,
+    put_history,
+    sha256,
+    upload_file,
+    used_bytes,
+)
+from test.api.fakes import FakeClock
+
+pytestmark = pytest.mark.anyio
+
+
+async def rescan(user: UserApi, chat_id: str) -> list[Json]:
+    response = await user.post(f"/v1/chats/{chat_id}/files/rescan")
+    assert response.status_code == 200, response.text
+    assert set(response.json()) == {"items"}
+    items: list[Json] = response.json()["items"]
+    return items
+
+
+async def test_rescan_of_an_untouched_chat_changes_nothing(user: UserApi, chat_id: str) -> None:
+    stored = await upload_file(user, chat_id, "a.txt", b"abc")
+
+    assert await rescan(user, chat_id) == [stored]
+    assert await list_files(user, chat_id) == [stored]
+
+
+async def test_regular_file_written_behind_the_service_gets_a_record(
+    user: UserApi, chat_id: str, chat_path: Path, clock: FakeClock
+) -> None:
+    clock.advance(30)
+    (chat_path / "notes.txt").write_bytes(b"sandbox output")
+
+    (item,) = await rescan(user, chat_id)
+
+    UUID(item["file_id"])
+    assert item["chat_id"] == chat_id
+    assert item["name"] == "notes.txt"
+    assert item["size_bytes"] == len(b"sandbox output")
+    assert item["sha256"] == sha256(b"sandbox output")
+    assert item["created_at"] == "2026-04-01T12:00:30Z"
+    assert await list_files(user, chat_id) == [item]
+    content = await user.get(f"/v1/chats/{chat_id}/files/{item['file_id']}/content")
+    assert content.content == b"sandbox output"
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        pytest.param("notes.txt", "text/plain", id="txt"),
+        pytest.param("page.html", "text/html", id="html"),
+        pytest.param("image.png", "image/png", id="png"),
+        pytest.param("data.json", "application/json", id="json"),
+        pytest.param("mystery.zzqx", None, id="unknown-extension"),
+        pytest.param("Makefile", None, id="no-extension"),
+    ],
+)
+async def test_imported_file_gets_a_content_type_guessed_from_its_name(
+    user: UserApi, chat_id: str, chat_path: Path, name: str, content_type: str | None
+) -> None:
+    (chat_path / name).write_bytes(b"x")
+
+    (item,) = await rescan(user, chat_id)
+
+    assert item["content_type"] == content_type
+
+
+async def test_file_whose_bytes_changed_keeps_its_id_with_new_size_and_sha256(
+    user: UserApi, chat_id: str, chat_path: Path
+) -> None:
+    stored = await upload_file(user, chat_id, "a.txt", b"before")
+    (chat_path / "a.txt").write_bytes(b"after, and longer")
+
+    (item,) = await rescan(user, chat_id)
+
+    assert item == {
+        **stored,
+        "size_bytes": len(b"after, and longer"),
+        "sha256": sha256(b"after, and longer"),
+    }
+    fetched = await user.get(f"/v1/chats/{chat_id}/files/{stored['file_id']}")
+    assert fetched.json() == item
+
+
+async def test_file_with_same_size_but_new_bytes_gets_the_new_sha256(
+    user: UserApi, chat_id: str, chat_path: Path
+) -> None:
+    stored = await upload_file(user, chat_id, "a.txt", b"aaaa")
+    (chat_path / "a.txt").write_bytes(b"bbbb")
+
+    (item,) = await rescan(user, chat_id)
+
+    assert item["file_id"] == stored["file_id"]
+    assert item["sha256"] == sha256(b"bbbb")
+
+
+async def test_record_of_a_deleted_file_is_removed(
+    user: UserApi, chat_id: str, chat_path: Path
+) -> None:
+    kept = await upload_file(user, chat_id, "kept.txt", b"k")
+    gone = await upload_file(user, chat_id, "gone.txt", b"g")
+    (chat_path / "gone.txt").unlink()
+
+    assert await rescan(user, chat_id) == [kept]
+    response = await user.get(f"/v1/chats/{chat_id}/files/{gone['file_id']}")
+    assert_problem(response, 404, "chat_file_not_found")
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "directory"])
+async def test_record_of_a_file_replaced_by_a_non_regular_file_is_removed(
+    user: UserApi, chat_id: str, chat_path: Path, outside_dir: Path, kind: str
+) -> None:
+    await upload_file(user, chat_id, "a.txt", b"abc")
+    path = chat_path / "a.txt"
+    path.unlink()
+    plant(path, kind, outside_dir)
+
+    with anyio.fail_after(5):
+        items = await rescan(user, chat_id)
+
+    assert items == []
+
+
+def plant(path: Path, kind: str, outside_dir: Path) -> None:
+    """Put something other than a regular file under `path`."""
+    if kind == "symlink":
+        target = outside_dir / f"target-of-{path.name}"
+        target.write_bytes(b"outside secret " * 100)
+        path.symlink_to(target)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+        (path / "inner.txt").write_bytes(b"inner")
+    else:
+        raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "directory"])
+async def test_non_regular_files_are_never_imported(
+    user: UserApi, chat_id: str, chat_path: Path, outside_dir: Path, kind: str
+) -> None:
+    plant(chat_path / "planted.txt", kind, outside_dir)
+
+    with anyio.fail_after(5):
+        items = await rescan(user, chat_id)
+
+    assert items == []
+
+
+async def test_socket_is_never_imported(
+    user: UserApi, chat_id: str, chat_path: Path, tmp_path: Path
+) -> None:
+    # An AF_UNIX path must be short: bind near the top of tmp_path, then move it in place.
+    bound = tmp_path / "s.sock"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(bound))
+        bound.rename(chat_path / "listening.sock")
+
+        items = await rescan(user, chat_id)
+
+    assert items == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("bad\x01name.txt", id="control-char"),
+        pytest.param("line\nbreak.txt", id="newline"),
+        pytest.param("tab\there.txt", id="tab"),
+        pytest.param("del\x7f.txt", id="delete-char"),
+    ],
+)
+async def test_names_that_break_the_name_rules_are_never_imported(
+    user: UserApi, chat_id: str, chat_path: Path, name: str
+) -> None:
+    (chat_path / name).write_bytes(b"x")
+
+    assert await rescan(user, chat_id) == []
+
+
+async def test_name_that_is_not_utf8_is_never_imported(
+    user: UserApi, chat_id: str, chat_path: Path
+) -> None:
+    (chat_path / os.fsdecode(b"bad-\xff.txt")).write_bytes(b"x")
+
+    assert await rescan(user, chat_id) == []
+
+
+async def test_history_is_never_imported_as_an_attachment(user: UserApi, chat_id: str) -> None:
+    await put_history(user, chat_id, b"# history\n")
+
+    assert await rescan(user, chat_id) == []
+
+
+async def test_usage_after_rescan_counts_regular_files_at_any_depth_and_not_link_targets(
+    user: UserApi, chat_id: str, chat_path: Path, outside_dir: Path
+) -> None:
+    await put_history(user, chat_id, b"h" * 10)
+    await upload_file(user, chat_id, "a.txt", b"a" * 100)
+    (chat_path / "new.bin").write_bytes(b"n" * 1000)
+    (chat_path / "out" / "deep").mkdir(parents=True)
+    (chat_path / "out" / "one.txt").write_bytes(b"o" * 20_000)
+    (chat_path / "out" / "deep" / "two.txt").write_bytes(b"t" * 300_000)
+    big = outside_dir / "big.bin"
+    big.write_bytes(b"B" * 500_000)
+    (chat_path / "link.bin").symlink_to(big)
+    (chat_path / "out" / "dirlink").symlink_to(outside_dir, target_is_directory=True)
+    os.mkfifo(chat_path / "pipe")
+
+    with anyio.fail_after(5):
+        items = await rescan(user, chat_id)
+
+    assert sorted(item["name"] for item in items) == ["a.txt", "new.bin"]
+    assert await used_bytes(user) == 10 + 100 + 1000 + 20_000 + 300_000
+
+
+async def test_usage_after_rescan_forgets_files_the_sandbox_removed(
+    user: UserApi, chat_id: str, chat_path: Path
+) -> None:
+    await upload_file(user, chat_id, "a.txt", b"a" * 100)
+    await upload_file(user, chat_id, "b.txt", b"b" * 50)
+    (chat_path / "a.txt").unlink()
+
+    await rescan(user, chat_id)
+
+    assert await used_bytes(user) == 50
+
+
+async def test_rescan_of_an_unknown_chat_is_not_found(user: UserApi, workspace: Json) -> None:
+    response = await user.post(f"/v1/chats/{uuid4()}/files/rescan")
+
+    assert_problem(response, 404, "chat_not_found")

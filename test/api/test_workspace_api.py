@@ -1,0 +1,231 @@
+import asyncio
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+
+from test.api.conftest import (
+    MULTIPART_HEADERS,
+    QUOTA_BYTES,
+    START_TEXT,
+    Json,
+    Part,
+    UserApi,
+    assert_head_problem,
+    assert_problem,
+    create_chat,
+    multipart_body,
+    put_history,
+    upload_file,
+    used_bytes,
+)
+from test.api.fakes import FakeClock
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_first_put_creates_the_workspace(user: UserApi) -> None:
+    response = await user.put("/v1/workspace")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"workspace_id", "user_id", "created_at"}
+    UUID(body["workspace_id"])
+    assert body["user_id"] == str(user.user_id)
+    assert body["created_at"] == START_TEXT
+
+
+async def test_second_put_answers_200_with_the_same_workspace(
+    user: UserApi, workspace: Json, clock: FakeClock
+) -> None:
+    clock.advance(60)
+
+    response = await user.put("/v1/workspace")
+
+    assert response.status_code == 200
+    assert response.json() == workspace
+
+
+async def test_concurrent_puts_create_exactly_one_workspace(user: UserApi) -> None:
+    responses = await asyncio.gather(*(user.put("/v1/workspace") for _ in range(10)))
+
+    assert sorted(response.status_code for response in responses) == [200] * 9 + [201]
+    assert len({response.json()["workspace_id"] for response in responses}) == 1
+
+
+async def test_each_user_gets_a_workspace_of_their_own(
+    user: UserApi, workspace: Json, other_user: UserApi
+) -> None:
+    response = await other_user.get("/v1/workspace")
+
+    assert response.status_code == 200
+    assert response.json()["user_id"] == str(other_user.user_id)
+    assert response.json()["workspace_id"] != workspace["workspace_id"]
+
+
+async def test_get_workspace_before_put_is_not_found(user: UserApi) -> None:
+    response = await user.get("/v1/workspace")
+
+    assert_problem(response, 404, "workspace_not_found")
+
+
+async def test_get_workspace_after_put_answers_it(user: UserApi, workspace: Json) -> None:
+    response = await user.get("/v1/workspace")
+
+    assert response.status_code == 200
+    assert response.json() == workspace
+
+
+async def test_usage_before_put_is_not_found(user: UserApi) -> None:
+    response = await user.get("/v1/workspace/usage")
+
+    assert_problem(response, 404, "workspace_not_found")
+
+
+async def test_usage_of_a_new_workspace_is_zero_of_the_configured_quota(
+    user: UserApi, workspace: Json
+) -> None:
+    response = await user.get("/v1/workspace/usage")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "workspace_id": workspace["workspace_id"],
+        "used_bytes": 0,
+        "quota_bytes": QUOTA_BYTES,
+    }
+
+
+async def test_usage_counts_histories_and_attachments_of_every_chat(
+    user: UserApi, workspace: Json
+) -> None:
+    first = str((await create_chat(user))["chat_id"])
+    second = str((await create_chat(user))["chat_id"])
+    await put_history(user, first, b"# hello\n")
+    await upload_file(user, first, "a.txt", b"x" * 100)
+    await upload_file(user, second, "b.bin", b"y" * 1000)
+
+    assert await used_bytes(user) == 8 + 100 + 1000
+
+
+async def test_usage_of_one_user_ignores_another_users_bytes(
+    user: UserApi, workspace: Json, other_user: UserApi
+) -> None:
+    theirs = str((await create_chat(other_user))["chat_id"])
+    await upload_file(other_user, theirs, "a.txt", b"x" * 500)
+
+    assert await used_bytes(user) == 0
+    assert await used_bytes(other_user) == 500
+
+
+CHAT = str(uuid4())
+FILE = str(uuid4())
+SESSION = str(uuid4())
+UPLOAD = multipart_body(Part("a.txt", b"hello"))
+
+ENDPOINTS_BEHIND_A_WORKSPACE = [
+    pytest.param("GET", "/v1/workspace/usage", None, {}, id="usage"),
+    pytest.param("POST", "/v1/chats", None, {}, id="create-chat"),
+    pytest.param("GET", "/v1/chats", None, {}, id="list-chats"),
+    pytest.param("GET", f"/v1/chats/{CHAT}", None, {}, id="get-chat"),
+    pytest.param("DELETE", f"/v1/chats/{CHAT}", None, {}, id="delete-chat"),
+    pytest.param("GET", f"/v1/chats/{CHAT}/history", None, {}, id="get-history"),
+    pytest.param("PUT", f"/v1/chats/{CHAT}/history", b"# hi", {}, id="put-history"),
+    pytest.param("POST", f"/v1/chats/{CHAT}/files", UPLOAD, MULTIPART_HEADERS, id="upload"),
+    pytest.param("GET", f"/v1/chats/{CHAT}/files", None, {}, id="list-files"),
+    pytest.param("DELETE", f"/v1/chats/{CHAT}/files", None, {}, id="clear-files"),
+    pytest.param("POST", f"/v1/chats/{CHAT}/files/rescan", None, {}, id="rescan"),
+    pytest.param("GET", f"/v1/chats/{CHAT}/files/{FILE}", None, {}, id="get-file"),
+    pytest.param("DELETE", f"/v1/chats/{CHAT}/files/{FILE}", None, {}, id="delete-file"),
+    pytest.param("GET", f"/v1/chats/{CHAT}/files/{FILE}/content", None, {}, id="download"),
+    pytest.param("POST", f"/v1/chats/{CHAT}/sandbox-sessions", None, {}, id="start-session"),
+    pytest.param("GET", f"/v1/chats/{CHAT}/sandbox-sessions/active", None, {}, id="active-session"),
+    pytest.param(
+        "POST",
+        f"/v1/chats/{CHAT}/sandbox-sessions/{SESSION}/heartbeat",
+        None,
+        {},
+        id="heartbeat",
+    ),
+    pytest.param(
+        "DELETE", f"/v1/chats/{CHAT}/sandbox-sessions/{SESSION}", None, {}, id="end-session"
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "content", "headers"), ENDPOINTS_BEHIND_A_WORKSPACE)
+async def test_endpoint_answers_workspace_not_found_without_a_workspace(
+    user: UserApi, method: str, path: str, content: bytes | None, headers: dict[str, str]
+) -> None:
+    response = await user.request(method, path, content=content, headers=headers)
+
+    assert_problem(response, 404, "workspace_not_found")
+
+
+async def test_head_of_content_answers_404_without_a_workspace(user: UserApi) -> None:
+    response = await user.head(f"/v1/chats/{CHAT}/files/{FILE}/content")
+
+    assert_head_problem(response, 404)
+
+
+# A sandbox may change a file behind the service's back; once the service itself has
+# deleted or rewritten that file, only bytes the service wrote are left, so usage must be
+# exact again without waiting for a rescan.
+
+
+async def test_deleting_a_file_a_sandbox_grew_still_counts_the_other_files(
+    user: UserApi, chat_id: str, chat_path: Path
+) -> None:
+    grown = await upload_file(user, chat_id, "grown.txt", b"g" * 100)
+    await upload_file(user, chat_id, "other.txt", b"o" * 500)
+    (chat_path / "grown.txt").write_bytes(b"G" * 1000)
+
+    await user.delete(f"/v1/chats/{chat_id}/files/{grown['file_id']}")
+
+    assert await used_bytes(user) == 500
+
+
+async def test_deleting_a_file_a_sandbox_shrank_leaves_no_phantom_bytes(
+    user: UserApi, chat_id: str, chat_path: Path
+) -> None:
+    shrunk = await upload_file(user, chat_id, "shrunk.txt", b"s" * 1000)
+    (chat_path / "shrunk.txt").write_bytes(b"S" * 10)
+
+    await user.delete(f"/v1/chats/{chat_id}/files/{shrunk['file_id']}")
+
+    assert await used_bytes(user) == 0
+
+
+async def test_replacing_a_file_a_sandbox_grew_still_counts_the_other_files(
+    user: UserApi, chat_id: str, chat_path: Path
+) -> None:
+    await upload_file(user, chat_id, "grown.txt", b"g" * 100)
+    await upload_file(user, chat_id, "other.txt", b"o" * 500)
+    (chat_path / "grown.txt").write_bytes(b"G" * 1000)
+
+    await upload_file(user, chat_id, "grown.txt", b"n" * 100)
+
+    assert await used_bytes(user) == 600
+
+
+async def test_clearing_files_a_sandbox_grew_still_counts_the_history(
+    user: UserApi, chat_id: str, chat_path: Path
+) -> None:
+    await put_history(user, chat_id, b"h" * 10)
+    await upload_file(user, chat_id, "grown.txt", b"g" * 100)
+    (chat_path / "grown.txt").write_bytes(b"G" * 1000)
+
+    assert (await user.delete(f"/v1/chats/{chat_id}/files")).status_code == 204
+
+    assert await used_bytes(user) == 10
+
+
+async def test_writing_a_history_a_sandbox_grew_still_counts_the_attachments(
+    user: UserApi, chat_id: str, chat_path: Path
+) -> None:
+    await put_history(user, chat_id, b"h" * 10)
+    await upload_file(user, chat_id, "other.txt", b"o" * 500)
+    (chat_path / "history.md").write_bytes(b"H" * 1000)
+
+    await put_history(user, chat_id, b"h" * 10)
+
+    assert await used_bytes(user) == 510

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.settings import Settings
-from test.api.fakes import FakeClock
+from test.fakes import FakeClock
 from usecase.interface import ChatStorage, Clock
 
 Json = dict[str, Any]

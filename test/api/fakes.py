@@ -1,7 +1,6 @@
 """Fakes the API tests wire into `create_app`: they hold state the test controls."""
 
 from collections.abc import AsyncIterable
-from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -9,20 +8,7 @@ from adapter.fs_storage import FilesystemChatStorage
 from domain.attachment_name import ChatAttachmentName
 from domain.content import StagedContent
 from domain.errors import DomainError
-from usecase.interface import Clock, ContentReader
-
-
-class FakeClock(Clock):
-    """A clock that stands still until the test moves it."""
-
-    def __init__(self, start: datetime) -> None:
-        self._now = start
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
+from usecase.interface import ContentReader
 
 
 class FlakyStorage(FilesystemChatStorage):

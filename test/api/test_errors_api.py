@@ -21,7 +21,8 @@ from test.api.conftest import (
     upload,
     upload_file,
 )
-from test.api.fakes import FakeClock, FlakyStorage
+from test.api.fakes import FlakyStorage
+from test.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio
 

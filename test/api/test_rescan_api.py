@@ -16,7 +16,7 @@ from test.api.conftest import (
     upload_file,
     used_bytes,
 )
-from test.api.fakes import FakeClock
+from test.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,7 @@ from test.api.conftest import (
     put_history,
     used_bytes,
 )
-from test.api.fakes import FakeClock
+from test.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio
 

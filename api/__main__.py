@@ -1,17 +1,30 @@
 """`python -m api`: serve chatstore with settings from the environment."""
 
+import asyncio
 import sys
 
 import uvicorn
 
-from api.app import create_app
-from api.settings import SettingsError, load_settings
+from api.app import build_metadata_store, create_app
+from api.settings import Settings, SettingsError, load_settings
+from domain.errors import DomainError
+
+
+async def _check_metadata_store(settings: Settings) -> None:
+    """Open the metadata store once (migrating it) so that a store which cannot be
+    reached or is too new stops start-up with one line, not a traceback."""
+    store = build_metadata_store(settings.metadata_store_url)
+    try:
+        await store.open()
+    finally:
+        await store.close()
 
 
 def main() -> int:
     try:
         settings = load_settings()
-    except SettingsError as error:
+        asyncio.run(_check_metadata_store(settings))
+    except (SettingsError, DomainError) as error:
         print(f"chatstore: {error}", file=sys.stderr)
         return 2
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

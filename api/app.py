@@ -2,16 +2,17 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from adapter.clock import SystemClock
+from adapter.file_locks import FileKeyedLock
 from adapter.fs_storage import FilesystemChatStorage
 from adapter.fs_usage import FilesystemUsageReader
 from adapter.ids import UuidGenerator
-from adapter.locks import InProcessKeyedLock
 from api.container import build_use_cases
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import PROBLEM_SCHEMA, install_problem_handlers, method_table
@@ -19,6 +20,7 @@ from api.routes import chats, files, history, operations, sandbox, workspace
 from api.settings import Settings, load_settings
 from domain.limits import StorageLimits
 from repository.memory import InMemoryMetadataStore
+from repository.sql_store import postgres_metadata_store, sqlite_metadata_store
 from usecase.interface import (
     ChatStorage,
     Clock,
@@ -30,9 +32,15 @@ from usecase.interface import (
 
 
 def build_metadata_store(url: str) -> MetadataStore:
+    """The store `url` names, not yet open: `memory://`, `sqlite:///<path>` (a relative
+    path; `sqlite:////<path>` for an absolute one) or `postgresql://...`."""
     if url.startswith("memory://"):
         return InMemoryMetadataStore()
-    raise ValueError(f"unsupported metadata store {url!r}")
+    if url.startswith("sqlite:///"):
+        return sqlite_metadata_store(Path(url.removeprefix("sqlite:///")))
+    if url.startswith(("postgresql://", "postgres://")):
+        return postgres_metadata_store(url)
+    raise ValueError("unsupported metadata store URL")
 
 
 def create_app(
@@ -48,7 +56,7 @@ def create_app(
     """Build the service. Every collaborator defaults to the real adapter chosen by
     `settings`; tests pass fakes instead."""
     settings = settings or load_settings()
-    metadata = metadata or build_metadata_store(settings.metadata_url)
+    metadata = metadata or build_metadata_store(settings.metadata_store_url)
     storage = storage or FilesystemChatStorage(settings.data_dir)
     usage_reader = usage_reader or FilesystemUsageReader(settings.data_dir)
     limits = StorageLimits(
@@ -59,6 +67,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await metadata.open()
         await storage.prepare()
         try:
             yield
@@ -80,7 +89,7 @@ def create_app(
         usage_reader,
         ids or UuidGenerator(),
         clock or SystemClock(),
-        locks or InProcessKeyedLock(),
+        locks or FileKeyedLock(settings.data_dir),
         limits,
     )
     routers = [module.router for module in (workspace, chats, history, files, sandbox, operations)]

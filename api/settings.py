@@ -5,7 +5,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CHATSTORE_"
-SUPPORTED_METADATA_SCHEMES = ("memory://",)
+SUPPORTED_METADATA_SCHEMES = ("memory://", "sqlite:///", "postgresql://", "postgres://")
 
 
 class SettingsError(Exception):
@@ -18,7 +18,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
     data_dir: Path = Path("./data")
-    metadata_url: str = "memory://"
+    # None: the SQLite file `metadata.db` in the data directory.
+    metadata_url: str | None = None
     workspace_quota_bytes: Annotated[int, Field(ge=0)] = 1_073_741_824
     max_file_bytes: Annotated[int, Field(ge=1)] = 268_435_456
     max_history_bytes: Annotated[int, Field(ge=1)] = 16_777_216
@@ -28,11 +29,20 @@ class Settings(BaseSettings):
 
     @field_validator("metadata_url")
     @classmethod
-    def _known_store(cls, value: str) -> str:
+    def _known_store(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(SUPPORTED_METADATA_SCHEMES):
             supported = ", ".join(SUPPORTED_METADATA_SCHEMES)
-            raise ValueError(f"unsupported metadata store {value!r}; supported: {supported}")
+            raise ValueError(f"unsupported metadata store; supported: {supported}")
+        if value.startswith("sqlite:///") and not value.removeprefix("sqlite:///"):
+            raise ValueError("sqlite:/// needs a file path, e.g. sqlite:///data/metadata.db")
         return value
+
+    @property
+    def metadata_store_url(self) -> str:
+        """The metadata store to use: the setting, else `sqlite:///<data_dir>/metadata.db`."""
+        return self.metadata_url or f"sqlite:///{self.data_dir / 'metadata.db'}"
 
     @field_validator("gateway_token")
     @classmethod

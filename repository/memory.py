@@ -50,6 +50,9 @@ class InMemoryMetadataStore(MetadataStore):
     def usage(self) -> InMemoryUsageRepository:
         return self._usage
 
+    async def open(self) -> None:
+        pass
+
     async def ping(self) -> None:
         pass
 

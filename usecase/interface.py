@@ -178,6 +178,11 @@ class MetadataStore(Protocol):
     @property
     def usage(self) -> UsageRepository: ...
 
+    async def open(self) -> None:
+        """Connect and bring the schema up to date; a no-op when already open. Raises
+        StorageUnavailableError when the store cannot be reached."""
+        ...
+
     async def ping(self) -> None:
         """Raise StorageUnavailableError when the store does not answer."""
         ...

@@ -2,7 +2,8 @@
 
 To run the suites against another backend, add one `pytest.param(factory, id=...)` to
 `STORE_FACTORIES`: the factory gets a fresh scratch directory and returns an open, empty store
-(or calls `pytest.skip` when its server is not available).
+(or calls `pytest.skip` when its server is not available). A backend whose records survive
+being closed and reopened goes into `DURABLE_STORE_FACTORIES` as well.
 """
 
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from repository.memory import InMemoryMetadataStore
+from repository.sql_store import sqlite_metadata_store
 from usecase.interface import (
     ChatFileRepository,
     ChatRepository,
@@ -27,8 +29,22 @@ async def open_memory_store(scratch_dir: Path) -> MetadataStore:
     return InMemoryMetadataStore()
 
 
+async def open_sqlite_store(scratch_dir: Path) -> MetadataStore:
+    opened = sqlite_metadata_store(scratch_dir / "metadata.db")
+    await opened.open()
+    return opened
+
+
 STORE_FACTORIES = [
     pytest.param(open_memory_store, id="memory"),
+    pytest.param(open_sqlite_store, id="sqlite"),
+]
+
+# The stores whose records outlive `close()`: calling the factory again on the same scratch
+# directory reopens the data written before. test_durable_store_contract.py runs against
+# these; the in-memory store is not one of them. Add `pytest.param(factory, id=...)` here too.
+DURABLE_STORE_FACTORIES = [
+    pytest.param(open_sqlite_store, id="sqlite"),
 ]
 
 

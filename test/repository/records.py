@@ -1,4 +1,8 @@
-"""Builders of domain records and a pager shared by the contract suites."""
+"""Builders of domain records and a pager shared by the contract suites.
+
+SQL stores enforce foreign keys: a chat's workspace is stored before the chat, a file's chat
+before the file. `stored_workspace` and `stored_chat` arrange those parents.
+"""
 
 import random
 from collections.abc import Awaitable, Callable
@@ -12,6 +16,7 @@ from domain.chat_file import ChatFile
 from domain.paging import PageCursor, PageRequest
 from domain.sandbox_session import SandboxSession
 from domain.workspace import Workspace
+from usecase.interface import MetadataStore
 
 T = TypeVar("T")
 
@@ -56,6 +61,21 @@ def chat_file(
 
 def session(chat_id: UUID, started_at: datetime = T0, ttl_seconds: int = 60) -> SandboxSession:
     return SandboxSession.start(uuid4(), chat_id, started_at, ttl_seconds)
+
+
+async def stored_workspace(store: MetadataStore) -> UUID:
+    """The id of a new workspace saved in `store`, for records that must belong to one."""
+    saved = workspace()
+    await store.workspaces.save(saved)
+    return saved.workspace_id
+
+
+async def stored_chat(store: MetadataStore, workspace_id: UUID | None = None) -> UUID:
+    """The id of a new chat saved in `store` (in a new stored workspace unless given), for
+    records that must belong to one."""
+    saved = chat(workspace_id or await stored_workspace(store))
+    await store.chats.save(saved)
+    return saved.chat_id
 
 
 def shuffled(items: list[T]) -> list[T]:

@@ -1,3 +1,4 @@
+import asyncio
 from dataclasses import replace
 from uuid import UUID, uuid4
 
@@ -13,11 +14,14 @@ from test.repository.records import (
     many_created_at,
     read_all_pages,
     shuffled,
+    stored_chat,
     uid,
 )
-from usecase.interface import ChatFileRepository
+from usecase.interface import ChatFileRepository, MetadataStore
 
 pytestmark = pytest.mark.anyio
+
+RACERS = 30
 
 
 def position_of(item: ChatFile) -> PageCursor:
@@ -42,8 +46,10 @@ async def test_unknown_file_is_not_found(files: ChatFileRepository) -> None:
     assert await files.get_by_chat_id_and_name(uuid4(), ChatAttachmentName("a.txt")) is None
 
 
-async def test_saved_file_is_found_by_id_and_by_name(files: ChatFileRepository) -> None:
-    saved = chat_file(uuid4(), "report.pdf")
+async def test_saved_file_is_found_by_id_and_by_name(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    saved = chat_file(await stored_chat(store), "report.pdf")
 
     await files.save(saved)
 
@@ -51,17 +57,20 @@ async def test_saved_file_is_found_by_id_and_by_name(files: ChatFileRepository) 
     assert await files.get_by_chat_id_and_name(saved.chat_id, saved.name) == saved
 
 
-async def test_name_is_looked_up_only_in_its_own_chat(files: ChatFileRepository) -> None:
-    saved = chat_file(uuid4(), "report.pdf")
+async def test_name_is_looked_up_only_in_its_own_chat(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    saved = chat_file(await stored_chat(store), "report.pdf")
+    other_chat = await stored_chat(store)
     await files.save(saved)
 
-    assert await files.get_by_chat_id_and_name(uuid4(), saved.name) is None
+    assert await files.get_by_chat_id_and_name(other_chat, saved.name) is None
 
 
 async def test_names_differing_only_in_case_are_different_files(
-    files: ChatFileRepository,
+    store: MetadataStore, files: ChatFileRepository
 ) -> None:
-    chat_id = uuid4()
+    chat_id = await stored_chat(store)
     lower, upper = chat_file(chat_id, "a.txt", at(0)), chat_file(chat_id, "A.txt", at(1))
 
     await save_all(files, [lower, upper])
@@ -69,8 +78,10 @@ async def test_names_differing_only_in_case_are_different_files(
     assert await files.list_all_by_chat_id(chat_id) == [lower, upper]
 
 
-async def test_saving_an_existing_file_id_updates_the_record(files: ChatFileRepository) -> None:
-    original = chat_file(uuid4(), "notes.txt", size_bytes=3)
+async def test_saving_an_existing_file_id_updates_the_record(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    original = chat_file(await stored_chat(store), "notes.txt", size_bytes=3)
     await files.save(original)
     updated = original.with_content(size_bytes=7, sha256="f" * 64)
 
@@ -81,8 +92,10 @@ async def test_saving_an_existing_file_id_updates_the_record(files: ChatFileRepo
     assert await files.list_all_by_chat_id(original.chat_id) == [updated]
 
 
-async def test_same_name_save_replaces_the_older_record(files: ChatFileRepository) -> None:
-    chat_id = uuid4()
+async def test_same_name_save_replaces_the_older_record(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    chat_id = await stored_chat(store)
     older = chat_file(chat_id, "notes.txt", at(0))
     newer = chat_file(chat_id, "notes.txt", at(1))
     await files.save(older)
@@ -96,8 +109,11 @@ async def test_same_name_save_replaces_the_older_record(files: ChatFileRepositor
     assert await files.list_by_chat_id(chat_id, PageRequest()) == [newer]
 
 
-async def test_same_name_in_another_chat_replaces_nothing(files: ChatFileRepository) -> None:
-    mine, theirs = chat_file(uuid4(), "notes.txt"), chat_file(uuid4(), "notes.txt")
+async def test_same_name_in_another_chat_replaces_nothing(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    my_chat, their_chat = await stored_chat(store), await stored_chat(store)
+    mine, theirs = chat_file(my_chat, "notes.txt"), chat_file(their_chat, "notes.txt")
 
     await save_all(files, [mine, theirs])
 
@@ -105,8 +121,25 @@ async def test_same_name_in_another_chat_replaces_nothing(files: ChatFileReposit
     assert await files.get(theirs.file_id) == theirs
 
 
-async def test_renaming_a_file_frees_its_old_name(files: ChatFileRepository) -> None:
-    chat_id = uuid4()
+async def test_concurrent_saves_under_one_name_keep_exactly_one_record(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    chat_id = await stored_chat(store)
+    candidates = [chat_file(chat_id, "notes.txt", at(index)) for index in range(RACERS)]
+
+    await asyncio.gather(*(files.save(item) for item in candidates))
+
+    kept = await files.get_by_chat_id_and_name(chat_id, ChatAttachmentName("notes.txt"))
+    assert kept in candidates
+    assert await files.list_all_by_chat_id(chat_id) == [kept]
+    assert await files.list_by_chat_id(chat_id, PageRequest()) == [kept]
+    assert [await files.get(item.file_id) for item in candidates].count(None) == RACERS - 1
+
+
+async def test_renaming_a_file_frees_its_old_name(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    chat_id = await stored_chat(store)
     original = chat_file(chat_id, "draft.txt", at(0))
     await files.save(original)
     renamed = replace(original, name=ChatAttachmentName("final.txt"))
@@ -120,8 +153,10 @@ async def test_renaming_a_file_frees_its_old_name(files: ChatFileRepository) -> 
     assert await files.list_all_by_chat_id(chat_id) == [renamed, newcomer]
 
 
-async def test_renaming_onto_a_taken_name_replaces_its_holder(files: ChatFileRepository) -> None:
-    chat_id = uuid4()
+async def test_renaming_onto_a_taken_name_replaces_its_holder(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    chat_id = await stored_chat(store)
     moved = chat_file(chat_id, "a.txt", at(0))
     holder = chat_file(chat_id, "b.txt", at(1))
     await save_all(files, [moved, holder])
@@ -135,15 +170,20 @@ async def test_renaming_onto_a_taken_name_replaces_its_holder(files: ChatFileRep
     assert await files.list_all_by_chat_id(chat_id) == [renamed]
 
 
-async def test_chat_without_files_lists_nothing(files: ChatFileRepository) -> None:
-    await files.save(chat_file(uuid4()))
+async def test_chat_without_files_lists_nothing(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    empty = await stored_chat(store)
+    await files.save(chat_file(await stored_chat(store)))
 
-    assert await files.list_by_chat_id(uuid4(), PageRequest()) == []
-    assert await files.list_all_by_chat_id(uuid4()) == []
+    assert await files.list_by_chat_id(empty, PageRequest()) == []
+    assert await files.list_all_by_chat_id(empty) == []
 
 
-async def test_files_are_listed_only_in_their_own_chat(files: ChatFileRepository) -> None:
-    mine, theirs = uuid4(), uuid4()
+async def test_files_are_listed_only_in_their_own_chat(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    mine, theirs = await stored_chat(store), await stored_chat(store)
     my_files, their_files = numbered_files(mine, 3), numbered_files(theirs, 3)
 
     await save_all(files, shuffled(my_files + their_files))
@@ -155,9 +195,9 @@ async def test_files_are_listed_only_in_their_own_chat(files: ChatFileRepository
 
 
 async def test_files_created_at_the_same_instant_are_listed_by_id(
-    files: ChatFileRepository,
+    store: MetadataStore, files: ChatFileRepository
 ) -> None:
-    chat_id = uuid4()
+    chat_id = await stored_chat(store)
     items = [chat_file(chat_id, f"{number}.txt", T0, uid(number)) for number in (3, 1, 2)]
 
     await save_all(files, items)
@@ -169,8 +209,10 @@ async def test_files_created_at_the_same_instant_are_listed_by_id(
     assert [item.file_id for item in await files.list_all_by_chat_id(chat_id)] == expected
 
 
-async def test_listing_returns_at_most_limit_files(files: ChatFileRepository) -> None:
-    chat_id = uuid4()
+async def test_listing_returns_at_most_limit_files(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    chat_id = await stored_chat(store)
     items = numbered_files(chat_id, 5)
     await save_all(files, shuffled(items))
 
@@ -178,9 +220,9 @@ async def test_listing_returns_at_most_limit_files(files: ChatFileRepository) ->
 
 
 async def test_paging_through_250_files_returns_each_once_in_order(
-    files: ChatFileRepository,
+    store: MetadataStore, files: ChatFileRepository
 ) -> None:
-    chat_id = uuid4()
+    chat_id = await stored_chat(store)
     items = [
         chat_file(chat_id, f"file-{index}.txt", created_at)
         for index, created_at in enumerate(many_created_at(250))
@@ -196,8 +238,10 @@ async def test_paging_through_250_files_returns_each_once_in_order(
     assert await files.list_all_by_chat_id(chat_id) == in_list_order(items)
 
 
-async def test_page_starts_strictly_after_the_cursor(files: ChatFileRepository) -> None:
-    chat_id = uuid4()
+async def test_page_starts_strictly_after_the_cursor(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    chat_id = await stored_chat(store)
     items = numbered_files(chat_id, 4)
     await save_all(files, shuffled(items))
 
@@ -207,9 +251,9 @@ async def test_page_starts_strictly_after_the_cursor(files: ChatFileRepository) 
 
 
 async def test_cursor_between_two_instants_starts_at_the_next_file(
-    files: ChatFileRepository,
+    store: MetadataStore, files: ChatFileRepository
 ) -> None:
-    chat_id = uuid4()
+    chat_id = await stored_chat(store)
     items = numbered_files(chat_id, 4)
     await save_all(files, shuffled(items))
 
@@ -219,9 +263,9 @@ async def test_cursor_between_two_instants_starts_at_the_next_file(
 
 
 async def test_cursor_between_two_ids_of_one_instant_starts_at_the_greater_id(
-    files: ChatFileRepository,
+    store: MetadataStore, files: ChatFileRepository
 ) -> None:
-    chat_id = uuid4()
+    chat_id = await stored_chat(store)
     items = [chat_file(chat_id, f"{number}.txt", T0, uid(number)) for number in (10, 30)]
     later = chat_file(chat_id, "later.txt", at(1))
     await save_all(files, [*items, later])
@@ -231,8 +275,10 @@ async def test_cursor_between_two_ids_of_one_instant_starts_at_the_greater_id(
     assert await files.list_by_chat_id(chat_id, page) == [items[1], later]
 
 
-async def test_deleted_file_is_gone_and_its_name_is_free(files: ChatFileRepository) -> None:
-    chat_id = uuid4()
+async def test_deleted_file_is_gone_and_its_name_is_free(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    chat_id = await stored_chat(store)
     kept, deleted = chat_file(chat_id, "kept.txt", at(0)), chat_file(chat_id, "gone.txt", at(1))
     await save_all(files, [kept, deleted])
 
@@ -244,8 +290,10 @@ async def test_deleted_file_is_gone_and_its_name_is_free(files: ChatFileReposito
     assert await files.list_by_chat_id(chat_id, PageRequest()) == [kept]
 
 
-async def test_deleting_an_unknown_file_changes_nothing(files: ChatFileRepository) -> None:
-    saved = chat_file(uuid4())
+async def test_deleting_an_unknown_file_changes_nothing(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    saved = chat_file(await stored_chat(store))
     await files.save(saved)
 
     await files.delete(uuid4())
@@ -253,8 +301,10 @@ async def test_deleting_an_unknown_file_changes_nothing(files: ChatFileRepositor
     assert await files.list_all_by_chat_id(saved.chat_id) == [saved]
 
 
-async def test_deleting_a_chats_files_leaves_other_chats_alone(files: ChatFileRepository) -> None:
-    deleted_chat, kept_chat = uuid4(), uuid4()
+async def test_deleting_a_chats_files_leaves_other_chats_alone(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    deleted_chat, kept_chat = await stored_chat(store), await stored_chat(store)
     deleted, kept = numbered_files(deleted_chat, 3), numbered_files(kept_chat, 3)
     await save_all(files, deleted + kept)
 
@@ -267,8 +317,10 @@ async def test_deleting_a_chats_files_leaves_other_chats_alone(files: ChatFileRe
     assert await files.list_all_by_chat_id(kept_chat) == kept
 
 
-async def test_names_of_a_deleted_chat_can_be_used_again(files: ChatFileRepository) -> None:
-    chat_id = uuid4()
+async def test_names_freed_by_deleting_a_chats_files_can_be_used_again(
+    store: MetadataStore, files: ChatFileRepository
+) -> None:
+    chat_id = await stored_chat(store)
     await files.save(chat_file(chat_id, "notes.txt", at(0)))
     await files.delete_by_chat_id(chat_id)
     again = chat_file(chat_id, "notes.txt", at(1))
@@ -279,20 +331,21 @@ async def test_names_of_a_deleted_chat_can_be_used_again(files: ChatFileReposito
 
 
 async def test_deleting_files_of_a_chat_without_files_changes_nothing(
-    files: ChatFileRepository,
+    store: MetadataStore, files: ChatFileRepository
 ) -> None:
-    saved = chat_file(uuid4())
+    saved = chat_file(await stored_chat(store))
     await files.save(saved)
+    empty = await stored_chat(store)
 
-    await files.delete_by_chat_id(uuid4())
+    await files.delete_by_chat_id(empty)
 
     assert await files.list_all_by_chat_id(saved.chat_id) == [saved]
 
 
 async def test_changing_a_listed_page_does_not_change_the_store(
-    files: ChatFileRepository,
+    store: MetadataStore, files: ChatFileRepository
 ) -> None:
-    saved = chat_file(uuid4())
+    saved = chat_file(await stored_chat(store))
     await files.save(saved)
 
     (await files.list_by_chat_id(saved.chat_id, PageRequest())).clear()

@@ -4,8 +4,17 @@ import pytest
 
 from domain.chat import Chat
 from domain.paging import PageCursor, PageRequest
-from test.repository.records import T0, at, chat, many_created_at, read_all_pages, shuffled, uid
-from usecase.interface import ChatRepository
+from test.repository.records import (
+    T0,
+    at,
+    chat,
+    many_created_at,
+    read_all_pages,
+    shuffled,
+    stored_workspace,
+    uid,
+)
+from usecase.interface import ChatRepository, MetadataStore
 
 pytestmark = pytest.mark.anyio
 
@@ -27,16 +36,18 @@ async def test_unknown_chat_is_not_found(chats: ChatRepository) -> None:
     assert await chats.get(uuid4()) is None
 
 
-async def test_saved_chat_is_found_by_id(chats: ChatRepository) -> None:
-    saved = chat(uuid4())
+async def test_saved_chat_is_found_by_id(store: MetadataStore, chats: ChatRepository) -> None:
+    saved = chat(await stored_workspace(store))
 
     await chats.save(saved)
 
     assert await chats.get(saved.chat_id) == saved
 
 
-async def test_saving_a_chat_again_keeps_one_record(chats: ChatRepository) -> None:
-    saved = chat(uuid4())
+async def test_saving_a_chat_again_keeps_one_record(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    saved = chat(await stored_workspace(store))
 
     await chats.save(saved)
     await chats.save(saved)
@@ -44,14 +55,19 @@ async def test_saving_a_chat_again_keeps_one_record(chats: ChatRepository) -> No
     assert await chats.list_by_workspace_id(saved.workspace_id, PageRequest()) == [saved]
 
 
-async def test_workspace_without_chats_lists_nothing(chats: ChatRepository) -> None:
-    await chats.save(chat(uuid4()))
+async def test_workspace_without_chats_lists_nothing(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    empty = await stored_workspace(store)
+    await chats.save(chat(await stored_workspace(store)))
 
-    assert await chats.list_by_workspace_id(uuid4(), PageRequest()) == []
+    assert await chats.list_by_workspace_id(empty, PageRequest()) == []
 
 
-async def test_chats_are_listed_only_in_their_own_workspace(chats: ChatRepository) -> None:
-    mine, theirs = uuid4(), uuid4()
+async def test_chats_are_listed_only_in_their_own_workspace(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    mine, theirs = await stored_workspace(store), await stored_workspace(store)
     my_chats = [chat(mine, at(second)) for second in range(3)]
     their_chats = [chat(theirs, at(second)) for second in range(3)]
 
@@ -61,8 +77,8 @@ async def test_chats_are_listed_only_in_their_own_workspace(chats: ChatRepositor
     assert await chats.list_by_workspace_id(theirs, PageRequest()) == their_chats
 
 
-async def test_chats_are_listed_oldest_first(chats: ChatRepository) -> None:
-    workspace_id = uuid4()
+async def test_chats_are_listed_oldest_first(store: MetadataStore, chats: ChatRepository) -> None:
+    workspace_id = await stored_workspace(store)
     items = [chat(workspace_id, at(second)) for second in (30, 10, 20)]
 
     await save_all(chats, items)
@@ -70,8 +86,10 @@ async def test_chats_are_listed_oldest_first(chats: ChatRepository) -> None:
     assert await chats.list_by_workspace_id(workspace_id, PageRequest()) == in_list_order(items)
 
 
-async def test_chats_created_at_the_same_instant_are_listed_by_id(chats: ChatRepository) -> None:
-    workspace_id = uuid4()
+async def test_chats_created_at_the_same_instant_are_listed_by_id(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    workspace_id = await stored_workspace(store)
     items = [chat(workspace_id, T0, uid(number)) for number in (3, 1, 2)]
 
     await save_all(chats, items)
@@ -80,16 +98,20 @@ async def test_chats_created_at_the_same_instant_are_listed_by_id(chats: ChatRep
     assert [item.chat_id for item in listed] == [uid(1), uid(2), uid(3)]
 
 
-async def test_listing_returns_at_most_limit_chats(chats: ChatRepository) -> None:
-    workspace_id = uuid4()
+async def test_listing_returns_at_most_limit_chats(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    workspace_id = await stored_workspace(store)
     items = [chat(workspace_id, at(second)) for second in range(5)]
     await save_all(chats, shuffled(items))
 
     assert await chats.list_by_workspace_id(workspace_id, PageRequest(limit=2)) == items[:2]
 
 
-async def test_paging_through_250_chats_returns_each_once_in_order(chats: ChatRepository) -> None:
-    workspace_id = uuid4()
+async def test_paging_through_250_chats_returns_each_once_in_order(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    workspace_id = await stored_workspace(store)
     items = [chat(workspace_id, created_at) for created_at in many_created_at(250)]
     await save_all(chats, shuffled(items))
 
@@ -104,8 +126,10 @@ async def test_paging_through_250_chats_returns_each_once_in_order(chats: ChatRe
     assert [item for page in pages for item in page] == in_list_order(items)
 
 
-async def test_page_starts_strictly_after_the_cursor(chats: ChatRepository) -> None:
-    workspace_id = uuid4()
+async def test_page_starts_strictly_after_the_cursor(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    workspace_id = await stored_workspace(store)
     items = [chat(workspace_id, at(second)) for second in range(4)]
     await save_all(chats, shuffled(items))
 
@@ -114,8 +138,10 @@ async def test_page_starts_strictly_after_the_cursor(chats: ChatRepository) -> N
     assert await chats.list_by_workspace_id(workspace_id, page) == items[2:]
 
 
-async def test_cursor_between_two_instants_starts_at_the_next_chat(chats: ChatRepository) -> None:
-    workspace_id = uuid4()
+async def test_cursor_between_two_instants_starts_at_the_next_chat(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    workspace_id = await stored_workspace(store)
     items = [chat(workspace_id, at(second)) for second in range(4)]
     await save_all(chats, shuffled(items))
 
@@ -125,9 +151,9 @@ async def test_cursor_between_two_instants_starts_at_the_next_chat(chats: ChatRe
 
 
 async def test_cursor_between_two_ids_of_one_instant_starts_at_the_greater_id(
-    chats: ChatRepository,
+    store: MetadataStore, chats: ChatRepository
 ) -> None:
-    workspace_id = uuid4()
+    workspace_id = await stored_workspace(store)
     items = [chat(workspace_id, T0, uid(number)) for number in (10, 30)]
     later = chat(workspace_id, at(1))
     await save_all(chats, [*items, later])
@@ -137,8 +163,10 @@ async def test_cursor_between_two_ids_of_one_instant_starts_at_the_greater_id(
     assert await chats.list_by_workspace_id(workspace_id, page) == [items[1], later]
 
 
-async def test_cursor_past_the_last_chat_gives_an_empty_page(chats: ChatRepository) -> None:
-    workspace_id = uuid4()
+async def test_cursor_past_the_last_chat_gives_an_empty_page(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    workspace_id = await stored_workspace(store)
     items = [chat(workspace_id, at(second)) for second in range(3)]
     await save_all(chats, items)
 
@@ -147,8 +175,10 @@ async def test_cursor_past_the_last_chat_gives_an_empty_page(chats: ChatReposito
     assert await chats.list_by_workspace_id(workspace_id, page) == []
 
 
-async def test_cursor_of_a_deleted_chat_still_marks_its_position(chats: ChatRepository) -> None:
-    workspace_id = uuid4()
+async def test_cursor_of_a_deleted_chat_still_marks_its_position(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    workspace_id = await stored_workspace(store)
     items = [chat(workspace_id, at(second)) for second in range(3)]
     await save_all(chats, items)
     await chats.delete(items[1].chat_id)
@@ -158,8 +188,10 @@ async def test_cursor_of_a_deleted_chat_still_marks_its_position(chats: ChatRepo
     assert await chats.list_by_workspace_id(workspace_id, page) == [items[2]]
 
 
-async def test_deleted_chat_is_gone_by_id_and_from_its_list(chats: ChatRepository) -> None:
-    workspace_id = uuid4()
+async def test_deleted_chat_is_gone_by_id_and_from_its_list(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    workspace_id = await stored_workspace(store)
     kept, deleted = chat(workspace_id, at(0)), chat(workspace_id, at(1))
     await save_all(chats, [kept, deleted])
 
@@ -169,8 +201,10 @@ async def test_deleted_chat_is_gone_by_id_and_from_its_list(chats: ChatRepositor
     assert await chats.list_by_workspace_id(workspace_id, PageRequest()) == [kept]
 
 
-async def test_deleting_an_unknown_chat_changes_nothing(chats: ChatRepository) -> None:
-    saved = chat(uuid4())
+async def test_deleting_an_unknown_chat_changes_nothing(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    saved = chat(await stored_workspace(store))
     await chats.save(saved)
 
     await chats.delete(uuid4())
@@ -178,8 +212,10 @@ async def test_deleting_an_unknown_chat_changes_nothing(chats: ChatRepository) -
     assert await chats.list_by_workspace_id(saved.workspace_id, PageRequest()) == [saved]
 
 
-async def test_changing_a_listed_page_does_not_change_the_store(chats: ChatRepository) -> None:
-    saved = chat(uuid4())
+async def test_changing_a_listed_page_does_not_change_the_store(
+    store: MetadataStore, chats: ChatRepository
+) -> None:
+    saved = chat(await stored_workspace(store))
     await chats.save(saved)
 
     listed = await chats.list_by_workspace_id(saved.workspace_id, PageRequest())

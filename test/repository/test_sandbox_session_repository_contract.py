@@ -8,6 +8,8 @@ from usecase.interface import SandboxSessionRepository
 
 pytestmark = pytest.mark.anyio
 
+RACERS = 30
+
 
 async def test_unknown_session_is_not_found(sessions: SandboxSessionRepository) -> None:
     assert await sessions.get(uuid4()) is None
@@ -46,14 +48,31 @@ async def test_concurrent_adds_on_one_chat_store_exactly_one_session(
     sessions: SandboxSessionRepository,
 ) -> None:
     chat_id = uuid4()
-    candidates = [session(chat_id) for _ in range(10)]
+    candidates = [session(chat_id) for _ in range(RACERS)]
 
     added = await asyncio.gather(*(sessions.add(item, now=T0) for item in candidates))
 
     assert added.count(True) == 1
     winner = candidates[added.index(True)]
     assert await sessions.get_active_by_chat_id(chat_id, T0) == winner
-    assert [await sessions.get(item.session_id) for item in candidates].count(None) == 9
+    assert [await sessions.get(item.session_id) for item in candidates].count(None) == (RACERS - 1)
+
+
+async def test_concurrent_adds_after_an_expiry_store_exactly_one_session(
+    sessions: SandboxSessionRepository,
+) -> None:
+    chat_id = uuid4()
+    expired = session(chat_id, started_at=T0, ttl_seconds=60)
+    await sessions.add(expired, now=T0)
+    now = expired.expires_at
+    candidates = [session(chat_id, started_at=now) for _ in range(RACERS)]
+
+    added = await asyncio.gather(*(sessions.add(item, now=now) for item in candidates))
+
+    assert added.count(True) == 1
+    winner = candidates[added.index(True)]
+    assert await sessions.get_active_by_chat_id(chat_id, now) == winner
+    assert [await sessions.get(item.session_id) for item in candidates].count(None) == (RACERS - 1)
 
 
 async def test_active_session_on_another_chat_does_not_block_adding(

@@ -84,6 +84,28 @@ async def test_concurrent_deltas_never_take_the_workspace_over_quota(
     assert await usage.used_bytes(workspace_id) == QUOTA
 
 
+async def test_concurrent_deltas_of_different_sizes_apply_only_within_the_quota(
+    usage: UsageRepository,
+) -> None:
+    workspace_id, chat_ids = uuid4(), [uuid4() for _ in range(3)]
+    deltas = [1 + (index * 37) % 150 for index in range(40)]
+    assert sum(deltas) > QUOTA
+
+    applied = await asyncio.gather(
+        *(
+            usage.try_add(workspace_id, chat_ids[index % 3], delta, QUOTA)
+            for index, delta in enumerate(deltas)
+        )
+    )
+
+    applied_sum = sum(delta for delta, ok in zip(deltas, applied, strict=True) if ok)
+    refused = [delta for delta, ok in zip(deltas, applied, strict=True) if not ok]
+    assert applied_sum <= QUOTA
+    assert await usage.used_bytes(workspace_id) == applied_sum
+    # Usage only grew, so a delta that fits now would have fitted when it was refused.
+    assert all(applied_sum + delta > QUOTA for delta in refused)
+
+
 async def test_negative_delta_applies_even_over_the_quota(usage: UsageRepository) -> None:
     workspace_id, chat_id = uuid4(), uuid4()
     await usage.set_chat_bytes(workspace_id, chat_id, QUOTA + 500, 0)

@@ -9,6 +9,8 @@ from usecase.interface import WorkspaceRepository
 
 pytestmark = pytest.mark.anyio
 
+RACERS = 30
+
 
 async def test_unknown_workspace_is_not_found(workspaces: WorkspaceRepository) -> None:
     assert await workspaces.get(uuid4()) is None
@@ -88,11 +90,15 @@ async def test_concurrent_add_if_absent_creates_exactly_one_workspace(
     workspaces: WorkspaceRepository,
 ) -> None:
     user_id = uuid4()
-    candidates = [workspace(user_id=user_id) for _ in range(20)]
+    candidates = [workspace(user_id=user_id) for _ in range(RACERS)]
 
     results = await asyncio.gather(*(workspaces.add_if_absent(item) for item in candidates))
 
     winners: list[Workspace] = [item for item, created in results if created]
     assert len(winners) == 1
+    assert winners[0] in candidates
     assert {item for item, _ in results} == set(winners)
     assert await workspaces.get_by_user_id(user_id) == winners[0]
+    assert [await workspaces.get(item.workspace_id) for item in candidates].count(None) == (
+        RACERS - 1
+    )

@@ -1,0 +1,42 @@
+from uuid import UUID
+
+from domain.chat import Chat
+from domain.paging import PageRequest
+from repository.sql_database import SqlDatabase
+from repository.sql_paging import page_clause
+from repository.sql_records import CHAT_COLUMNS, chat_of, chat_params
+from usecase.interface import ChatRepository
+
+_SELECT = f"SELECT {CHAT_COLUMNS} FROM chats"
+
+
+class SqlChatRepository(ChatRepository):
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+
+    async def get(self, chat_id: UUID) -> Chat | None:
+        async with self._db.reading() as tx:
+            row = await tx.fetchrow(f"{_SELECT} WHERE chat_id = $1", self._db.codec.uuid(chat_id))
+        return None if row is None else chat_of(self._db.codec, row)
+
+    async def list_by_workspace_id(self, workspace_id: UUID, page: PageRequest) -> list[Chat]:
+        codec = self._db.codec
+        tail, params = page_clause(codec, page, 2, "chat_id")
+        async with self._db.reading() as tx:
+            rows = await tx.fetch(
+                f"{_SELECT} WHERE workspace_id = $1{tail}", codec.uuid(workspace_id), *params
+            )
+        return [chat_of(codec, row) for row in rows]
+
+    async def save(self, chat: Chat) -> None:
+        async with self._db.writing() as tx:
+            await tx.execute(
+                f"INSERT INTO chats ({CHAT_COLUMNS}) VALUES ($1, $2, $3)"
+                " ON CONFLICT (chat_id) DO UPDATE"
+                " SET workspace_id = excluded.workspace_id, created_at = excluded.created_at",
+                *chat_params(self._db.codec, chat),
+            )
+
+    async def delete(self, chat_id: UUID) -> None:
+        async with self._db.writing() as tx:
+            await tx.execute("DELETE FROM chats WHERE chat_id = $1", self._db.codec.uuid(chat_id))

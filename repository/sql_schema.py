@@ -1,0 +1,83 @@
+"""The metadata schema, one migration per version, written once for both databases.
+
+Column types differ by database: SQLite keeps ids as 16-byte BLOBs (byte order is UUID
+order) and instants as integer microseconds since the epoch (number order is time order);
+PostgreSQL has uuid and timestamptz. Append new versions; never edit a released one.
+"""
+
+from dataclasses import dataclass
+
+from repository.sql_migrations import Migration
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnTypes:
+    uuid: str
+    time: str
+    int64: str
+
+
+SQLITE_TYPES = ColumnTypes(uuid="BLOB", time="INTEGER", int64="INTEGER")
+POSTGRES_TYPES = ColumnTypes(uuid="uuid", time="timestamptz", int64="bigint")
+
+_VERSION_1 = (
+    """CREATE TABLE workspaces (
+        workspace_id {uuid} PRIMARY KEY,
+        user_id {uuid} NOT NULL UNIQUE,
+        created_at {time} NOT NULL
+    )""",
+    """CREATE TABLE chats (
+        chat_id {uuid} PRIMARY KEY,
+        workspace_id {uuid} NOT NULL REFERENCES workspaces (workspace_id),
+        created_at {time} NOT NULL
+    )""",
+    "CREATE INDEX chats_by_workspace ON chats (workspace_id, created_at, chat_id)",
+    """CREATE TABLE chat_files (
+        file_id {uuid} PRIMARY KEY,
+        chat_id {uuid} NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        content_type TEXT,
+        size_bytes {int64} NOT NULL CHECK (size_bytes >= 0),
+        sha256 TEXT NOT NULL,
+        created_at {time} NOT NULL,
+        UNIQUE (chat_id, name)
+    )""",
+    "CREATE INDEX chat_files_by_chat ON chat_files (chat_id, created_at, file_id)",
+    # No foreign keys below: a chat's sessions and usage outlive its record until its
+    # bytes are gone (see DeleteChat).
+    """CREATE TABLE sandbox_sessions (
+        session_id {uuid} PRIMARY KEY,
+        chat_id {uuid} NOT NULL,
+        started_at {time} NOT NULL,
+        expires_at {time} NOT NULL,
+        ttl_seconds INTEGER NOT NULL,
+        ended_at {time}
+    )""",
+    "CREATE INDEX sandbox_sessions_by_chat ON sandbox_sessions (chat_id, started_at)",
+    """CREATE TABLE chat_usage (
+        chat_id {uuid} PRIMARY KEY,
+        workspace_id {uuid} NOT NULL,
+        used_bytes {int64} NOT NULL CHECK (used_bytes >= 0),
+        history_bytes {int64} NOT NULL CHECK (history_bytes >= 0)
+    )""",
+    """CREATE TABLE workspace_usage (
+        workspace_id {uuid} PRIMARY KEY,
+        used_bytes {int64} NOT NULL
+    )""",
+)
+
+
+def schema_migrations(types: ColumnTypes) -> tuple[Migration, ...]:
+    def typed(statements: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(
+            statement.format(uuid=types.uuid, time=types.time, int64=types.int64)
+            for statement in statements
+        )
+
+    return (
+        Migration(
+            1,
+            "workspaces, chats, chat files, sandbox sessions and the usage ledger",
+            typed(_VERSION_1),
+        ),
+    )

@@ -1,0 +1,66 @@
+from datetime import datetime
+from uuid import UUID
+
+from domain.sandbox_session import SandboxSession
+from repository.sql_database import SqlDatabase, SqlTransaction, lock_key
+from repository.sql_records import SESSION_COLUMNS, session_of, session_params
+from usecase.interface import SandboxSessionRepository
+
+_SELECT = f"SELECT {SESSION_COLUMNS} FROM sandbox_sessions"
+# `add` keeps one active at its own `now`; an earlier `now` may see more, so the newest wins.
+_ACTIVE = (
+    f"{_SELECT} WHERE chat_id = $1 AND ended_at IS NULL AND expires_at > $2"
+    " ORDER BY started_at DESC, session_id DESC LIMIT 1"
+)
+
+
+class SqlSandboxSessionRepository(SandboxSessionRepository):
+    """One active session per chat: `add` checks and inserts under the chat's lock."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+
+    async def get(self, session_id: UUID) -> SandboxSession | None:
+        async with self._db.reading() as tx:
+            row = await tx.fetchrow(
+                f"{_SELECT} WHERE session_id = $1", self._db.codec.uuid(session_id)
+            )
+        return None if row is None else session_of(self._db.codec, row)
+
+    async def get_active_by_chat_id(self, chat_id: UUID, now: datetime) -> SandboxSession | None:
+        async with self._db.reading() as tx:
+            return await self._active(tx, chat_id, now)
+
+    async def add(self, session: SandboxSession, now: datetime) -> bool:
+        async with self._db.writing() as tx:
+            await tx.lock(lock_key("chat-sessions", session.chat_id))
+            if await self._active(tx, session.chat_id, now) is not None:
+                return False
+            await tx.execute(
+                f"INSERT INTO sandbox_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)",
+                *session_params(self._db.codec, session),
+            )
+        return True
+
+    async def save(self, session: SandboxSession) -> None:
+        """Update a stored session; an unknown one is ignored, so that a save can never
+        create a session behind `add`'s check."""
+        async with self._db.writing() as tx:
+            await tx.execute(
+                "UPDATE sandbox_sessions SET chat_id = $2, started_at = $3, expires_at = $4,"
+                " ttl_seconds = $5, ended_at = $6 WHERE session_id = $1",
+                *session_params(self._db.codec, session),
+            )
+
+    async def delete_by_chat_id(self, chat_id: UUID) -> None:
+        async with self._db.writing() as tx:
+            await tx.execute(
+                "DELETE FROM sandbox_sessions WHERE chat_id = $1", self._db.codec.uuid(chat_id)
+            )
+
+    async def _active(
+        self, tx: SqlTransaction, chat_id: UUID, now: datetime
+    ) -> SandboxSession | None:
+        codec = self._db.codec
+        row = await tx.fetchrow(_ACTIVE, codec.uuid(chat_id), codec.time(now))
+        return None if row is None else session_of(codec, row)

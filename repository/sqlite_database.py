@@ -1,0 +1,205 @@
+"""SQLite behind the SqlDatabase port: sqlite3 connections, each driven by its own thread.
+
+One writer connection takes `BEGIN IMMEDIATE`, SQLite's database-wide write lock, for every
+write transaction, so writers in every process on this file are serialised, and a check and
+the write it guards can never interleave with another. Readers use their own connections;
+in WAL mode they never wait for the writer.
+"""
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+from domain.errors import InsufficientStorageError, StorageUnavailableError
+from repository.sql_database import Row, SqlCodec, SqlDatabase, SqlTransaction
+
+T = TypeVar("T")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_BUSY_TIMEOUT_MS = 10_000
+_READERS = 2
+
+
+class SqliteCodec(SqlCodec):
+    def uuid(self, value: UUID) -> object:
+        return value.bytes
+
+    def time(self, value: datetime) -> object:
+        return (value - _EPOCH) // _MICROSECOND
+
+    def to_uuid(self, value: Any) -> UUID:
+        return UUID(bytes=bytes(value))
+
+    def to_time(self, value: Any) -> datetime:
+        return _EPOCH + int(value) * _MICROSECOND
+
+
+@cache
+def _sqlite_sql(sql: str) -> str:
+    """`$1` placeholders as SQLite's numbered `?1`."""
+    return re.sub(r"\$(\d+)", r"?\1", sql)
+
+
+def _translated(work: Callable[[sqlite3.Connection], T], connection: sqlite3.Connection) -> T:
+    try:
+        return work(connection)
+    except sqlite3.Error as error:
+        if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            raise InsufficientStorageError(f"metadata store is full: {error}") from error
+        raise StorageUnavailableError(f"metadata store failed: {error}") from error
+
+
+class _Connection:
+    """A sqlite3 connection and the one thread that ever touches it, in submission order."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._connection: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        self._connection = await self._run(self._connect)
+
+    async def call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        connection = self._connection
+        if connection is None:
+            raise StorageUnavailableError("metadata store is not open")
+        return await self._run(lambda: _translated(work, connection))
+
+    def submit(self, work: Callable[[sqlite3.Connection], object]) -> None:
+        """Queue `work` without waiting for it (it still runs before any later call)."""
+        connection = self._connection
+        if connection is not None:
+            self._executor.submit(_translated, work, connection)
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await self._run(connection.close)
+        self._executor.shutdown(wait=False)
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False, timeout=0
+            )
+            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = FULL")
+            connection.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as error:
+            raise StorageUnavailableError(
+                f"cannot open metadata store {self._path}: {error}"
+            ) from error
+        return connection
+
+
+class _SqliteTransaction(SqlTransaction):
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+
+    async def fetch(self, sql: str, *args: object) -> list[Row]:
+        return await self._connection.call(lambda db: db.execute(_sqlite_sql(sql), args).fetchall())
+
+    async def fetchrow(self, sql: str, *args: object) -> Row | None:
+        row: Row | None = await self._connection.call(
+            lambda db: db.execute(_sqlite_sql(sql), args).fetchone()
+        )
+        return row
+
+    async def execute(self, sql: str, *args: object) -> int:
+        return await self._connection.call(lambda db: db.execute(_sqlite_sql(sql), args).rowcount)
+
+    async def lock(self, key: int) -> None:
+        """Nothing to do: the transaction already holds the database's write lock."""
+
+
+def _begin(db: sqlite3.Connection) -> None:
+    if db.in_transaction:  # left open by a block cancelled before its rollback ran
+        db.rollback()
+    db.execute("BEGIN IMMEDIATE")
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    db.rollback()
+
+
+def _commit(db: sqlite3.Connection) -> None:
+    db.commit()
+
+
+class SqliteDatabase(SqlDatabase):
+    """A SQLite file in WAL mode with foreign keys on and `synchronous = FULL`, so a
+    committed transaction survives a power cut."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._codec = SqliteCodec()
+        self._writer = _Connection(path)
+        self._write_lock = asyncio.Lock()
+        self._readers = [_Connection(path) for _ in range(_READERS)]
+        self._idle: asyncio.Queue[_Connection] | None = None
+
+    @property
+    def codec(self) -> SqlCodec:
+        return self._codec
+
+    async def open(self) -> None:
+        if self._idle is not None:
+            return
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageUnavailableError(
+                f"cannot open metadata store {self._path}: {error.strerror}"
+            ) from error
+        await self._writer.open()
+        idle: asyncio.Queue[_Connection] = asyncio.Queue()
+        for reader in self._readers:
+            await reader.open()
+            idle.put_nowait(reader)
+        self._idle = idle
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[SqlTransaction]:
+        if self._idle is None:
+            raise StorageUnavailableError("metadata store is not open")
+        reader = await self._idle.get()
+        try:
+            yield _SqliteTransaction(reader)
+        finally:
+            self._idle.put_nowait(reader)
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[SqlTransaction]:
+        async with self._write_lock:
+            await self._writer.call(_begin)
+            try:
+                yield _SqliteTransaction(self._writer)
+            except BaseException:
+                # Queued, not awaited: a cancelled task may not await, and the writer's
+                # thread runs it before the next transaction's BEGIN either way.
+                self._writer.submit(_rollback)
+                raise
+            await self._writer.call(_commit)
+
+    async def ping(self) -> None:
+        async with self.reading() as tx:
+            await tx.fetchrow("SELECT 1")
+
+    async def close(self) -> None:
+        self._idle = None
+        for connection in (self._writer, *self._readers):
+            await connection.close()

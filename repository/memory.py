@@ -25,8 +25,8 @@ class InMemoryMetadataStore(MetadataStore):
 
     def __init__(self) -> None:
         self._workspaces = InMemoryWorkspaceRepository()
-        self._chats = InMemoryChatRepository()
         self._files = InMemoryChatFileRepository()
+        self._chats = InMemoryChatRepository(self._files)
         self._sessions = InMemorySandboxSessionRepository()
         self._usage = InMemoryUsageRepository()
 

@@ -2,6 +2,7 @@ from uuid import UUID
 
 from domain.chat import Chat
 from domain.paging import PageCursor, PageRequest
+from repository.memory_file import InMemoryChatFileRepository
 from repository.memory_index import OrderedGroups
 from usecase.interface import ChatRepository
 
@@ -15,8 +16,9 @@ def _position_of(chat: Chat) -> PageCursor:
 
 
 class InMemoryChatRepository(ChatRepository):
-    def __init__(self) -> None:
+    def __init__(self, files: InMemoryChatFileRepository | None = None) -> None:
         self._chats = OrderedGroups(_workspace_of, _position_of)
+        self._files = files or InMemoryChatFileRepository()
 
     async def get(self, chat_id: UUID) -> Chat | None:
         return self._chats.get(chat_id)
@@ -29,3 +31,4 @@ class InMemoryChatRepository(ChatRepository):
 
     async def delete(self, chat_id: UUID) -> None:
         self._chats.pop(chat_id)
+        await self._files.delete_by_chat_id(chat_id)

@@ -8,6 +8,7 @@ from test.repository.records import (
     T0,
     at,
     chat,
+    chat_file,
     many_created_at,
     read_all_pages,
     shuffled,
@@ -201,6 +202,21 @@ async def test_deleted_chat_is_gone_by_id_and_from_its_list(
     assert await chats.list_by_workspace_id(workspace_id, PageRequest()) == [kept]
 
 
+async def test_deleting_a_chat_deletes_its_file_records_only(store: MetadataStore) -> None:
+    workspace_id = await stored_workspace(store)
+    deleted, kept = chat(workspace_id), chat(workspace_id)
+    await save_all(store.chats, [deleted, kept])
+    gone, other = chat_file(deleted.chat_id, "a.txt"), chat_file(kept.chat_id, "a.txt")
+    await store.files.save(gone)
+    await store.files.save(other)
+
+    await store.chats.delete(deleted.chat_id)
+
+    assert await store.files.get(gone.file_id) is None
+    assert await store.files.list_all_by_chat_id(deleted.chat_id) == []
+    assert await store.files.get(other.file_id) == other
+
+
 async def test_deleting_an_unknown_chat_changes_nothing(
     store: MetadataStore, chats: ChatRepository
 ) -> None:
@@ -222,3 +238,15 @@ async def test_changing_a_listed_page_does_not_change_the_store(
     listed.clear()
 
     assert await chats.list_by_workspace_id(saved.workspace_id, PageRequest()) == [saved]
+
+
+async def test_instants_keep_their_microseconds(store: MetadataStore) -> None:
+    saved = chat(await stored_workspace(store), at(0.000001))
+    later = chat(saved.workspace_id, at(0.000002))
+    await save_all(store.chats, [later, saved])
+
+    assert await store.chats.get(saved.chat_id) == saved
+    assert await store.chats.list_by_workspace_id(saved.workspace_id, PageRequest()) == [
+        saved,
+        later,
+    ]

@@ -1,0 +1,128 @@
+"""The schema runner: a new build upgrades an old database in place and keeps its records;
+an old build refuses a newer database and leaves it untouched."""
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from domain.errors import StorageUnavailableError
+from repository.sql_migrations import Migration, migrate
+from repository.sql_schema import SQLITE_TYPES, schema_migrations
+from repository.sql_store import SqlMetadataStore
+from repository.sqlite_database import SqliteDatabase
+from test.repository.records import workspace
+
+pytestmark = pytest.mark.anyio
+
+CURRENT = schema_migrations(SQLITE_TYPES)
+NEXT = Migration(
+    CURRENT[-1].version + 1,
+    "a column a later build adds",
+    ("ALTER TABLE workspaces ADD COLUMN display_name TEXT",),
+)
+
+
+def versions_in(path: Path) -> list[int]:
+    with sqlite3.connect(path) as db:
+        return [row[0] for row in db.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+
+
+def columns_of(path: Path, table: str) -> list[str]:
+    with sqlite3.connect(path) as db:
+        return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+
+
+async def open_store(path: Path, migrations: tuple[Migration, ...]) -> SqlMetadataStore:
+    store = SqlMetadataStore(SqliteDatabase(path), migrations)
+    await store.open()
+    return store
+
+
+async def test_a_new_database_gets_every_migration(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.db"
+
+    store = await open_store(path, CURRENT)
+    await store.close()
+
+    assert versions_in(path) == [migration.version for migration in CURRENT]
+
+
+async def test_opening_again_applies_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.db"
+    for _ in range(3):
+        store = await open_store(path, CURRENT)
+        await store.close()
+
+    assert versions_in(path) == [migration.version for migration in CURRENT]
+
+
+async def test_a_newer_build_upgrades_an_old_database_and_keeps_its_records(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "metadata.db"
+    saved = workspace()
+    old = await open_store(path, CURRENT)
+    await old.workspaces.save(saved)
+    await old.close()
+
+    new = await open_store(path, (*CURRENT, NEXT))
+    try:
+        assert await new.workspaces.get(saved.workspace_id) == saved
+    finally:
+        await new.close()
+    assert versions_in(path)[-1] == NEXT.version
+    assert "display_name" in columns_of(path, "workspaces")
+
+
+async def test_an_older_build_refuses_a_newer_database_and_leaves_it_untouched(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "metadata.db"
+    newer = await open_store(path, (*CURRENT, NEXT))
+    await newer.close()
+
+    older = SqlMetadataStore(SqliteDatabase(path), CURRENT)
+    with pytest.raises(StorageUnavailableError, match=f"version {NEXT.version}, newer than"):
+        await older.open()
+    await older.close()
+
+    assert versions_in(path)[-1] == NEXT.version
+
+
+async def test_a_failing_migration_leaves_the_database_at_its_old_version(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "metadata.db"
+    store = await open_store(path, CURRENT)
+    await store.close()
+    broken = Migration(
+        NEXT.version,
+        "adds a column, then fails",
+        ("ALTER TABLE workspaces ADD COLUMN display_name TEXT", "SELECT * FROM no_such_table"),
+    )
+
+    failing = SqlMetadataStore(SqliteDatabase(path), (*CURRENT, broken))
+    with pytest.raises(StorageUnavailableError):
+        await failing.open()
+    await failing.close()
+
+    assert versions_in(path) == [migration.version for migration in CURRENT]
+    assert "display_name" not in columns_of(path, "workspaces")
+
+
+async def test_two_stores_opening_one_new_file_together_migrate_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.db"
+    first = SqliteDatabase(path)
+    second = SqliteDatabase(path)
+    await first.open()
+    await second.open()
+    try:
+        # Two connections, two threads: SQLite's write lock decides who migrates first.
+        await asyncio.gather(migrate(first, CURRENT), migrate(second, CURRENT))
+    finally:
+        await first.close()
+        await second.close()
+
+    assert versions_in(path) == [migration.version for migration in CURRENT]

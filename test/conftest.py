@@ -1,13 +1,58 @@
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from test.postgres_server import PostgresError, PostgresServer
+
+# An existing server's admin DSN to create test databases on, instead of starting one.
+POSTGRES_URL_VARIABLE = "CHATSTORE_TEST_POSTGRES_URL"
+# "1" makes the PostgreSQL tests error, instead of skip, when no server can be had.
+REQUIRE_POSTGRES_VARIABLE = "CHATSTORE_TEST_REQUIRE_POSTGRES"
+postgres_unavailable_reason = pytest.StashKey[str]()
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run, started (installed if need be) on first use."""
+    admin_dsn = os.environ.get(POSTGRES_URL_VARIABLE)
+    try:
+        server = PostgresServer.connect(admin_dsn) if admin_dsn else PostgresServer.start()
+    except PostgresError as error:
+        unavailable_reason = str(error)
+    else:
+        with server:
+            yield server
+        return
+    # Outside the except block, so pytest does not print the error twice, once as its cause.
+    request.config.stash[postgres_unavailable_reason] = unavailable_reason
+    if os.environ.get(REQUIRE_POSTGRES_VARIABLE) == "1":
+        pytest.fail(f"PostgreSQL unavailable: {unavailable_reason}", pytrace=False)
+    pytest.skip("PostgreSQL unavailable; the POSTGRESQL TESTS DID NOT RUN banner says why")
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    """Say it loudly when the PostgreSQL tests were skipped or errored for want of a server."""
+    reason = config.stash.get(postgres_unavailable_reason, None)
+    if reason is None:
+        return
+    terminalreporter.write_sep("!", "POSTGRESQL TESTS DID NOT RUN", red=True, bold=True)
+    terminalreporter.write_line(reason, red=True)
+    if os.environ.get(REQUIRE_POSTGRES_VARIABLE) != "1":
+        terminalreporter.write_line(
+            f"They were skipped; set {REQUIRE_POSTGRES_VARIABLE}=1 to make this an error.",
+            red=True,
+        )
+    terminalreporter.write_sep("!", red=True, bold=True)
 
 
 try:

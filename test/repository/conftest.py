@@ -6,13 +6,15 @@ To run the suites against another backend, add one `pytest.param(factory, id=...
 being closed and reopened goes into `DURABLE_STORE_FACTORIES` as well.
 """
 
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from repository.memory import InMemoryMetadataStore
-from repository.sql_store import sqlite_metadata_store
+from repository.sql_store import postgres_metadata_store, sqlite_metadata_store
+from test.postgres_server import PostgresServer
 from usecase.interface import (
     ChatFileRepository,
     ChatRepository,
@@ -23,14 +25,26 @@ from usecase.interface import (
 )
 
 StoreFactory = Callable[[Path], Awaitable[MetadataStore]]
+# A factory that may ask pytest for what it needs (a database server) before opening.
+StoreOpener = Callable[[Path, pytest.FixtureRequest], Awaitable[MetadataStore]]
 
 
-async def open_memory_store(scratch_dir: Path) -> MetadataStore:
+async def open_memory_store(scratch_dir: Path, request: pytest.FixtureRequest) -> MetadataStore:
     return InMemoryMetadataStore()
 
 
-async def open_sqlite_store(scratch_dir: Path) -> MetadataStore:
+async def open_sqlite_store(scratch_dir: Path, request: pytest.FixtureRequest) -> MetadataStore:
     opened = sqlite_metadata_store(scratch_dir / "metadata.db")
+    await opened.open()
+    return opened
+
+
+async def open_postgres_store(scratch_dir: Path, request: pytest.FixtureRequest) -> MetadataStore:
+    """A database of the run's PostgreSQL server named after `scratch_dir`, so that opening
+    the same scratch directory again reopens the same database."""
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = "store_" + hashlib.sha256(str(scratch_dir).encode()).hexdigest()[:24]
+    opened = postgres_metadata_store(server.create_database(name))
     await opened.open()
     return opened
 
@@ -38,6 +52,7 @@ async def open_sqlite_store(scratch_dir: Path) -> MetadataStore:
 STORE_FACTORIES = [
     pytest.param(open_memory_store, id="memory"),
     pytest.param(open_sqlite_store, id="sqlite"),
+    pytest.param(open_postgres_store, id="postgres"),
 ]
 
 # The stores whose records outlive `close()`: calling the factory again on the same scratch
@@ -45,6 +60,7 @@ STORE_FACTORIES = [
 # these; the in-memory store is not one of them. Add `pytest.param(factory, id=...)` here too.
 DURABLE_STORE_FACTORIES = [
     pytest.param(open_sqlite_store, id="sqlite"),
+    pytest.param(open_postgres_store, id="postgres"),
 ]
 
 
@@ -52,8 +68,8 @@ DURABLE_STORE_FACTORIES = [
 async def store(
     request: pytest.FixtureRequest, tmp_path: Path, anyio_backend: str
 ) -> AsyncIterator[MetadataStore]:
-    factory: StoreFactory = request.param
-    opened = await factory(tmp_path)
+    opener: StoreOpener = request.param
+    opened = await opener(tmp_path, request)
     try:
         yield opened
     finally:
@@ -83,3 +99,14 @@ def sessions(store: MetadataStore) -> SandboxSessionRepository:
 @pytest.fixture
 def usage(store: MetadataStore) -> UsageRepository:
     return store.usage
+
+
+@pytest.fixture(params=DURABLE_STORE_FACTORIES)
+def factory(request: pytest.FixtureRequest, anyio_backend: str) -> StoreFactory:
+    """Opens a durable store on a scratch directory; again on the same one, the same data."""
+    opener: StoreOpener = request.param
+
+    async def open_store(scratch_dir: Path) -> MetadataStore:
+        return await opener(scratch_dir, request)
+
+    return open_store

@@ -11,7 +11,7 @@ import pytest
 from domain.chat import Chat
 from domain.chat_file import ChatFile
 from domain.paging import PageCursor
-from test.repository.conftest import DURABLE_STORE_FACTORIES, StoreFactory
+from test.repository.conftest import StoreFactory
 from test.repository.records import (
     T0,
     at,
@@ -25,10 +25,7 @@ from test.repository.records import (
 )
 from usecase.interface import MetadataStore
 
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.parametrize("factory", DURABLE_STORE_FACTORIES),
-]
+pytestmark = pytest.mark.anyio
 
 QUOTA = 1_000
 

@@ -1,4 +1,5 @@
-"""Files being written in `staging/` before an atomic rename makes them visible."""
+"""Files being written in this process's staging area before an atomic rename makes them
+visible."""
 
 import hashlib
 import os
@@ -6,10 +7,10 @@ import re
 import secrets
 import threading
 from contextlib import ExitStack, suppress
-from pathlib import Path
 
-from adapter.fs_dirs import CREATE_FLAGS, open_existing_dir, open_root
-from adapter.fs_layout import FILE_MODE, STAGING
+from adapter.fs_dirs import CREATE_FLAGS, open_root
+from adapter.fs_layout import FILE_MODE
+from adapter.fs_staging_area import StagingArea
 from domain.content import StagedContent
 
 _TOKEN = re.compile(r"[0-9a-f]{32}\.tmp")
@@ -27,18 +28,18 @@ def checked_token(token: str) -> str:
     return token
 
 
-def remove_staged(root: Path, token: str) -> None:
+def remove_staged(area: StagingArea, token: str) -> None:
     """Blocking. Remove the staging file `token`; a no-op if it is gone."""
     with ExitStack() as stack:
-        staging_fd = open_existing_dir(stack, open_root(stack, root), STAGING)
+        staging_fd = area.open(stack, open_root(stack, area.root))
         with suppress(FileNotFoundError):
             os.unlink(checked_token(token), dir_fd=staging_fd)
 
 
-def probe_staging(root: Path) -> None:
+def probe_staging(area: StagingArea) -> None:
     """Blocking. Create and remove a file in staging, raising OSError if either fails."""
     with ExitStack() as stack:
-        staging_fd = open_existing_dir(stack, open_root(stack, root), STAGING)
+        staging_fd = area.open(stack, open_root(stack, area.root))
         token = new_token()
         os.close(os.open(token, CREATE_FLAGS, FILE_MODE, dir_fd=staging_fd))
         os.unlink(token, dir_fd=staging_fd)
@@ -58,9 +59,9 @@ class StagingFile:
     after `remove` creates nothing.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, area: StagingArea) -> None:
         self.token = new_token()
-        self._root = root
+        self._area = area
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._removed = False
@@ -71,7 +72,7 @@ class StagingFile:
         with self._lock, ExitStack() as stack:
             if self._removed:
                 return
-            staging_fd = open_existing_dir(stack, open_root(stack, self._root), STAGING)
+            staging_fd = self._area.open(stack, open_root(stack, self._area.root))
             self._fd = os.open(self.token, CREATE_FLAGS, FILE_MODE, dir_fd=staging_fd)
 
     def write(self, data: bytes | bytearray) -> None:
@@ -99,7 +100,7 @@ class StagingFile:
             if fd is not None:
                 os.close(fd)
             with suppress(OSError):
-                remove_staged(self._root, self.token)
+                remove_staged(self._area, self.token)
 
     def _open_fd(self) -> int:
         if self._fd is None:

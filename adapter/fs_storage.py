@@ -27,7 +27,6 @@ from adapter.fs_layout import (
     CHATS,
     DIR_MODE,
     PRIVATE_DIR_MODE,
-    STAGING,
     TRASH,
     WORKSPACES,
     chat_dir_names,
@@ -40,6 +39,7 @@ from adapter.fs_staging import (
     probe_staging,
     remove_staged,
 )
+from adapter.fs_staging_area import StagingArea
 from adapter.fs_thread import off_loop
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
 from domain.content import ScannedFile, StagedContent
@@ -71,6 +71,7 @@ class FilesystemChatStorage(ChatStorage):
 
     def __init__(self, root: Path) -> None:
         self._root = root
+        self._staging = StagingArea(root)
 
     async def prepare(self) -> None:
         with translated_os_errors("prepare the data directory"):
@@ -78,7 +79,7 @@ class FilesystemChatStorage(ChatStorage):
 
     async def check_writable(self) -> None:
         try:
-            await off_loop(probe_staging, self._root)
+            await off_loop(probe_staging, self._staging)
         except OSError as error:
             reason = os_error_reason(error)
             raise StorageUnavailableError(
@@ -94,7 +95,7 @@ class FilesystemChatStorage(ChatStorage):
             await off_loop(self._delete_chat, workspace_id, chat_id)
 
     async def stage(self, chunks: AsyncIterable[bytes]) -> StagedContent:
-        staging = StagingFile(self._root)
+        staging = StagingFile(self._staging)
         try:
             with translated_os_errors("create a staging file"):
                 await off_loop(staging.create)
@@ -118,7 +119,7 @@ class FilesystemChatStorage(ChatStorage):
     async def discard(self, staged: StagedContent) -> None:
         token = checked_token(staged.token)
         with translated_os_errors("remove a staging file"):
-            await off_loop(remove_staged, self._root, token)
+            await off_loop(remove_staged, self._staging, token)
 
     async def history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
         with translated_os_errors("read the history"):
@@ -168,8 +169,8 @@ class FilesystemChatStorage(ChatStorage):
         with ExitStack() as stack:
             root_fd = open_root(stack, self._root)
             make_dirs(stack, root_fd, (WORKSPACES,), DIR_MODE)
-            for name in (STAGING, TRASH):
-                clear_dir(make_dirs(stack, root_fd, (name,), PRIVATE_DIR_MODE))
+            clear_dir(make_dirs(stack, root_fd, (TRASH,), PRIVATE_DIR_MODE))
+        self._staging.claim()
 
     def _open_chat(self, stack: ExitStack, workspace_id: UUID, chat_id: UUID) -> int | None:
         root_fd = open_root(stack, self._root)
@@ -209,7 +210,7 @@ class FilesystemChatStorage(ChatStorage):
         try:
             with ExitStack() as stack:
                 root_fd = open_root(stack, self._root)
-                staging_fd = open_existing_dir(stack, root_fd, STAGING)
+                staging_fd = self._staging.open(stack, root_fd)
                 chat_fd = self._make_chat(stack, root_fd, workspace_id, chat_id)
                 replaced = regular_size(chat_fd, name)
                 _replace_into(staging_fd, token, chat_fd, name)
@@ -219,7 +220,7 @@ class FilesystemChatStorage(ChatStorage):
         finally:
             if not renamed:
                 with suppress(OSError):
-                    remove_staged(self._root, token)
+                    remove_staged(self._staging, token)
 
     def _commit_all(
         self, workspace_id: UUID, chat_id: UUID, pairs: list[tuple[str, str]]
@@ -232,7 +233,7 @@ class FilesystemChatStorage(ChatStorage):
         try:
             with ExitStack() as stack:
                 root_fd = open_root(stack, self._root)
-                staging_fd = open_existing_dir(stack, root_fd, STAGING)
+                staging_fd = self._staging.open(stack, root_fd)
                 chat_fd = self._make_chat(stack, root_fd, workspace_id, chat_id)
                 done: list[tuple[str, str | None]] = []
                 try:
@@ -261,7 +262,7 @@ class FilesystemChatStorage(ChatStorage):
         finally:
             for token in pending:
                 with suppress(OSError):
-                    remove_staged(self._root, token)
+                    remove_staged(self._staging, token)
 
     def _open_chat_file(
         self, stack: ExitStack, file_stack: ExitStack, workspace_id: UUID, chat_id: UUID, name: str

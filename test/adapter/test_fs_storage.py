@@ -15,6 +15,7 @@ from domain.attachment_name import ChatAttachmentName
 from domain.content import StagedContent
 from domain.errors import ChatFileNotFoundError, FileTooLargeError, StorageUnavailableError
 from domain.history import HistoryVersion
+from test.disk import staged_files
 from usecase.interface import ContentReader
 
 WORKSPACE_ID = UUID("00000000-0000-4000-8000-00000000000a")
@@ -148,7 +149,7 @@ async def test_staged_bytes_commit_with_their_size_and_sha256(
     assert (staged.size_bytes, staged.sha256) == (len(data), sha256(data))
     assert freed == 0
     assert (chat / NAME.value).read_bytes() == data
-    assert directory_names(root / "staging") == []
+    assert staged_files(root) == []
     reader = await storage.open_attachment(WORKSPACE_ID, CHAT_ID, NAME)
     assert reader.size_bytes == len(data)
     assert await read_and_close(reader) == data
@@ -175,7 +176,7 @@ async def test_stage_removes_its_file_and_reraises_when_the_chunks_raise(
     with pytest.raises(FileTooLargeError):
         await storage.stage(too_long())
 
-    assert directory_names(root / "staging") == []
+    assert staged_files(root) == []
 
 
 @pytest.mark.anyio
@@ -192,12 +193,12 @@ async def test_stage_removes_its_file_when_cancelled_mid_upload(
 
     upload = asyncio.create_task(storage.stage(stalled()))
     await written.wait()
-    assert len(directory_names(root / "staging")) == 1
+    assert len(staged_files(root)) == 1
     upload.cancel()
 
     with pytest.raises(asyncio.CancelledError):
         await upload
-    assert directory_names(root / "staging") == []
+    assert staged_files(root) == []
 
 
 @pytest.mark.anyio
@@ -205,12 +206,12 @@ async def test_discard_removes_the_staged_file_and_then_is_a_no_op(
     storage: FilesystemChatStorage, root: Path
 ) -> None:
     staged = await storage.stage(chunks_of(b"draft"))
-    assert directory_names(root / "staging") == [staged.token]
+    assert staged_files(root) == [staged.token]
 
     await storage.discard(staged)
     await storage.discard(staged)
 
-    assert directory_names(root / "staging") == []
+    assert staged_files(root) == []
 
 
 @pytest.mark.anyio
@@ -264,7 +265,7 @@ async def test_commit_onto_a_planted_directory_fails_and_removes_the_staged_file
         await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, staged)])
 
     assert (chat / NAME.value / "inner.txt").read_bytes() == b"inner"
-    assert directory_names(root / "staging") == []
+    assert staged_files(root) == []
 
 
 @pytest.mark.anyio
@@ -289,7 +290,7 @@ async def test_a_failed_commit_of_several_files_puts_back_what_the_earlier_ones_
     assert (chat / NAME.value).read_bytes() == b"old notes"
     assert not (chat / fresh.value).exists()
     assert (chat / blocked.value / "inner.txt").read_bytes() == b"inner"
-    assert directory_names(root / "staging") == []
+    assert staged_files(root) == []
 
 
 @pytest.mark.anyio
@@ -306,7 +307,7 @@ async def test_commit_of_several_files_returns_what_each_replaced(
     ]
 
     assert await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, items) == [0, 5]
-    assert directory_names(root / "staging") == []
+    assert staged_files(root) == []
 
 
 @pytest.mark.anyio
@@ -583,7 +584,7 @@ async def test_prepare_clears_what_a_previous_run_left_in_staging_and_trash(
 
     await FilesystemChatStorage(root).prepare()
 
-    assert directory_names(root / "staging") == []
+    assert staged_files(root) == []
     assert directory_names(root / "trash") == []
     assert (outside_dir / "kept.txt").read_bytes() == b"kept"
     assert directory_names(chat) == ["history.md"]
@@ -603,7 +604,7 @@ async def test_check_writable_passes_on_a_prepared_root_and_leaves_nothing(
 ) -> None:
     await storage.check_writable()
 
-    assert directory_names(root / "staging") == []
+    assert staged_files(root) == []
 
 
 @pytest.mark.anyio

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.settings import Settings
+from test.disk import staged_files
 from test.fakes import FakeClock
 from usecase.interface import ChatStorage, Clock
 
@@ -312,7 +313,7 @@ async def put_history(user: UserApi, chat_id: str, content: bytes) -> httpx.Resp
 
 
 def staging_entries(data_dir: Path) -> list[str]:
-    return sorted(entry.name for entry in (data_dir / "staging").iterdir())
+    return staged_files(data_dir)
 
 
 def directory_state(path: Path) -> dict[str, bytes | str]:

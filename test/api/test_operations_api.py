@@ -1,4 +1,5 @@
 import os
+import shutil
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -98,7 +99,7 @@ async def test_readyz_answers_503_when_staging_is_read_only(
 async def test_readyz_answers_503_when_staging_is_gone(
     client: httpx.AsyncClient, data_dir: Path
 ) -> None:
-    (data_dir / "staging").rmdir()
+    shutil.rmtree(data_dir / "staging")
 
     response = await client.get("/readyz")
 

@@ -7,6 +7,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
+from test.disk import staged_files
 from test.e2e.server import RunningServer, running_server
 
 pytestmark = pytest.mark.e2e
@@ -72,7 +73,7 @@ def test_streamed_64_mib_upload_round_trips_through_a_real_server(server: Runnin
                 received += len(chunk)
         assert received == 64 * MIB
         assert downloaded.hexdigest() == stored["sha256"]
-        assert not any(Path(server.data_dir, "staging").iterdir())
+        assert staged_files(server.data_dir) == []
 
 
 def test_real_server_answers_problem_json_and_history_etags(server: RunningServer) -> None:

@@ -18,6 +18,7 @@ from api.container import UseCases, build_use_cases
 from domain.chat import Chat
 from domain.limits import StorageLimits
 from repository.memory import InMemoryMetadataStore
+from test.disk import staged_files
 from test.fakes import FakeClock, FaultyChatStorage, SequentialIds
 from usecase.files import IncomingFile
 from usecase.interface import ContentReader
@@ -42,7 +43,7 @@ class Service:
         return self.root / "workspaces" / str(chat.workspace_id) / "chats" / str(chat.chat_id)
 
     def staging_entries(self) -> list[str]:
-        return entries(self.root / "staging")
+        return staged_files(self.root)
 
     def disk_bytes(self, workspace_id: UUID) -> int:
         """What api.md says usage is: lstat sizes of the regular files at any depth."""

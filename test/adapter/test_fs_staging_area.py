@@ -1,0 +1,64 @@
+"""Staging areas: one per process, cleared at start-up only once their process is gone."""
+
+from contextlib import ExitStack
+from pathlib import Path
+
+from adapter.fs_dirs import open_root
+from adapter.fs_staging_area import StagingArea
+from test.disk import staged_files
+
+
+def stage_file(area: StagingArea, name: str) -> None:
+    with ExitStack() as stack:
+        fd = area.open(stack, open_root(stack, area.root))
+        Path(f"/proc/self/fd/{fd}/{name}").write_bytes(b"in flight")
+
+
+def test_a_live_area_survives_another_process_starting(tmp_path: Path) -> None:
+    running = StagingArea(tmp_path)
+    running.claim()
+    stage_file(running, "upload.tmp")
+
+    StagingArea(tmp_path).claim()
+
+    assert staged_files(tmp_path) == ["upload.tmp"]
+
+
+def test_the_area_of_a_process_that_is_gone_is_cleared_at_the_next_start(tmp_path: Path) -> None:
+    crashed = StagingArea(tmp_path)
+    crashed.claim()
+    stage_file(crashed, "half-written.tmp")
+    crashed.release()  # what the kernel does when the process dies
+
+    StagingArea(tmp_path).claim()
+
+    assert staged_files(tmp_path) == []
+    assert not (tmp_path / "staging" / crashed.name).exists()
+    assert not (tmp_path / "staging" / f"{crashed.name}.owner").exists()
+
+
+def test_orphan_directories_and_loose_files_are_cleared(tmp_path: Path) -> None:
+    (tmp_path / "staging" / "orphan").mkdir(parents=True)
+    (tmp_path / "staging" / "orphan" / "old.tmp").write_bytes(b"x")
+    (tmp_path / "staging" / "loose.tmp").write_bytes(b"x")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kept").write_bytes(b"kept")
+    (tmp_path / "staging" / "link").symlink_to(outside)
+
+    area = StagingArea(tmp_path)
+    area.claim()
+
+    names = sorted(path.name for path in (tmp_path / "staging").iterdir())
+    assert names == sorted([area.name, f"{area.name}.owner"])
+    assert (outside / "kept").read_bytes() == b"kept"
+
+
+def test_each_process_gets_its_own_area(tmp_path: Path) -> None:
+    first, second = StagingArea(tmp_path), StagingArea(tmp_path)
+    first.claim()
+    second.claim()
+
+    assert first.name != second.name
+    assert (tmp_path / "staging" / first.name).is_dir()
+    assert (tmp_path / "staging" / second.name).is_dir()

@@ -41,6 +41,7 @@ from adapter.fs_staging import (
 )
 from adapter.fs_staging_area import StagingArea
 from adapter.fs_thread import off_loop
+from adapter.fs_unsettled import mark, marked, unmark
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
 from domain.content import ScannedFile, StagedContent
 from domain.errors import (
@@ -93,6 +94,18 @@ class FilesystemChatStorage(ChatStorage):
     async def delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
         with translated_os_errors("delete the chat directory"):
             await off_loop(self._delete_chat, workspace_id, chat_id)
+
+    async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> None:
+        with translated_os_errors("mark the chat unsettled"):
+            await off_loop(mark, self._root, workspace_id, chat_id)
+
+    async def mark_settled(self, workspace_id: UUID, chat_id: UUID) -> None:
+        with translated_os_errors("mark the chat settled"):
+            await off_loop(unmark, self._root, workspace_id, chat_id)
+
+    async def unsettled_chats(self) -> list[tuple[UUID, UUID]]:
+        with translated_os_errors("list unsettled chats"):
+            return await off_loop(marked, self._root)
 
     async def stage(self, chunks: AsyncIterable[bytes]) -> StagedContent:
         staging = StagingFile(self._staging)

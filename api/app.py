@@ -1,5 +1,6 @@
 """The composition root: the one place that builds adapters and wires them to routes."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +30,8 @@ from usecase.interface import (
     MetadataStore,
     StorageUsageReader,
 )
+
+_log = logging.getLogger("chatstore")
 
 
 def build_metadata_store(url: str) -> MetadataStore:
@@ -66,9 +69,12 @@ def create_app(
     )
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await metadata.open()
         await storage.prepare()
+        settled = await app.state.use_cases.settle_chats()
+        if settled:
+            _log.warning("settled %d chat(s) a crash had left unsettled", len(settled))
         try:
             yield
         finally:

@@ -34,6 +34,7 @@ from usecase.sandbox import (
     HeartbeatSandboxSession,
     StartSandboxSession,
 )
+from usecase.settling import SettleChats
 from usecase.workspaces import EnsureWorkspace, GetWorkspace, GetWorkspaceUsage
 
 
@@ -60,6 +61,7 @@ class UseCases:
     heartbeat_sandbox_session: HeartbeatSandboxSession
     end_sandbox_session: EndSandboxSession
     check_readiness: CheckReadiness
+    settle_chats: SettleChats
 
 
 def build_use_cases(
@@ -77,7 +79,7 @@ def build_use_cases(
         ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
         get_workspace=GetWorkspace(access),
         get_workspace_usage=GetWorkspaceUsage(access, metadata.usage, limits),
-        create_chat=CreateChat(access, metadata, storage, ids, clock),
+        create_chat=CreateChat(access, metadata, storage, ids, clock, locks),
         list_chats=ListChats(access, metadata),
         get_chat=GetChat(access),
         delete_chat=DeleteChat(access, metadata, storage, clock, locks),
@@ -95,6 +97,7 @@ def build_use_cases(
         heartbeat_sandbox_session=HeartbeatSandboxSession(access, metadata, clock, locks),
         end_sandbox_session=EndSandboxSession(access, metadata, reconciler, clock, locks),
         check_readiness=CheckReadiness(storage, metadata),
+        settle_chats=SettleChats(metadata, storage, reconciler, locks),
     )
 
 

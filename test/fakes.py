@@ -48,6 +48,9 @@ StorageMethod = Literal[
     "check_writable",
     "ensure_chat",
     "delete_chat",
+    "mark_unsettled",
+    "mark_settled",
+    "unsettled_chats",
     "stage",
     "discard",
     "history_version",
@@ -118,6 +121,18 @@ class FaultyChatStorage(ChatStorage):
     async def delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
         self._check("delete_chat")
         await self._inner.delete_chat(workspace_id, chat_id)
+
+    async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> None:
+        self._check("mark_unsettled")
+        await self._inner.mark_unsettled(workspace_id, chat_id)
+
+    async def mark_settled(self, workspace_id: UUID, chat_id: UUID) -> None:
+        self._check("mark_settled")
+        await self._inner.mark_settled(workspace_id, chat_id)
+
+    async def unsettled_chats(self) -> list[tuple[UUID, UUID]]:
+        self._check("unsettled_chats")
+        return await self._inner.unsettled_chats()
 
     async def stage(self, chunks: AsyncIterable[bytes]) -> StagedContent:
         error = self._fault("stage")

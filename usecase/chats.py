@@ -12,6 +12,7 @@ from usecase.interface import (
     KeyedLock,
     MetadataStore,
 )
+from usecase.unsettled import unsettled
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +25,17 @@ class CreateChat:
     storage: ChatStorage
     ids: IdGenerator
     clock: Clock
+    locks: KeyedLock
 
     async def __call__(self, user_id: UUID) -> Chat:
         workspace = await self.access.workspace(user_id)
         chat = Chat(self.ids.new_id(), workspace.workspace_id, self.clock.now())
-        await self.storage.ensure_chat(chat.workspace_id, chat.chat_id)
-        await self.metadata.chats.save(chat)
-        await self.metadata.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, 0, 0)
+        # Locked although nobody knows the id yet: start-up settling in another instance
+        # must not take the directory for a deleted chat's before the record exists.
+        async with self.locks.hold(chat.chat_id), unsettled(self.storage, chat):
+            await self.storage.ensure_chat(chat.workspace_id, chat.chat_id)
+            await self.metadata.chats.save(chat)
+            await self.metadata.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, 0, 0)
         return chat
 
 
@@ -73,16 +78,21 @@ class DeleteChat:
                 raise ChatHasActiveSandboxError(
                     f"chat {chat_id} has an active sandbox session {active.session_id}"
                 )
-            records = await self.metadata.files.list_all_by_chat_id(chat_id)
-            await self.metadata.chats.delete(chat_id)
-            await self.metadata.files.delete_by_chat_id(chat_id)
-            try:
-                await self.storage.delete_chat(chat.workspace_id, chat_id)
-            except DomainError:
-                await self.metadata.chats.save(chat)
-                for record in records:
-                    await self.metadata.files.save(record)
-                raise
-            # Sessions and usage go once the bytes are gone: until then they still hold.
-            await self.metadata.sessions.delete_by_chat_id(chat_id)
-            await self.metadata.usage.delete_chat(chat_id)
+            async with unsettled(self.storage, chat):
+                await self._delete(chat)
+
+    async def _delete(self, chat: Chat) -> None:
+        chat_id = chat.chat_id
+        records = await self.metadata.files.list_all_by_chat_id(chat_id)
+        await self.metadata.chats.delete(chat_id)
+        await self.metadata.files.delete_by_chat_id(chat_id)
+        try:
+            await self.storage.delete_chat(chat.workspace_id, chat_id)
+        except DomainError:
+            await self.metadata.chats.save(chat)
+            for record in records:
+                await self.metadata.files.save(record)
+            raise
+        # Sessions and usage go once the bytes are gone: until then they still hold.
+        await self.metadata.sessions.delete_by_chat_id(chat_id)
+        await self.metadata.usage.delete_chat(chat_id)

@@ -29,6 +29,7 @@ from usecase.interface import (
 )
 from usecase.reconcile import ChatFileReconciler
 from usecase.streams import limited
+from usecase.unsettled import unsettled
 
 
 class IncomingFile(Protocol):
@@ -76,7 +77,8 @@ class UploadFiles:
             await self._stage_all(chat, incoming, staged)
             async with self.locks.hold(chat_id):
                 await self.access.chat(user_id, chat_id)
-                return await self._commit_all(chat, staged)
+                async with unsettled(self.storage, chat):
+                    return await self._commit_all(chat, staged)
         finally:
             for item in staged:
                 await self.storage.discard(item.content)
@@ -242,13 +244,14 @@ class DeleteFile:
     async def __call__(self, user_id: UUID, chat_id: UUID, file_id: UUID) -> None:
         async with self.locks.hold(chat_id):
             chat, record = await _owned_file(self.access, self.metadata, user_id, chat_id, file_id)
-            await self.metadata.files.delete(record.file_id)
-            try:
-                await self.storage.delete_attachment(chat.workspace_id, chat_id, record.name)
-            except DomainError:
-                await self.metadata.files.save(record)
-                raise
-            await _release(self.metadata, chat, record.size_bytes)
+            async with unsettled(self.storage, chat):
+                await self.metadata.files.delete(record.file_id)
+                try:
+                    await self.storage.delete_attachment(chat.workspace_id, chat_id, record.name)
+                except DomainError:
+                    await self.metadata.files.save(record)
+                    raise
+                await _release(self.metadata, chat, record.size_bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,21 +267,25 @@ class ClearFiles:
     async def __call__(self, user_id: UUID, chat_id: UUID) -> None:
         async with self.locks.hold(chat_id):
             chat = await self.access.chat(user_id, chat_id)
-            records = await self.metadata.files.list_all_by_chat_id(chat_id)
-            await self.metadata.files.delete_by_chat_id(chat_id)
-            freed = 0
-            try:
-                while records:
-                    await self.storage.delete_attachment(
-                        chat.workspace_id, chat_id, records[0].name
-                    )
-                    freed += records.pop(0).size_bytes
-            except DomainError:
-                for record in records:
-                    await self.metadata.files.save(record)
-                raise
-            finally:
-                await _release(self.metadata, chat, freed)
+            async with unsettled(self.storage, chat):
+                await self._clear(chat)
+
+    async def _clear(self, chat: Chat) -> None:
+        records = await self.metadata.files.list_all_by_chat_id(chat.chat_id)
+        await self.metadata.files.delete_by_chat_id(chat.chat_id)
+        freed = 0
+        try:
+            while records:
+                await self.storage.delete_attachment(
+                    chat.workspace_id, chat.chat_id, records[0].name
+                )
+                freed += records.pop(0).size_bytes
+        except DomainError:
+            for record in records:
+                await self.metadata.files.save(record)
+            raise
+        finally:
+            await _release(self.metadata, chat, freed)
 
 
 async def _release(metadata: MetadataStore, chat: Chat, freed_bytes: int) -> None:

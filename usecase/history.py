@@ -13,6 +13,7 @@ from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.interface import ChatStorage, ContentReader, KeyedLock, MetadataStore
 from usecase.streams import limited
+from usecase.unsettled import unsettled
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,8 @@ class PutHistory:
             validator.feed(b"", final=True)
             async with self.locks.hold(chat_id):
                 await self.access.chat(user_id, chat_id)
-                await self._commit(workspace_id, chat_id, staged, if_match)
+                async with unsettled(self.storage, chat):
+                    await self._commit(workspace_id, chat_id, staged, if_match)
         except BaseException:
             await self.storage.discard(staged)
             raise

@@ -231,6 +231,20 @@ class ChatStorage(Protocol):
         """Move the chat directory out of sight, then remove it without following links."""
         ...
 
+    async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> None:
+        """Note, before a change that spans the chat's bytes and its metadata, that a crash
+        could leave the two disagreeing; the mark stays until `mark_settled`."""
+        ...
+
+    async def mark_settled(self, workspace_id: UUID, chat_id: UUID) -> None:
+        """Drop the chat's mark (a no-op when it has none)."""
+        ...
+
+    async def unsettled_chats(self) -> list[tuple[UUID, UUID]]:
+        """(workspace_id, chat_id) of every chat still marked: after a crash, those whose
+        bytes and metadata may disagree."""
+        ...
+
     async def stage(self, chunks: AsyncIterable[bytes]) -> StagedContent:
         """Write the chunks durably to a new staging file, computing size and sha256.
 

@@ -10,6 +10,7 @@ from usecase.interface import (
     MetadataStore,
     StorageUsageReader,
 )
+from usecase.unsettled import unsettled
 
 # Built-in table only, so a guess never depends on the host's /etc/mime.types.
 _MIME_TYPES = mimetypes.MimeTypes(filenames=())
@@ -35,6 +36,10 @@ class ChatFileReconciler:
     clock: Clock
 
     async def reconcile(self, chat: Chat) -> list[ChatFile]:
+        async with unsettled(self.storage, chat):
+            return await self._reconcile(chat)
+
+    async def _reconcile(self, chat: Chat) -> list[ChatFile]:
         files = self.metadata.files
         records = {record.name: record for record in await files.list_all_by_chat_id(chat.chat_id)}
         scanned = await self.storage.scan_attachments(chat.workspace_id, chat.chat_id)

@@ -1,0 +1,132 @@
+"""After a crash: chats whose change was interrupted are marked, and start-up settles them."""
+
+import pytest
+
+from domain.chat import Chat
+from domain.errors import QuotaExceededError, StorageUnavailableError
+from domain.paging import PageRequest
+from test.usecase.service import USER, Part, Service, chunks_of, parts, sha256
+
+pytestmark = pytest.mark.anyio
+
+
+def marks(service: Service) -> list[str]:
+    return sorted(path.name for path in (service.root / "unsettled").iterdir())
+
+
+def mark_of(chat: Chat) -> str:
+    return f"{chat.workspace_id}_{chat.chat_id}"
+
+
+def plant_mark(service: Service, chat: Chat) -> None:
+    """What a process killed in the middle of a change leaves behind."""
+    (service.root / "unsettled" / mark_of(chat)).touch()
+
+
+async def test_finished_changes_leave_no_mark(service: Service) -> None:
+    chat = await service.new_chat()
+    [stored] = await service.run.upload_files(USER, chat.chat_id, parts(Part("a.txt", b"abc")))
+    await service.run.put_history(USER, chat.chat_id, chunks_of(b"# hi"), None)
+    await service.run.delete_file(USER, chat.chat_id, stored.file_id)
+    await service.run.rescan_files(USER, chat.chat_id)
+    await service.run.delete_chat(USER, chat.chat_id)
+
+    assert marks(service) == []
+
+
+async def test_a_refused_change_leaves_no_mark(service: Service) -> None:
+    chat = await service.new_chat()
+    big = b"x" * service.limits.max_file_bytes
+    for name in ("a.txt", "b.txt"):
+        await service.run.upload_files(USER, chat.chat_id, parts(Part(name, big)))
+    assert service.limits.quota_bytes - await service.used_bytes() < 3 * len(big) // 4
+
+    with pytest.raises(QuotaExceededError):
+        await service.run.put_history(USER, chat.chat_id, chunks_of(b"y" * 3000), None)
+    service.storage.fail("delete_attachment", StorageUnavailableError("disk on fire"))
+    with pytest.raises(StorageUnavailableError):
+        await service.run.clear_files(USER, chat.chat_id)
+
+    assert marks(service) == []
+
+
+async def test_an_interrupted_change_keeps_its_mark_and_settling_repairs_it(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = await service.new_chat()
+
+    async def dies(*args: object) -> int:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(service.storage, "write_history", dies)
+    with pytest.raises(RuntimeError):
+        await service.run.put_history(USER, chat.chat_id, chunks_of(b"# lost"), None)
+    assert marks(service) == [mark_of(chat)]
+    monkeypatch.undo()
+    # A SIGKILL between counting the new history and writing it leaves the two apart.
+    await service.metadata.usage.try_set_history(chat.workspace_id, chat.chat_id, 999, None)
+
+    await service.run.settle_chats()
+
+    assert await service.used_bytes() == 0
+    assert marks(service) == []
+
+
+async def test_settling_imports_a_committed_file_whose_record_was_never_written(
+    service: Service,
+) -> None:
+    chat = await service.new_chat()
+    (service.chat_dir(chat) / "committed.bin").write_bytes(b"bytes on disk")
+    plant_mark(service, chat)
+
+    settled = await service.run.settle_chats()
+
+    assert settled == [chat]
+    [record] = (await service.run.list_files(USER, chat.chat_id, _page())).items
+    assert (record.name.value, record.sha256) == ("committed.bin", sha256(b"bytes on disk"))
+    assert await service.used_bytes() == len(b"bytes on disk")
+    assert marks(service) == []
+
+
+async def test_settling_drops_a_record_whose_file_is_gone(service: Service) -> None:
+    chat = await service.new_chat()
+    await service.run.upload_files(USER, chat.chat_id, parts(Part("gone.txt", b"12345")))
+    (service.chat_dir(chat) / "gone.txt").unlink()
+    plant_mark(service, chat)
+
+    await service.run.settle_chats()
+
+    assert (await service.run.list_files(USER, chat.chat_id, _page())).items == []
+    assert await service.used_bytes() == 0
+
+
+async def test_settling_finishes_deleting_a_chat_whose_record_is_gone(service: Service) -> None:
+    chat = await service.new_chat()
+    await service.run.upload_files(USER, chat.chat_id, parts(Part("a.txt", b"12345")))
+    session = await service.run.start_sandbox_session(USER, chat.chat_id, 60)
+    await service.run.end_sandbox_session(USER, chat.chat_id, session.session_id)
+    # Killed right after the chat record went: bytes, file records, session, usage remain.
+    await service.metadata.chats.delete(chat.chat_id)
+    plant_mark(service, chat)
+
+    settled = await service.run.settle_chats()
+
+    assert settled == [None]
+    assert not service.chat_dir(chat).exists()
+    assert await service.metadata.files.list_all_by_chat_id(chat.chat_id) == []
+    assert await service.metadata.sessions.get(session.session_id) is None
+    assert await service.used_bytes() == 0
+    assert marks(service) == []
+
+
+async def test_settling_leaves_unmarked_chats_alone(service: Service) -> None:
+    chat = await service.new_chat()
+    (service.chat_dir(chat) / "sandbox-wrote-this.txt").write_bytes(b"not yet rescanned")
+
+    assert await service.run.settle_chats() == []
+
+    assert (await service.run.list_files(USER, chat.chat_id, _page())).items == []
+
+
+def _page() -> PageRequest:
+    return PageRequest()

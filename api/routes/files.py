@@ -25,7 +25,11 @@ _UPLOAD_BODY = {
                     "type": "object",
                     "required": ["file"],
                     "properties": {
-                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                        "file": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "minItems": 1,
+                        }
                     },
                 }
             }
@@ -91,15 +95,12 @@ async def get_file(chat_id: UUID, file_id: UUID, user_id: Caller, actions: Actio
     return ChatFileOut.model_validate(await actions.get_file(user_id, chat_id, file_id))
 
 
+# The bytes are served with the Content-Type they were uploaded with (else
+# application/octet-stream), so any media type can answer.
+_FILE_BYTES = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 _DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The bytes",
-        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-    },
-    206: {
-        "description": "Partial Content: the requested range",
-        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-    },
+    200: {"description": "The bytes, with their stored Content-Type", "content": _FILE_BYTES},
+    206: {"description": "Partial Content: the requested range", "content": _FILE_BYTES},
     304: {"description": "Not Modified: the If-None-Match ETag is current"},
     **problem_responses(*IDENTITY_ERRORS, 404, 416, 503),
 }

@@ -1,3 +1,4 @@
+import fnmatch
 import os
 import shutil
 import warnings
@@ -327,6 +328,49 @@ async def test_openapi_documents_the_problem_body(schema: dict[str, Any]) -> Non
 
     assert set(problem["required"]) == {"type", "title", "status", "detail", "code"}
     assert set(problem["properties"]) == {"type", "title", "status", "detail", "code"}
+
+
+CONTENT_PATH = "/v1/chats/{chat_id}/files/{file_id}/content"
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "status"),
+    [
+        pytest.param("GET", {}, "200", id="get"),
+        pytest.param("GET", {"Range": "bytes=0-1"}, "206", id="get-range"),
+        pytest.param("HEAD", {}, "200", id="head"),
+        pytest.param("HEAD", {"Range": "bytes=0-1"}, "206", id="head-range"),
+    ],
+)
+async def test_openapi_allows_the_stored_content_type_of_a_download(
+    user: UserApi,
+    chat_id: str,
+    schema: dict[str, Any],
+    method: str,
+    headers: dict[str, str],
+    status: str,
+) -> None:
+    """A download answers with the type its file was uploaded with, so the document must
+    allow any type there, not only application/octet-stream."""
+    item = await upload_file(user, chat_id, "page.html", b"<p>hi</p>", "text/html")
+
+    response = await user.request(
+        method, f"/v1/chats/{chat_id}/files/{item['file_id']}/content", headers=headers
+    )
+
+    assert response.status_code == int(status)
+    assert response.headers["content-type"] == "text/html"
+    documented = schema["paths"][CONTENT_PATH][method.lower()]["responses"][status]["content"]
+    assert any(fnmatch.fnmatchcase("text/html", media_range) for media_range in documented)
+
+
+async def test_openapi_upload_needs_a_file_part(schema: dict[str, Any]) -> None:
+    """The service refuses an upload with no `file` part (422); the document says so too."""
+    content = schema["paths"]["/v1/chats/{chat_id}/files"]["post"]["requestBody"]["content"]
+    body = content["multipart/form-data"]["schema"]
+
+    assert body["required"] == ["file"]
+    assert body["properties"]["file"]["minItems"] == 1
 
 
 async def test_openapi_describes_every_route_the_contract_names(schema: dict[str, Any]) -> None:

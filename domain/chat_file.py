@@ -1,3 +1,4 @@
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
@@ -24,6 +25,9 @@ class ChatFile:
 
 
 CONTENT_TYPE_MAX_LENGTH = 255
+# RFC 9110 section 8.3.1: type "/" subtype, each a token, then any parameters.
+_TCHAR_RUN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(rf"{_TCHAR_RUN}/{_TCHAR_RUN}(\s*;.*)?")
 
 
 def checked_content_type(value: str | None) -> str | None:
@@ -37,4 +41,6 @@ def checked_content_type(value: str | None) -> str | None:
         raise InvalidInputError(
             f"content type must be printable ASCII of at most {CONTENT_TYPE_MAX_LENGTH} chars"
         )
+    if not _MEDIA_TYPE.fullmatch(value):
+        raise InvalidInputError(f"content type {value!r} is not a media type like text/plain")
     return value

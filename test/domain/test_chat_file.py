@@ -13,7 +13,11 @@ KEPT = [
     pytest.param("  image/png  ", "image/png", id="surrounding-spaces-stripped"),
     pytest.param("\timage/png\r\n", "image/png", id="surrounding-whitespace-stripped"),
     pytest.param("x/" + "y" * 253, "x/" + "y" * 253, id="255-chars"),
-    pytest.param("~!#$%&'*+-.^_`|", "~!#$%&'*+-.^_`|", id="printable-punctuation"),
+    pytest.param(
+        "x~!#$%&'*+-.^_`|/y~!#$%&'*+-.^_`|",
+        "x~!#$%&'*+-.^_`|/y~!#$%&'*+-.^_`|",
+        id="token-punctuation",
+    ),
 ]
 
 ABSENT = [
@@ -29,6 +33,11 @@ REFUSED = [
     pytest.param("text/pl\tain", id="inner-tab"),
     pytest.param("text/\x7fplain", id="delete"),
     pytest.param("text/plaîn", id="non-ascii"),
+    pytest.param("not a media type", id="no-slash"),
+    pytest.param("text/", id="no-subtype"),
+    pytest.param("/plain", id="no-type"),
+    pytest.param("text plain/x", id="space-in-type"),
+    pytest.param("text/plain/more", id="two-slashes"),
 ]
 
 

@@ -5,15 +5,22 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
 _START_TIMEOUT_SECONDS = 30.0
+_STOP_TIMEOUT_SECONDS = 10.0
+_STDERR_TAIL_CHARS = 4000
+# uvicorn re-raises the SIGTERM it handled once it has shut down, so -SIGTERM is graceful too.
+_GRACEFUL_EXIT_CODES = (0, -signal.SIGTERM)
+_SHUTDOWN_COMPLETE = "Application shutdown complete."
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,55 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(data_dir: Path, **settings: str) -> Iterator[RunningServer]:
+    """Run `python -m api` on `data_dir` with `CHATSTORE_<KEY>=value` for each setting.
+
+    On leaving the block the server gets SIGTERM. If the block itself succeeded, the server
+    must then have shut down gracefully (its lifespan shutdown, which closes the metadata
+    store, completed; uvicorn then exits with 0 or re-raises the SIGTERM): a server that died
+    during the block, or did not stop cleanly, raises RuntimeError with the tail of its
+    stderr. Its stderr goes to a temporary file, so a chatty server can never block on a
+    full pipe.
+    """
+    with _launched(data_dir, settings) as launched:
+        yield launched.wait_until_healthy()
+
+
+@contextmanager
+def running_servers(data_dir: Path, count: int, **settings: str) -> Iterator[list[RunningServer]]:
+    """`count` servers on one data directory (and so, by default, one metadata store), each
+    as in `running_server`. They are launched together, so they also start up (and bring a
+    new metadata store's schema up to date) at the same time, as replicas deployed at once
+    would."""
+    with ExitStack() as stack:
+        launched = [stack.enter_context(_launched(data_dir, settings)) for _ in range(count)]
+        yield [each.wait_until_healthy() for each in launched]
+
+
+@dataclass(frozen=True)
+class _Launched:
+    process: "subprocess.Popen[bytes]"
+    base_url: str
+    data_dir: Path
+    stderr: IO[bytes]
+
+    def wait_until_healthy(self) -> RunningServer:
+        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise RuntimeError(f"server exited with {code}: {_tail(self.stderr)}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
+                    return RunningServer(self.base_url, self.process.pid, self.data_dir)
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"server at {self.base_url} did not become healthy")
+
+
+@contextmanager
+def _launched(data_dir: Path, settings: dict[str, str]) -> Iterator[_Launched]:
+    """A started server process, stopped (and, if the block succeeded, checked) on exit."""
     port = free_port()
     env = {
         **os.environ,
@@ -51,37 +107,40 @@ def running_server(data_dir: Path, **settings: str) -> Iterator[RunningServer]:
         "CHATSTORE_PORT": str(port),
         **{f"CHATSTORE_{key.upper()}": value for key, value in settings.items()},
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(base_url, process)
-        yield RunningServer(base_url, process.pid, data_dir)
-    finally:
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            yield _Launched(process, base_url, data_dir, stderr)
+        except BaseException:
+            _stop(process)
+            raise
+        died_early = process.poll() is not None
+        exit_code = _stop(process)
+        log = _tail(stderr)
+        clean = exit_code in _GRACEFUL_EXIT_CODES and _SHUTDOWN_COMPLETE in log
+        if died_early or not clean:
+            how = "died while in use" if died_early else "did not stop cleanly on SIGTERM"
+            raise RuntimeError(f"server {base_url} {how} (exit {exit_code}); stderr:\n{log}")
+
+
+def _stop(process: "subprocess.Popen[bytes]") -> int:
+    if process.poll() is None:
         process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+    try:
+        return process.wait(timeout=_STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return -signal.SIGKILL
 
 
-def _wait_until_healthy(base_url: str, process: "subprocess.Popen[bytes]") -> None:
-    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            stderr = process.stderr.read().decode() if process.stderr else ""
-            raise RuntimeError(f"server exited with {process.returncode}: {stderr}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"server at {base_url} did not become healthy")
+def _tail(stderr: IO[bytes]) -> str:
+    stderr.seek(0)
+    text = stderr.read().decode(errors="replace")
+    return text if len(text) <= _STDERR_TAIL_CHARS else "..." + text[-_STDERR_TAIL_CHARS:]

@@ -1,0 +1,135 @@
+"""HTTP helpers for the end-to-end tests: users, multipart bodies, racing requests, disk sums."""
+
+import hashlib
+import os
+import ssl
+import stat
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+
+from test.disk import staged_files
+from test.e2e.server import RunningServer
+
+BOUNDARY = "chatstore-e2e-boundary"
+# Every request, and every wait for the racers to line up, gives up after this long.
+REQUEST_TIMEOUT_SECONDS = 30.0
+
+Request = Callable[[httpx.Client], httpx.Response]
+# Building a client loads the CA bundle (~25 ms) unless handed a context; the servers speak
+# plain HTTP, so one shared context serves every client and races start without that delay.
+_TLS = ssl.create_default_context()
+
+
+def client(server: RunningServer) -> httpx.Client:
+    return httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT_SECONDS, verify=_TLS)
+
+
+def user_headers() -> dict[str, str]:
+    """The headers of a new user, who has no workspace yet."""
+    return {"X-User-Id": str(uuid4())}
+
+
+def new_user(http: httpx.Client) -> dict[str, str]:
+    """The headers of a new user whose workspace has just been created."""
+    headers = user_headers()
+    created = http.put("/v1/workspace", headers=headers)
+    assert created.status_code == 201, created.text
+    return headers
+
+
+def new_chat(http: httpx.Client, headers: dict[str, str]) -> str:
+    created = http.post("/v1/chats", headers=headers)
+    assert created.status_code == 201, created.text
+    chat_id: str = created.json()["chat_id"]
+    return chat_id
+
+
+def multipart(parts: Sequence[tuple[str, bytes, str | None]]) -> tuple[bytes, str]:
+    """A multipart/form-data body of `file` parts (name, bytes, content type or None for
+    no Content-Type header), and the Content-Type of the request carrying it."""
+    body = bytearray()
+    for name, content, content_type in parts:
+        body += f"--{BOUNDARY}\r\n".encode()
+        body += f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'.encode()
+        if content_type is not None:
+            body += f"Content-Type: {content_type}\r\n".encode()
+        body += b"\r\n" + content + b"\r\n"
+    body += f"--{BOUNDARY}--\r\n".encode()
+    return bytes(body), f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def upload(
+    http: httpx.Client,
+    headers: dict[str, str],
+    chat_id: str,
+    parts: Sequence[tuple[str, bytes, str | None]],
+) -> httpx.Response:
+    body, content_type = multipart(parts)
+    return http.post(
+        f"/v1/chats/{chat_id}/files",
+        headers={**headers, "Content-Type": content_type},
+        content=body,
+    )
+
+
+def problem_code(response: httpx.Response) -> str:
+    assert response.headers["content-type"] == "application/problem+json", response.text
+    code: str = response.json()["code"]
+    return code
+
+
+def json_of(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, (response.status_code, response.text)
+    return response.json()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def race(requests: Sequence[tuple[RunningServer, Request]]) -> list[httpx.Response]:
+    """Send every request at once, each from its own thread and connection, and return the
+    answers in the order given.
+
+    Each thread first opens its connection (a `/healthz` round trip), then waits at a
+    barrier until all are connected, so the requests themselves leave together."""
+    barrier = threading.Barrier(len(requests), timeout=REQUEST_TIMEOUT_SECONDS)
+
+    def send(server: RunningServer, request: Request) -> httpx.Response:
+        with client(server) as http:
+            assert http.get("/healthz").status_code == 200
+            barrier.wait()
+            return request(http)
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        futures = [pool.submit(send, server, request) for server, request in requests]
+        return [future.result(timeout=2 * REQUEST_TIMEOUT_SECONDS) for future in futures]
+
+
+def chats_dir(data_dir: Path, workspace_id: str) -> Path:
+    return data_dir / "workspaces" / workspace_id / "chats"
+
+
+def regular_bytes_under(directory: Path) -> int:
+    """The logical size of every regular file at any depth under `directory`, links never
+    followed or counted: what api.md says `used_bytes` measures."""
+    total = 0
+    for root, _dirs, names in os.walk(directory, followlinks=False):
+        for name in names:
+            status = (Path(root) / name).lstat()
+            if stat.S_ISREG(status.st_mode):
+                total += status.st_size
+    return total
+
+
+def assert_no_leftovers(data_dir: Path) -> None:
+    """Nothing stays in any process's staging area, or in trash, once every request has
+    been answered."""
+    assert staged_files(data_dir) == []
+    assert sorted(path.name for path in (data_dir / "trash").iterdir()) == []

@@ -74,6 +74,37 @@ def running_servers(data_dir: Path, count: int, **settings: str) -> Iterator[lis
         yield [each.wait_until_healthy() for each in launched]
 
 
+@contextmanager
+def server_to_kill(data_dir: Path, **settings: str) -> Iterator[RunningServer]:
+    """Like `running_server`, for a test that kills the server with SIGKILL inside the
+    block: on leaving it, the server is killed if it still runs, and nothing more is
+    checked."""
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api"],
+            env=_server_env(data_dir, settings, port := free_port()),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            yield _Launched(
+                process, f"http://127.0.0.1:{port}", data_dir, stderr
+            ).wait_until_healthy()
+        finally:
+            process.kill()
+            process.wait(timeout=_STOP_TIMEOUT_SECONDS)
+
+
+def _server_env(data_dir: Path, settings: dict[str, str], port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CHATSTORE_DATA_DIR": str(data_dir),
+        "CHATSTORE_HOST": "127.0.0.1",
+        "CHATSTORE_PORT": str(port),
+        **{f"CHATSTORE_{key.upper()}": value for key, value in settings.items()},
+    }
+
+
 @dataclass(frozen=True)
 class _Launched:
     process: "subprocess.Popen[bytes]"
@@ -100,13 +131,7 @@ class _Launched:
 def _launched(data_dir: Path, settings: dict[str, str]) -> Iterator[_Launched]:
     """A started server process, stopped (and, if the block succeeded, checked) on exit."""
     port = free_port()
-    env = {
-        **os.environ,
-        "CHATSTORE_DATA_DIR": str(data_dir),
-        "CHATSTORE_HOST": "127.0.0.1",
-        "CHATSTORE_PORT": str(port),
-        **{f"CHATSTORE_{key.upper()}": value for key, value in settings.items()},
-    }
+    env = _server_env(data_dir, settings, port)
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "api"],

@@ -1,0 +1,159 @@
+"""A real server killed with SIGKILL in the middle of writes: after a restart on the same
+data directory, every history is exactly one complete version, no half-written attachment
+is visible, staging is empty, and records, bytes and usage agree (ADR 0011)."""
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from test.e2e.client import (
+    REQUEST_TIMEOUT_SECONDS,
+    assert_no_leftovers,
+    chats_dir,
+    client,
+    json_of,
+    multipart,
+    new_chat,
+    new_user,
+    regular_bytes_under,
+    sha256,
+)
+from test.e2e.server import RunningServer, running_server, server_to_kill
+
+pytestmark = pytest.mark.e2e
+
+MIB = 1024 * 1024
+HISTORY_BODIES = [bytes([ord("a") + index]) * (2 * MIB) for index in range(4)]
+# When, after the writes start, the server dies: early, mid-way, late.
+KILL_AFTER_SECONDS = [0.05, 0.25, 0.6]
+
+
+def keep_sending(
+    server: RunningServer, send: Callable[[httpx.Client, int], object]
+) -> threading.Event:
+    """Call `send(http, n)` for n = 0, 1, ... from a thread until the server dies; the
+    returned event stops it."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        with client(server) as http:
+            for number in range(10_000):
+                if stop.is_set():
+                    return
+                try:
+                    send(http, number)
+                except httpx.HTTPError:
+                    return
+
+    threading.Thread(target=loop, daemon=True).start()
+    return stop
+
+
+def kill(server: RunningServer) -> None:
+    os.kill(server.pid, signal.SIGKILL)
+
+
+def assert_records_bytes_and_usage_agree(
+    http: httpx.Client, headers: dict[str, str], data_dir: Path, workspace_id: str
+) -> None:
+    for chat in json_of(http.get("/v1/chats", headers=headers))["items"]:
+        chat_id = chat["chat_id"]
+        directory = chats_dir(data_dir, workspace_id) / chat_id
+        records = json_of(http.get(f"/v1/chats/{chat_id}/files?limit=1000", headers=headers))
+        on_disk = sorted(path.name for path in directory.iterdir() if path.name != "history.md")
+        assert sorted(record["name"] for record in records["items"]) == on_disk
+        for record in records["items"]:
+            content = (directory / record["name"]).read_bytes()
+            assert (len(content), sha256(content)) == (record["size_bytes"], record["sha256"])
+    usage = json_of(http.get("/v1/workspace/usage", headers=headers))
+    assert usage["used_bytes"] == regular_bytes_under(chats_dir(data_dir, workspace_id))
+
+
+@pytest.mark.parametrize("kill_after", KILL_AFTER_SECONDS)
+def test_history_is_one_complete_version_after_a_kill_during_large_puts(
+    tmp_path: Path, kill_after: float
+) -> None:
+    with server_to_kill(tmp_path) as server, client(server) as http:
+        headers = new_user(http)
+        workspace_id = json_of(http.get("/v1/workspace", headers=headers))["workspace_id"]
+        chat_id = new_chat(http, headers)
+
+        def put(http: httpx.Client, number: int) -> None:
+            body = HISTORY_BODIES[number % len(HISTORY_BODIES)]
+            http.put(f"/v1/chats/{chat_id}/history", headers=headers, content=body)
+
+        stop = keep_sending(server, put)
+        time.sleep(kill_after)
+        kill(server)
+        stop.set()
+
+    with running_server(tmp_path) as restarted, client(restarted) as http:
+        history = http.get(f"/v1/chats/{chat_id}/history", headers=headers)
+        assert history.status_code == 200
+        assert history.content in [b"", *HISTORY_BODIES]
+        assert history.headers["etag"] == f'"{sha256(history.content)}"'
+        assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
+        assert_no_leftovers(tmp_path)
+        assert list((tmp_path / "unsettled").iterdir()) == []
+
+
+def streamed(total_bytes: int, started: threading.Event) -> Iterator[bytes]:
+    body, _ = multipart([("big.bin", b"", None)])
+    head, tail = body.split(b"\r\n\r\n", 1)
+    yield head + b"\r\n\r\n"
+    started.set()
+    chunk = b"z" * MIB
+    for _ in range(total_bytes // MIB):
+        yield chunk
+        time.sleep(0.002)
+    yield tail
+
+
+@pytest.mark.parametrize("kill_after", KILL_AFTER_SECONDS)
+def test_no_half_written_attachment_is_visible_after_a_kill_during_uploads(
+    tmp_path: Path, kill_after: float
+) -> None:
+    with server_to_kill(tmp_path) as server, client(server) as http:
+        headers = new_user(http)
+        workspace_id = json_of(http.get("/v1/workspace", headers=headers))["workspace_id"]
+        chat_id = new_chat(http, headers)
+        _, content_type = multipart([])
+        upload_headers = {**headers, "Content-Type": content_type}
+
+        def upload_small(http: httpx.Client, number: int) -> None:
+            body, _ = multipart([(f"small-{number % 7}.txt", os.urandom(64 * 1024), None)])
+            http.post(f"/v1/chats/{chat_id}/files", headers=upload_headers, content=body)
+
+        started = threading.Event()
+
+        def upload_big() -> None:
+            with client(server) as big_http, contextlib.suppress(httpx.HTTPError):
+                big_http.post(
+                    f"/v1/chats/{chat_id}/files",
+                    headers=upload_headers,
+                    content=streamed(128 * MIB, started),
+                )
+
+        threading.Thread(target=upload_big, daemon=True).start()
+        assert started.wait(REQUEST_TIMEOUT_SECONDS)
+        stop = keep_sending(server, upload_small)
+        time.sleep(kill_after)
+        kill(server)
+        stop.set()
+
+    with running_server(tmp_path) as restarted, client(restarted) as http:
+        assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
+        names = [
+            record["name"]
+            for record in json_of(http.get(f"/v1/chats/{chat_id}/files", headers=headers))["items"]
+        ]
+        assert "big.bin" not in names
+        assert_no_leftovers(tmp_path)
+        assert list((tmp_path / "unsettled").iterdir()) == []

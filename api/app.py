@@ -14,6 +14,7 @@ from adapter.file_locks import FileKeyedLock
 from adapter.fs_storage import FilesystemChatStorage
 from adapter.fs_usage import FilesystemUsageReader
 from adapter.ids import UuidGenerator
+from api.body_limit import BodyLimitMiddleware
 from api.container import build_use_cases
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import PROBLEM_SCHEMA, install_problem_handlers, method_table
@@ -103,6 +104,7 @@ def create_app(
         app.include_router(router)
     app.state.method_table = method_table(routers)
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     _document_problems(app)
     return app

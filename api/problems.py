@@ -86,6 +86,14 @@ _CODE_OF_STATUS = {404: "not_found", 405: "method_not_allowed"}
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if isinstance(error.__cause__, HttpProblemError):
+        # FastAPI wraps whatever fails while it reads a body as "400 error parsing the
+        # body"; the body limit's refusal is inside.
+        return await _http_problem(request, error.__cause__)
+    if error.status_code == 400:
+        # The contract's only 400 is invalid_user_id; a body FastAPI could not read is
+        # "any other malformed request".
+        return problem(422, "validation_error", str(error.detail))
     code = _CODE_OF_STATUS.get(error.status_code, HTTPStatus(error.status_code).name.lower())
     headers = dict(error.headers or {})
     if error.status_code == 405:

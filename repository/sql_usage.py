@@ -36,7 +36,7 @@ class SqlUsageRepository(UsageRepository):
             figure = await self._figure(tx, chat_id)
             current = _used_in(figure, workspace_id)
             history = 0 if figure is None else figure.history_bytes
-            await self._set(tx, workspace_id, chat_id, current + delta_bytes, history)
+            await self._set(tx, figure, workspace_id, chat_id, current + delta_bytes, history)
         return True
 
     async def history_bytes(self, chat_id: UUID) -> int:
@@ -56,7 +56,7 @@ class SqlUsageRepository(UsageRepository):
                 if not WorkspaceUsage(workspace_id, total, quota_bytes).admits(delta):
                     return False
             current = _used_in(figure, workspace_id)
-            await self._set(tx, workspace_id, chat_id, current + delta, size_bytes)
+            await self._set(tx, figure, workspace_id, chat_id, current + delta, size_bytes)
         return True
 
     async def set_chat_bytes(
@@ -64,7 +64,8 @@ class SqlUsageRepository(UsageRepository):
     ) -> None:
         async with self._db.writing() as tx:
             await tx.lock(lock_key("workspace-usage", workspace_id))
-            await self._set(tx, workspace_id, chat_id, used_bytes, history_bytes)
+            figure = await self._figure(tx, chat_id)
+            await self._set(tx, figure, workspace_id, chat_id, used_bytes, history_bytes)
 
     async def delete_chat(self, chat_id: UUID) -> None:
         async with self._db.writing() as tx:
@@ -72,7 +73,10 @@ class SqlUsageRepository(UsageRepository):
             if figure is None:
                 return
             await tx.lock(lock_key("workspace-usage", figure.workspace_id))
-            await self._forget(tx, chat_id)
+            await tx.execute(
+                "DELETE FROM chat_usage WHERE chat_id = $1", self._db.codec.uuid(chat_id)
+            )
+            await self._add_to_total(tx, figure.workspace_id, -figure.used_bytes)
 
     async def _total(self, tx: SqlTransaction, workspace_id: UUID) -> int:
         row = await tx.fetchrow(
@@ -91,28 +95,32 @@ class SqlUsageRepository(UsageRepository):
         return _ChatFigure(self._db.codec.to_uuid(row[0]), int(row[1]), int(row[2]))
 
     async def _set(
-        self, tx: SqlTransaction, workspace_id: UUID, chat_id: UUID, used: int, history: int
+        self,
+        tx: SqlTransaction,
+        before: _ChatFigure | None,
+        workspace_id: UUID,
+        chat_id: UUID,
+        used: int,
+        history: int,
     ) -> None:
-        """Make the chat's figure `used` (never below 0) within `workspace_id`."""
+        """Make the chat's figure `used` (never below 0) within `workspace_id`, where it was
+        `before`, and move the workspace sums by the difference."""
         codec = self._db.codec
-        await self._forget(tx, chat_id)
         figure = max(used, 0)
         await tx.execute(
             "INSERT INTO chat_usage (chat_id, workspace_id, used_bytes, history_bytes)"
-            " VALUES ($1, $2, $3, $4)",
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (chat_id) DO UPDATE"
+            " SET workspace_id = excluded.workspace_id, used_bytes = excluded.used_bytes,"
+            " history_bytes = excluded.history_bytes",
             codec.uuid(chat_id),
             codec.uuid(workspace_id),
             figure,
             max(history, 0),
         )
-        await self._add_to_total(tx, workspace_id, figure)
-
-    async def _forget(self, tx: SqlTransaction, chat_id: UUID) -> None:
-        figure = await self._figure(tx, chat_id)
-        if figure is None:
-            return
-        await tx.execute("DELETE FROM chat_usage WHERE chat_id = $1", self._db.codec.uuid(chat_id))
-        await self._add_to_total(tx, figure.workspace_id, -figure.used_bytes)
+        counted = _used_in(before, workspace_id)
+        if before is not None and before.workspace_id != workspace_id:
+            await self._add_to_total(tx, before.workspace_id, -before.used_bytes)
+        await self._add_to_total(tx, workspace_id, figure - counted)
 
     async def _add_to_total(self, tx: SqlTransaction, workspace_id: UUID, delta: int) -> None:
         await tx.execute(

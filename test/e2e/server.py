@@ -80,29 +80,28 @@ def server_to_kill(data_dir: Path, **settings: str) -> Iterator[RunningServer]:
     block: on leaving it, the server is killed if it still runs, and nothing more is
     checked."""
     with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api"],
-            env=_server_env(data_dir, settings, port := free_port()),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
+        launched = _spawn(data_dir, settings, stderr)
         try:
-            yield _Launched(
-                process, f"http://127.0.0.1:{port}", data_dir, stderr
-            ).wait_until_healthy()
+            yield launched.wait_until_healthy()
         finally:
-            process.kill()
-            process.wait(timeout=_STOP_TIMEOUT_SECONDS)
+            launched.process.kill()
+            launched.process.wait(timeout=_STOP_TIMEOUT_SECONDS)
 
 
-def _server_env(data_dir: Path, settings: dict[str, str], port: int) -> dict[str, str]:
-    return {
+def _spawn(data_dir: Path, settings: dict[str, str], stderr: IO[bytes]) -> "_Launched":
+    """`python -m api` on `data_dir` and a free port, its stderr into `stderr`."""
+    port = free_port()
+    env = {
         **os.environ,
         "CHATSTORE_DATA_DIR": str(data_dir),
         "CHATSTORE_HOST": "127.0.0.1",
         "CHATSTORE_PORT": str(port),
         **{f"CHATSTORE_{key.upper()}": value for key, value in settings.items()},
     }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api"], env=env, stdout=subprocess.DEVNULL, stderr=stderr
+    )
+    return _Launched(process, f"http://127.0.0.1:{port}", data_dir, stderr)
 
 
 @dataclass(frozen=True)
@@ -130,18 +129,11 @@ class _Launched:
 @contextmanager
 def _launched(data_dir: Path, settings: dict[str, str]) -> Iterator[_Launched]:
     """A started server process, stopped (and, if the block succeeded, checked) on exit."""
-    port = free_port()
-    env = _server_env(data_dir, settings, port)
     with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-        base_url = f"http://127.0.0.1:{port}"
+        launched = _spawn(data_dir, settings, stderr)
+        process, base_url = launched.process, launched.base_url
         try:
-            yield _Launched(process, base_url, data_dir, stderr)
+            yield launched
         except BaseException:
             _stop(process)
             raise

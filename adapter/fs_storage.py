@@ -171,9 +171,11 @@ class FilesystemChatStorage(ChatStorage):
         with translated_os_errors("delete the attachment"):
             return await off_loop(self._delete_attachment, workspace_id, chat_id, name)
 
-    async def scan_attachments(self, workspace_id: UUID, chat_id: UUID) -> list[ScannedFile]:
+    async def scan_attachments(
+        self, workspace_id: UUID, chat_id: UUID, max_size_bytes: int
+    ) -> list[ScannedFile]:
         with translated_os_errors("scan the chat directory"):
-            return await off_loop(self._scan_attachments, workspace_id, chat_id)
+            return await off_loop(self._scan_attachments, workspace_id, chat_id, max_size_bytes)
 
     # The blocking halves, run in a worker thread.
 
@@ -341,7 +343,9 @@ class FilesystemChatStorage(ChatStorage):
             os.fsync(chat_fd)
             return status.st_size if stat.S_ISREG(status.st_mode) else 0
 
-    def _scan_attachments(self, workspace_id: UUID, chat_id: UUID) -> list[ScannedFile]:
+    def _scan_attachments(
+        self, workspace_id: UUID, chat_id: UUID, max_size_bytes: int
+    ) -> list[ScannedFile]:
         with ExitStack() as stack:
             chat_fd = self._open_chat(stack, workspace_id, chat_id)
             if chat_fd is None:
@@ -358,6 +362,8 @@ class FilesystemChatStorage(ChatStorage):
                     opened = open_regular(file_stack, chat_fd, candidate)
                     if opened is None:
                         continue  # replaced by something else since the listing
+                    if opened[1] > max_size_bytes:
+                        continue  # too big to ever have been uploaded; never read
                     sha256, size_bytes = sha256_up_to(*opened)
                 found.append(ScannedFile(name, size_bytes, sha256))
             return found

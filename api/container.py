@@ -74,7 +74,9 @@ def build_use_cases(
     limits: StorageLimits,
 ) -> UseCases:
     access = ChatAccess(metadata.workspaces, metadata.chats)
-    reconciler = ChatFileReconciler(metadata, storage, usage_reader, ids, clock)
+    reconciler = ChatFileReconciler(
+        metadata, storage, usage_reader, ids, clock, limits.max_file_bytes
+    )
     return UseCases(
         ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
         get_workspace=GetWorkspace(access),

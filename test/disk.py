@@ -1,5 +1,7 @@
 """Looking at a data directory the way a test needs to, whatever its internal layout."""
 
+import os
+import stat
 from pathlib import Path
 
 
@@ -12,3 +14,15 @@ def staged_files(data_dir: Path) -> list[str]:
         if area.is_dir() and not area.is_symlink()
         for entry in area.iterdir()
     )
+
+
+def regular_bytes_under(directory: Path) -> int:
+    """The logical size of every regular file at any depth under `directory`, links never
+    followed or counted: what api.md says `used_bytes` measures."""
+    total = 0
+    for root, _dirs, names in os.walk(directory, followlinks=False):
+        for name in names:
+            status = (Path(root) / name).lstat()
+            if stat.S_ISREG(status.st_mode):
+                total += status.st_size
+    return total

@@ -185,9 +185,11 @@ class FaultyChatStorage(ChatStorage):
         self._check("delete_attachment")
         return await self._inner.delete_attachment(workspace_id, chat_id, name)
 
-    async def scan_attachments(self, workspace_id: UUID, chat_id: UUID) -> list[ScannedFile]:
+    async def scan_attachments(
+        self, workspace_id: UUID, chat_id: UUID, max_size_bytes: int
+    ) -> list[ScannedFile]:
         self._check("scan_attachments")
-        return await self._inner.scan_attachments(workspace_id, chat_id)
+        return await self._inner.scan_attachments(workspace_id, chat_id, max_size_bytes)
 
 
 async def _failing_after_first_chunk(

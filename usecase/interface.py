@@ -299,9 +299,13 @@ class ChatStorage(Protocol):
         target). Returns the bytes freed: the size of the regular file removed, else 0."""
         ...
 
-    async def scan_attachments(self, workspace_id: UUID, chat_id: UUID) -> list[ScannedFile]:
+    async def scan_attachments(
+        self, workspace_id: UUID, chat_id: UUID, max_size_bytes: int
+    ) -> list[ScannedFile]:
         """Every regular file directly in the chat directory whose name is a valid
-        attachment name (so never `history.md`), with its size and sha256."""
+        attachment name (so never `history.md`) and whose size is at most `max_size_bytes`,
+        with its size and sha256. A larger file is left out without being read, so a huge
+        (even sparse) file a sandbox wrote never costs a scan more than that bound."""
         ...
 
 

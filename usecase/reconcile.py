@@ -27,13 +27,17 @@ class ChatFileReconciler:
 
     A regular file with no record gets one; a file whose bytes changed keeps its id with
     the new size and sha256; a record whose file is gone or no longer regular is removed.
-    The chat's usage is then measured afresh. Callers hold the chat's lock."""
+    A file bigger than the largest upload allowed is treated as no attachment: it gets no
+    record (and loses the one it had) and is never hashed, so a huge or sparse file a
+    sandbox wrote cannot stall the rescan. Its bytes still count in the usage, which is
+    then measured afresh. Callers hold the chat's lock."""
 
     metadata: MetadataStore
     storage: ChatStorage
     usage_reader: StorageUsageReader
     ids: IdGenerator
     clock: Clock
+    max_file_bytes: int
 
     async def reconcile(self, chat: Chat) -> list[ChatFile]:
         async with unsettled(self.storage, chat):
@@ -42,7 +46,9 @@ class ChatFileReconciler:
     async def _reconcile(self, chat: Chat) -> list[ChatFile]:
         files = self.metadata.files
         records = {record.name: record for record in await files.list_all_by_chat_id(chat.chat_id)}
-        scanned = await self.storage.scan_attachments(chat.workspace_id, chat.chat_id)
+        scanned = await self.storage.scan_attachments(
+            chat.workspace_id, chat.chat_id, self.max_file_bytes
+        )
         on_disk = {found.name for found in scanned}
         for record in records.values():
             if record.name not in on_disk:

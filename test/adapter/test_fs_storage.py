@@ -2,12 +2,12 @@ import asyncio
 import gc
 import hashlib
 import os
-import socket
 import stat
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import UUID
 
+import anyio
 import pytest
 
 from adapter.fs_storage import FilesystemChatStorage
@@ -16,12 +16,16 @@ from domain.content import StagedContent
 from domain.errors import ChatFileNotFoundError, FileTooLargeError, StorageUnavailableError
 from domain.history import HistoryVersion
 from test.disk import staged_files
+from test.planted import PLANTERS, Planter, plant_directory, plant_socket
 from usecase.interface import ContentReader
 
 WORKSPACE_ID = UUID("00000000-0000-4000-8000-00000000000a")
 CHAT_ID = UUID("00000000-0000-4000-8000-00000000000c")
 NAME = ChatAttachmentName("notes.txt")
 MIB = 1024 * 1024
+TIB = 1024 * 1024 * MIB
+# What the scans of these tests may read of one file: more than any file they plant but one.
+SCAN_BOUND = 4096
 EMPTY_VERSION = HistoryVersion(hashlib.sha256(b"").hexdigest(), 0)
 OUTSIDE_BYTES = b"secret outside the data root"
 
@@ -53,35 +57,6 @@ async def read_and_close(reader: ContentReader) -> bytes:
         return await read_all(reader)
     finally:
         await reader.aclose()
-
-
-def plant_symlink(path: Path, outside: Path) -> None:
-    path.symlink_to(outside)
-
-
-def plant_fifo(path: Path, outside: Path) -> None:
-    os.mkfifo(path)
-
-
-def plant_directory(path: Path, outside: Path) -> None:
-    path.mkdir()
-    (path / "inner.txt").write_bytes(b"inner")
-
-
-def plant_socket(path: Path, outside: Path) -> None:
-    # A socket path is limited to about 100 bytes: bind it short, then move it into place.
-    short = outside.parent / "s"
-    with socket.socket(socket.AF_UNIX) as listener:
-        listener.bind(str(short))
-    short.rename(path)
-
-
-PLANTERS = [
-    pytest.param(plant_symlink, id="symlink"),
-    pytest.param(plant_fifo, id="fifo"),
-    pytest.param(plant_directory, id="directory"),
-    pytest.param(plant_socket, id="socket"),
-]
 
 
 @pytest.fixture
@@ -316,7 +291,7 @@ async def test_open_attachment_answers_a_planted_non_regular_file_as_missing(
     storage: FilesystemChatStorage,
     chat: Path,
     outside: Path,
-    plant: Callable[[Path, Path], None],
+    plant: Planter,
 ) -> None:
     plant(chat / NAME.value, outside)
 
@@ -432,7 +407,7 @@ async def test_a_planted_non_regular_history_reads_as_empty(
     storage: FilesystemChatStorage,
     chat: Path,
     outside: Path,
-    plant: Callable[[Path, Path], None],
+    plant: Planter,
 ) -> None:
     (chat / "history.md").unlink()
     plant(chat / "history.md", outside)
@@ -527,7 +502,7 @@ async def test_scan_lists_regular_attachments_by_name_and_skips_everything_else(
     plant_directory(chat / "dir", outside)
     plant_socket(chat / "socket", outside)
 
-    scanned = await storage.scan_attachments(WORKSPACE_ID, CHAT_ID)
+    scanned = await storage.scan_attachments(WORKSPACE_ID, CHAT_ID, SCAN_BOUND)
 
     assert [(item.name.value, item.size_bytes, item.sha256) for item in scanned] == [
         ("a.txt", 0, sha256(b"")),
@@ -536,10 +511,24 @@ async def test_scan_lists_regular_attachments_by_name_and_skips_everything_else(
 
 
 @pytest.mark.anyio
+async def test_scan_leaves_out_a_file_over_the_bound_without_reading_it(
+    storage: FilesystemChatStorage, chat: Path
+) -> None:
+    (chat / "fits.bin").write_bytes(b"f" * SCAN_BOUND)
+    with (chat / "huge.bin").open("wb") as huge:
+        huge.truncate(TIB)  # sparse: hashing it whole would take many minutes
+
+    with anyio.fail_after(10):
+        scanned = await storage.scan_attachments(WORKSPACE_ID, CHAT_ID, SCAN_BOUND)
+
+    assert [(item.name.value, item.size_bytes) for item in scanned] == [("fits.bin", SCAN_BOUND)]
+
+
+@pytest.mark.anyio
 async def test_scan_of_a_chat_without_a_directory_is_empty(
     storage: FilesystemChatStorage,
 ) -> None:
-    assert await storage.scan_attachments(WORKSPACE_ID, CHAT_ID) == []
+    assert await storage.scan_attachments(WORKSPACE_ID, CHAT_ID, SCAN_BOUND) == []
 
 
 @pytest.mark.anyio
@@ -653,7 +642,7 @@ async def test_every_operation_closes_the_descriptors_it_opens(
     _, reader = await storage.open_history(WORKSPACE_ID, CHAT_ID)
     await read_and_close(reader)
     await storage.history_version(WORKSPACE_ID, CHAT_ID)
-    await storage.scan_attachments(WORKSPACE_ID, CHAT_ID)
+    await storage.scan_attachments(WORKSPACE_ID, CHAT_ID, SCAN_BOUND)
     await storage.delete_attachment(WORKSPACE_ID, CHAT_ID, NAME)
     await storage.check_writable()
     await storage.delete_chat(WORKSPACE_ID, CHAT_ID)

@@ -14,6 +14,7 @@ from test.api.conftest import (
     sha256,
     upload_file,
 )
+from test.planted import PLANTERS, Planter
 
 pytestmark = pytest.mark.anyio
 
@@ -302,6 +303,24 @@ async def test_attachment_replaced_by_a_directory_is_not_found(
     response = await user.get(content_url)
 
     assert_problem(response, 404, "chat_file_not_found")
+
+
+@pytest.mark.parametrize("plant", PLANTERS)
+async def test_attachment_replaced_by_anything_but_a_regular_file_is_not_found_at_once(
+    user: UserApi, content_url: str, chat_path: Path, outside_dir: Path, plant: Planter
+) -> None:
+    secret = outside_dir / "secret.bin"
+    secret.write_bytes(b"outside secret bytes")
+    (chat_path / "data.bin").unlink()
+    plant(chat_path / "data.bin", secret)
+
+    with anyio.fail_after(5):
+        response = await user.get(content_url)
+        head = await user.head(content_url)
+
+    assert_problem(response, 404, "chat_file_not_found")
+    assert_head_problem(head, 404)
+    assert b"secret" not in response.content
 
 
 async def test_download_of_another_users_file_is_not_found(

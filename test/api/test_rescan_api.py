@@ -7,18 +7,37 @@ import anyio
 import pytest
 
 from test.api.conftest import (
+    MAX_FILE_BYTES,
     Json,
+    Part,
     UserApi,
     assert_problem,
     list_files,
     put_history,
     sha256,
+    upload,
     upload_file,
     used_bytes,
 )
+from test.disk import regular_bytes_under
 from test.fakes import FakeClock
+from test.planted import PLANTERS, Planter
 
 pytestmark = pytest.mark.anyio
+
+OUTSIDE_BYTES = b"outside secret " * 100
+TIB = 1024**4
+
+
+def is_untouched(outside_file: Path) -> bool:
+    return outside_file.read_bytes() == OUTSIDE_BYTES
+
+
+@pytest.fixture
+def outside_file(outside_dir: Path) -> Path:
+    path = outside_dir / "secret.bin"
+    path.write_bytes(OUTSIDE_BYTES)
+    return path
 
 
 async def rescan(user: UserApi, chat_id: str) -> list[Json]:
@@ -117,14 +136,14 @@ async def test_record_of_a_deleted_file_is_removed(
     assert_problem(response, 404, "chat_file_not_found")
 
 
-@pytest.mark.parametrize("kind", ["symlink", "fifo", "directory"])
+@pytest.mark.parametrize("plant", PLANTERS)
 async def test_record_of_a_file_replaced_by_a_non_regular_file_is_removed(
-    user: UserApi, chat_id: str, chat_path: Path, outside_dir: Path, kind: str
+    user: UserApi, chat_id: str, chat_path: Path, outside_file: Path, plant: Planter
 ) -> None:
     await upload_file(user, chat_id, "a.txt", b"abc")
     path = chat_path / "a.txt"
     path.unlink()
-    plant(path, kind, outside_dir)
+    plant(path, outside_file)
 
     with anyio.fail_after(5):
         items = await rescan(user, chat_id)
@@ -132,31 +151,18 @@ async def test_record_of_a_file_replaced_by_a_non_regular_file_is_removed(
     assert items == []
 
 
-def plant(path: Path, kind: str, outside_dir: Path) -> None:
-    """Put something other than a regular file under `path`."""
-    if kind == "symlink":
-        target = outside_dir / f"target-of-{path.name}"
-        target.write_bytes(b"outside secret " * 100)
-        path.symlink_to(target)
-    elif kind == "fifo":
-        os.mkfifo(path)
-    elif kind == "directory":
-        path.mkdir()
-        (path / "inner.txt").write_bytes(b"inner")
-    else:
-        raise AssertionError(kind)
-
-
-@pytest.mark.parametrize("kind", ["symlink", "fifo", "directory"])
-async def test_non_regular_files_are_never_imported(
-    user: UserApi, chat_id: str, chat_path: Path, outside_dir: Path, kind: str
+@pytest.mark.parametrize("plant", PLANTERS)
+async def test_non_regular_files_are_never_imported_or_counted(
+    user: UserApi, chat_id: str, chat_path: Path, outside_file: Path, plant: Planter
 ) -> None:
-    plant(chat_path / "planted.txt", kind, outside_dir)
+    plant(chat_path / "planted.txt", outside_file)
 
     with anyio.fail_after(5):
         items = await rescan(user, chat_id)
 
     assert items == []
+    assert await used_bytes(user) == regular_bytes_under(chat_path)
+    assert is_untouched(outside_file)
 
 
 async def test_socket_is_never_imported(
@@ -242,3 +248,37 @@ async def test_rescan_of_an_unknown_chat_is_not_found(user: UserApi, workspace: 
     response = await user.post(f"/v1/chats/{uuid4()}/files/rescan")
 
     assert_problem(response, 404, "chat_not_found")
+
+
+async def test_huge_sparse_file_a_sandbox_wrote_is_counted_but_never_imported_or_read(
+    user: UserApi, chat_id: str, chat_path: Path
+) -> None:
+    kept = await upload_file(user, chat_id, "kept.txt", b"kept")
+    with (chat_path / "huge.bin").open("wb") as huge:
+        huge.truncate(TIB)  # sparse: no disk used, but hashing it would take many minutes
+
+    with anyio.fail_after(10):
+        items = await rescan(user, chat_id)
+
+    assert items == [kept]
+    assert await used_bytes(user) == TIB + len(b"kept")
+    refused = await upload(user, chat_id, Part("more.txt", b"more"))
+    assert_problem(refused, 507, "workspace_quota_exceeded")
+
+    (chat_path / "huge.bin").unlink()
+    await rescan(user, chat_id)
+    assert await used_bytes(user) == len(b"kept")
+
+
+async def test_file_grown_past_the_upload_limit_loses_its_record(
+    user: UserApi, chat_id: str, chat_path: Path
+) -> None:
+    await upload_file(user, chat_id, "grows.bin", b"small")
+    with (chat_path / "grows.bin").open("r+b") as grown:
+        grown.truncate(MAX_FILE_BYTES + 1)
+
+    with anyio.fail_after(10):
+        items = await rescan(user, chat_id)
+
+    assert items == []
+    assert await used_bytes(user) == MAX_FILE_BYTES + 1

@@ -1,9 +1,7 @@
 """HTTP helpers for the end-to-end tests: users, multipart bodies, racing requests, disk sums."""
 
 import hashlib
-import os
 import ssl
-import stat
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -114,18 +112,6 @@ def race(requests: Sequence[tuple[RunningServer, Request]]) -> list[httpx.Respon
 
 def chats_dir(data_dir: Path, workspace_id: str) -> Path:
     return data_dir / "workspaces" / workspace_id / "chats"
-
-
-def regular_bytes_under(directory: Path) -> int:
-    """The logical size of every regular file at any depth under `directory`, links never
-    followed or counted: what api.md says `used_bytes` measures."""
-    total = 0
-    for root, _dirs, names in os.walk(directory, followlinks=False):
-        for name in names:
-            status = (Path(root) / name).lstat()
-            if stat.S_ISREG(status.st_mode):
-                total += status.st_size
-    return total
 
 
 def assert_no_leftovers(data_dir: Path) -> None:

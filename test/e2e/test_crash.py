@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from test.disk import regular_bytes_under
 from test.e2e.client import (
     REQUEST_TIMEOUT_SECONDS,
     assert_no_leftovers,
@@ -22,7 +23,6 @@ from test.e2e.client import (
     multipart,
     new_chat,
     new_user,
-    regular_bytes_under,
     sha256,
 )
 from test.e2e.server import RunningServer, running_server, server_to_kill

@@ -8,13 +8,13 @@ from typing import Any
 import httpx
 import pytest
 
+from test.disk import regular_bytes_under
 from test.e2e.client import (
     client,
     json_of,
     new_chat,
     new_user,
     problem_code,
-    regular_bytes_under,
     sha256,
     upload,
 )

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from test.disk import staged_files
+from test.disk import regular_bytes_under, staged_files
 from test.e2e.client import (
     REQUEST_TIMEOUT_SECONDS,
     Request,
@@ -36,7 +36,6 @@ from test.e2e.client import (
     new_user,
     problem_code,
     race,
-    regular_bytes_under,
     sha256,
     upload,
     user_headers,

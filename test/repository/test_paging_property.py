@@ -1,0 +1,125 @@
+"""Property: whatever the creation times (ties included), the ids and the page size, paging
+through chats and through a chat's files returns every item exactly once, in list order
+(creation time, then id), on the in-memory store and on SQLite.
+
+Hypothesis drives a plain test and each example opens a fresh store in its own event loop;
+PostgreSQL is left to the fixed-size paging contracts, where a database per example would
+cost seconds."""
+
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.paging import PageCursor
+from repository.memory import InMemoryMetadataStore
+from repository.sql_store import sqlite_metadata_store
+from test.repository.records import (
+    at,
+    chat,
+    chat_file,
+    read_all_pages,
+    shuffled,
+    stored_chat,
+    stored_workspace,
+    uid,
+)
+from usecase.interface import MetadataStore
+
+# (second, id number) per item: few seconds and few ids, so ties in time are common and
+# the id decides. Unique ids; a list of up to 40 items.
+ITEMS = st.lists(
+    st.tuples(st.integers(0, 5), st.integers(1, 10_000)),
+    max_size=40,
+    unique_by=lambda item: item[1],
+)
+LIMITS = st.integers(1, 12)
+
+
+async def open_memory(scratch: Path) -> MetadataStore:
+    return InMemoryMetadataStore()
+
+
+async def open_sqlite(scratch: Path) -> MetadataStore:
+    opened = sqlite_metadata_store(scratch / "metadata.db")
+    await opened.open()
+    return opened
+
+
+Opener = Callable[[Path], Awaitable[MetadataStore]]
+OPENERS = [pytest.param(open_memory, id="memory"), pytest.param(open_sqlite, id="sqlite")]
+
+
+def max_pages(count: int, limit: int) -> int:
+    return count // limit + 2
+
+
+async def chats_paged(opener: Opener, items: list[tuple[int, int]], limit: int) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        store = await opener(Path(scratch))
+        try:
+            workspace_id = await stored_workspace(store)
+            saved = [chat(workspace_id, at(second), uid(number)) for second, number in items]
+            for item in shuffled(saved):
+                await store.chats.save(item)
+
+            pages = await read_all_pages(
+                lambda page: store.chats.list_by_workspace_id(workspace_id, page),
+                lambda item: PageCursor(item.created_at, item.chat_id),
+                limit,
+                max_pages(len(items), limit),
+            )
+        finally:
+            await store.close()
+
+    assert all(0 < len(page) <= limit for page in pages)
+    listed = [item for page in pages for item in page]
+    assert listed == sorted(saved, key=lambda item: (item.created_at, item.chat_id))
+
+
+async def files_paged(opener: Opener, items: list[tuple[int, int]], limit: int) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        store = await opener(Path(scratch))
+        try:
+            chat_id = await stored_chat(store)
+            saved = [
+                chat_file(chat_id, f"file-{number}.txt", at(second), uid(number))
+                for second, number in items
+            ]
+            for item in shuffled(saved):
+                await store.files.save(item)
+
+            pages = await read_all_pages(
+                lambda page: store.files.list_by_chat_id(chat_id, page),
+                lambda item: PageCursor(item.created_at, item.file_id),
+                limit,
+                max_pages(len(items), limit),
+            )
+        finally:
+            await store.close()
+
+    assert all(0 < len(page) <= limit for page in pages)
+    listed = [item for page in pages for item in page]
+    assert listed == sorted(saved, key=lambda item: (item.created_at, item.file_id))
+
+
+@pytest.mark.parametrize("opener", OPENERS)
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(items=ITEMS, limit=LIMITS)
+def test_paging_chats_returns_every_chat_once_in_order(
+    opener: Opener, items: list[tuple[int, int]], limit: int
+) -> None:
+    anyio.run(chats_paged, opener, items, limit)
+
+
+@pytest.mark.parametrize("opener", OPENERS)
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(items=ITEMS, limit=LIMITS)
+def test_paging_files_returns_every_file_once_in_order(
+    opener: Opener, items: list[tuple[int, int]], limit: int
+) -> None:
+    anyio.run(files_paged, opener, items, limit)

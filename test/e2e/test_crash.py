@@ -24,6 +24,7 @@ from test.e2e.client import (
     new_chat,
     new_user,
     sha256,
+    upload,
 )
 from test.e2e.server import RunningServer, running_server, server_to_kill
 
@@ -156,4 +157,26 @@ def test_no_half_written_attachment_is_visible_after_a_kill_during_uploads(
         ]
         assert "big.bin" not in names
         assert_no_leftovers(tmp_path)
+        assert list((tmp_path / "unsettled").iterdir()) == []
+
+
+def test_start_up_settles_what_a_kill_between_bytes_and_records_left(tmp_path: Path) -> None:
+    """The window a random kill rarely hits, made on purpose: the chat's mark is left, a
+    committed file has no record yet, and a recorded file's bytes are gone."""
+    with server_to_kill(tmp_path) as server, client(server) as http:
+        headers = new_user(http)
+        workspace_id = json_of(http.get("/v1/workspace", headers=headers))["workspace_id"]
+        chat_id = new_chat(http, headers)
+        for name in ("kept.txt", "removed.txt"):
+            assert upload(http, headers, chat_id, [(name, name.encode(), None)]).status_code == 201
+        kill(server)
+    chat_dir = chats_dir(tmp_path, workspace_id) / chat_id
+    (chat_dir / "committed.bin").write_bytes(b"committed, never recorded")
+    (chat_dir / "removed.txt").unlink()
+    (tmp_path / "unsettled" / f"{workspace_id}_{chat_id}").touch()
+
+    with running_server(tmp_path) as restarted, client(restarted) as http:
+        files = json_of(http.get(f"/v1/chats/{chat_id}/files", headers=headers))["items"]
+        assert sorted(record["name"] for record in files) == ["committed.bin", "kept.txt"]
+        assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
         assert list((tmp_path / "unsettled").iterdir()) == []

@@ -120,7 +120,12 @@ def test_io_errors_answer_503_change_nothing_and_the_service_keeps_serving(
         usage_before = json_of(http.get("/v1/workspace/usage", headers=headers))
 
         half_sent = threading.Event()
-        failer = threading.Thread(target=lambda: half_sent.wait(30) and disk.fail())
+
+        def fail_half_way() -> None:
+            if half_sent.wait(timeout=30):
+                disk.fail()
+
+        failer = threading.Thread(target=fail_half_way)
         failer.start()
         failed_upload = http.post(
             f"/v1/chats/{chat_id}/files",

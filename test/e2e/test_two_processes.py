@@ -359,6 +359,52 @@ def test_racing_history_writes_with_one_if_match_from_both_servers_let_one_win(
     assert_no_leftovers(pair.data_dir)
 
 
+def test_a_chat_deleted_through_one_server_during_an_upload_through_the_other_stays_gone(
+    pair: Pair,
+) -> None:
+    # The serial order is the delete, then the upload, which finds no chat: 404 and no
+    # bytes. Fails if the upload committed into a chat another process deleted meanwhile
+    # (a commit that does not re-check the chat under the cross-process lock): its bytes
+    # would come back as a directory, usage and records of a chat that no longer exists.
+    headers, workspace_id, chat_id = _user_with_chat(pair)
+    body, content_type = multipart([("late.bin", os.urandom(2 * 1024 * 1024), None)])
+    half_sent, resume = threading.Event(), threading.Event()
+
+    def paused_body() -> Iterator[bytes]:
+        yield body[: len(body) // 2]
+        half_sent.set()
+        if not resume.wait(timeout=REQUEST_TIMEOUT_SECONDS):
+            raise TimeoutError("the upload was never resumed")
+        yield body[len(body) // 2 :]
+
+    with (
+        client(pair.servers[0]) as uploader,
+        client(pair.servers[1]) as deleter,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        sending = pool.submit(
+            uploader.post,
+            f"/v1/chats/{chat_id}/files",
+            headers={**headers, "Content-Type": content_type},
+            content=paused_body(),
+        )
+        try:
+            assert half_sent.wait(timeout=REQUEST_TIMEOUT_SECONDS)
+            assert deleter.delete(f"/v1/chats/{chat_id}", headers=headers).status_code == 204
+        finally:
+            resume.set()
+        answer = sending.result(timeout=2 * REQUEST_TIMEOUT_SECONDS)
+
+        assert answer.status_code == 404, answer.text
+        assert problem_code(answer) == "chat_not_found"
+        for http in (uploader, deleter):
+            gone = http.get(f"/v1/chats/{chat_id}/files", headers=headers)
+            assert gone.status_code == 404
+    assert not (chats_dir(pair.data_dir, workspace_id) / chat_id).exists()
+    assert _used_bytes(pair.servers[0], headers) == 0
+    assert staged_files(pair.data_dir) == []
+
+
 def test_a_server_starting_on_the_data_dir_spares_another_servers_upload_in_flight(
     tmp_path: Path,
 ) -> None:

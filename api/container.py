@@ -17,7 +17,7 @@ from usecase.files import (
     RescanFiles,
     UploadFiles,
 )
-from usecase.history import GetHistory, PutHistory
+from usecase.history import GetHistory, HistoryCommits, PutHistory
 from usecase.interface import (
     ChatStorage,
     Clock,
@@ -86,7 +86,7 @@ def build_use_cases(
         get_chat=GetChat(access),
         delete_chat=DeleteChat(access, metadata, storage, clock, locks),
         get_history=GetHistory(access, storage),
-        put_history=PutHistory(access, metadata, storage, locks, limits),
+        put_history=PutHistory(access, metadata, storage, locks, limits, HistoryCommits()),
         upload_files=UploadFiles(access, metadata, storage, ids, clock, locks, limits),
         list_files=ListFiles(access, metadata),
         get_file=GetFile(access, metadata),

@@ -1,9 +1,12 @@
 from collections.abc import AsyncIterable
+from contextlib import suppress
 from dataclasses import dataclass
 from uuid import UUID
 
+from domain.chat import Chat
 from domain.content import StagedContent
 from domain.errors import (
+    DomainError,
     HistoryTooLargeError,
     PreconditionFailedError,
     QuotaExceededError,
@@ -11,6 +14,7 @@ from domain.errors import (
 from domain.history import HistoryVersion, Utf8Validator
 from domain.limits import StorageLimits
 from usecase.access import ChatAccess
+from usecase.group_commit import GroupCommit
 from usecase.interface import ChatStorage, ContentReader, KeyedLock, MetadataStore
 from usecase.streams import limited
 from usecase.unsettled import unsettled
@@ -41,18 +45,36 @@ class GetHistory:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryWrite:
+    """One PUT's body, staged and checked, waiting to replace the history."""
+
+    staged: StagedContent
+    if_match: str | None
+
+    @property
+    def version(self) -> HistoryVersion:
+        return HistoryVersion(self.staged.sha256, self.staged.size_bytes)
+
+
+HistoryCommits = GroupCommit[HistoryWrite, HistoryVersion]
+
+
+@dataclass(frozen=True, slots=True)
 class PutHistory:
     """Replace the whole history atomically, optionally only if it is still `if_match`.
 
-    The body is streamed to staging (size, UTF-8 and quota checked as it arrives), then,
-    under the chat's lock, the precondition and quota are checked again and the staged
-    bytes take the place of `history.md`."""
+    The body is streamed to staging (size, UTF-8 and quota checked as it arrives). Then the
+    writes to one chat that queued up meanwhile are committed together, under the chat's
+    lock (ADR 0012): each is checked (precondition, quota) in arrival order against the
+    version the ones before it left, and only the last accepted one is written, since the
+    serial order of the batch would replace all the others with it at once."""
 
     access: ChatAccess
     metadata: MetadataStore
     storage: ChatStorage
     locks: KeyedLock
     limits: StorageLimits
+    commits: HistoryCommits
 
     async def __call__(
         self,
@@ -82,29 +104,92 @@ class PutHistory:
         )
         try:
             validator.feed(b"", final=True)
-            async with self.locks.hold(chat_id):
-                await self.access.chat(user_id, chat_id)
-                async with unsettled(self.storage, chat):
-                    await self._commit(workspace_id, chat_id, staged, if_match)
         except BaseException:
             await self.storage.discard(staged)
             raise
-        return HistoryVersion(staged.sha256, staged.size_bytes)
+
+        async def commit(writes: list[HistoryWrite]) -> list[HistoryVersion | BaseException]:
+            return await self._commit(user_id, chat, writes)
+
+        async def abandon(write: HistoryWrite) -> None:
+            await self.storage.discard(write.staged)
+
+        return await self.commits.submit(chat_id, HistoryWrite(staged, if_match), commit, abandon)
 
     async def _commit(
-        self, workspace_id: UUID, chat_id: UUID, staged: StagedContent, if_match: str | None
-    ) -> None:
-        await self._check_precondition(workspace_id, chat_id, if_match)
-        usage = self.metadata.usage
-        counted = await usage.history_bytes(chat_id)
-        quota = self.limits.quota_bytes
-        if not await usage.try_set_history(workspace_id, chat_id, staged.size_bytes, quota):
-            raise _quota_exceeded()
+        self, user_id: UUID, chat: Chat, writes: list[HistoryWrite]
+    ) -> list[HistoryVersion | BaseException]:
+        """The outcome of each write, in order; every staged file is consumed."""
+        winner: HistoryWrite | None = None
         try:
-            await self.storage.write_history(workspace_id, chat_id, staged)
+            async with self.locks.hold(chat.chat_id):
+                await self.access.chat(user_id, chat.chat_id)
+                async with unsettled(self.storage, chat):
+                    outcomes, winner = await self._apply(chat, writes)
+        except DomainError as error:
+            outcomes = [error] * len(writes)
+        finally:
+            for write in writes:
+                if write is not winner:
+                    with suppress(DomainError):
+                        await self.storage.discard(write.staged)
+        return outcomes
+
+    async def _apply(
+        self, chat: Chat, writes: list[HistoryWrite]
+    ) -> tuple[list[HistoryVersion | BaseException], HistoryWrite | None]:
+        """Check the writes in order, write the last accepted one and count it."""
+        workspace_id, chat_id = chat.workspace_id, chat.chat_id
+        usage = self.metadata.usage
+        quota = self.limits.quota_bytes
+        counted = await usage.history_bytes(chat_id)
+        for _ in range(_PLAN_ATTEMPTS):
+            others = await usage.used_bytes(workspace_id) - counted
+            outcomes = await self._plan(workspace_id, chat_id, writes, others)
+            accepted = [
+                write
+                for write, outcome in zip(writes, outcomes, strict=True)
+                if isinstance(outcome, HistoryVersion)
+            ]
+            if not accepted:
+                return outcomes, None
+            winner = accepted[-1]
+            if await usage.try_set_history(workspace_id, chat_id, winner.staged.size_bytes, quota):
+                break
+            # Another chat of the workspace grew meanwhile: plan again with its figure.
+        else:
+            return [_quota_exceeded()] * len(writes), None
+        try:
+            await self.storage.write_history(workspace_id, chat_id, winner.staged)
         except BaseException:
             await usage.try_set_history(workspace_id, chat_id, counted, None)
             raise
+        return outcomes, winner
+
+    async def _plan(
+        self, workspace_id: UUID, chat_id: UUID, writes: list[HistoryWrite], others: int
+    ) -> list[HistoryVersion | BaseException]:
+        """Each write's outcome in the serial order of the batch, given the bytes the rest
+        of the workspace uses."""
+        current: HistoryVersion | None = None  # read only if a write asks for it
+        outcomes: list[HistoryVersion | BaseException] = []
+        for write in writes:
+            if write.if_match is not None:
+                if current is None:
+                    current = await self.storage.history_version(workspace_id, chat_id)
+                if not current.matches(write.if_match):
+                    outcomes.append(
+                        PreconditionFailedError(
+                            f"history is at {current.etag}, not {write.if_match}"
+                        )
+                    )
+                    continue
+            if others + write.staged.size_bytes > self.limits.quota_bytes:
+                outcomes.append(_quota_exceeded())
+                continue
+            current = write.version
+            outcomes.append(current)
+        return outcomes
 
     async def _check_precondition(
         self, workspace_id: UUID, chat_id: UUID, if_match: str | None
@@ -114,6 +199,11 @@ class PutHistory:
         current = await self.storage.history_version(workspace_id, chat_id)
         if not current.matches(if_match):
             raise PreconditionFailedError(f"history is at {current.etag}, not {if_match}")
+
+
+# How many times a batch is planned again when another chat's growth made the plan's
+# last write fail the quota at the store; then the batch is refused as over the quota.
+_PLAN_ATTEMPTS = 4
 
 
 def _quota_exceeded() -> QuotaExceededError:

@@ -1,6 +1,7 @@
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -315,3 +316,143 @@ async def test_put_history_into_a_chat_deleted_meanwhile_leaves_nothing(service:
     assert not service.chat_dir(chat).exists()
     assert service.staging_entries() == []
     assert await service.used_bytes() == 0
+
+
+# Writes that queue up behind one being committed are committed together (ADR 0012).
+
+
+async def wait_until_queued(service: Service, chat: Chat, writers: list[asyncio.Task[Any]]) -> None:
+    """Wait until every writer that has not failed waits for the next batch."""
+    commits = service.run.put_history.commits
+    for _ in range(2000):
+        queue = commits._queues.get(chat.chat_id)
+        waiting = 0 if queue is None else len(queue.pending)
+        if waiting == sum(not writer.done() for writer in writers):
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the writes never queued up")
+
+
+async def queued_behind_a_held_write(
+    service: Service,
+    chat: Chat,
+    monkeypatch: pytest.MonkeyPatch,
+    writes: list[tuple[bytes, str | None]],
+    first_body: bytes = b"# first",
+    before_release: Callable[[], Awaitable[object]] | None = None,
+) -> list[HistoryVersion | BaseException]:
+    """Start a write of `first_body` and hold it inside its commit; send `writes`
+    meanwhile, in order, so they queue up as one batch; then let everything finish."""
+    writing = asyncio.Event()
+    release = asyncio.Event()
+    write_history = service.storage.write_history
+
+    async def held_once(*args: object) -> int:
+        if not writing.is_set():
+            writing.set()
+            await release.wait()
+        return await write_history(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service.storage, "write_history", held_once)
+    first = asyncio.create_task(put(service, chat, first_body))
+    await writing.wait()
+    queued = []
+    for body, if_match in writes:
+        queued.append(
+            asyncio.create_task(
+                service.run.put_history(USER, chat.chat_id, chunks_of(body), if_match)
+            )
+        )
+        await wait_until_queued(service, chat, queued)  # queued before the next one starts
+    if before_release is not None:
+        await before_release()
+    release.set()
+    await first
+    return list(await asyncio.gather(*queued, return_exceptions=True))
+
+
+async def test_writes_queued_together_each_succeed_and_the_last_one_stays(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = await service.new_chat()
+    bodies = [f"# writer {index}\n".encode() for index in range(8)]
+
+    outcomes = await queued_behind_a_held_write(
+        service, chat, monkeypatch, [(body, None) for body in bodies]
+    )
+
+    assert outcomes == [HistoryVersion(sha256(body), len(body)) for body in bodies]
+    assert await read_history(service, chat) == bodies[-1]
+    assert await service.used_bytes() == len(bodies[-1])
+    assert service.staging_entries() == []
+
+
+async def test_a_queued_if_match_is_checked_against_the_write_queued_before_it(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = await service.new_chat()
+    base = await put(service, chat, b"# base")
+
+    # The held write leaves "# base" as it was, so every If-Match below passes the early
+    # check against the disk; the batch then decides in its own order.
+    outcomes = await queued_behind_a_held_write(
+        service,
+        chat,
+        monkeypatch,
+        [
+            (b"# second", base),  # follows "# base": accepted
+            (b"# stale", base),  # "# second" came between: refused
+            (b"# third", None),  # unconditional: accepted
+        ],
+        first_body=b"# base",
+    )
+
+    assert outcomes[0] == HistoryVersion(sha256(b"# second"), len(b"# second"))
+    assert isinstance(outcomes[1], PreconditionFailedError)
+    assert outcomes[2] == HistoryVersion(sha256(b"# third"), len(b"# third"))
+    assert await read_history(service, chat) == b"# third"
+    assert await service.used_bytes() == len(b"# third")
+    assert service.staging_entries() == []
+
+
+async def test_a_queued_write_another_chat_pushed_over_the_quota_is_refused_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = await open_service(tmp_path, SMALL)
+    chat = await service.new_chat()
+    other_chat = await service.new_chat()
+
+    async def fill_the_other_chat() -> None:
+        await service.run.upload_files(USER, other_chat.chat_id, parts(Part("o.bin", b"o" * 45)))
+
+    # "a" * 60 fit when it was staged; the upload then leaves room for 100 - 45 only.
+    outcomes = await queued_behind_a_held_write(
+        service,
+        chat,
+        monkeypatch,
+        [(b"a" * 60, None), (b"c" * 40, None)],
+        before_release=fill_the_other_chat,
+    )
+
+    assert isinstance(outcomes[0], QuotaExceededError)
+    assert outcomes[1] == HistoryVersion(sha256(b"c" * 40), 40)
+    assert await read_history(service, chat) == b"c" * 40
+    assert await service.used_bytes() == 45 + 40
+    assert service.staging_entries() == []
+
+
+async def test_a_queued_batch_the_disk_refuses_fails_every_write_and_keeps_the_history(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = await service.new_chat()
+    await put(service, chat, b"# kept")
+    service.storage.fail("write_history", StorageUnavailableError("I/O error"), after_calls=1)
+
+    outcomes = await queued_behind_a_held_write(
+        service, chat, monkeypatch, [(b"# one", None), (b"# two", None)]
+    )
+
+    assert all(isinstance(outcome, StorageUnavailableError) for outcome in outcomes)
+    assert await read_history(service, chat) == b"# first"
+    assert await service.used_bytes() == len(b"# first")
+    assert service.staging_entries() == []

@@ -1,0 +1,203 @@
+import asyncio
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from usecase.group_commit import GroupCommit
+
+pytestmark = pytest.mark.anyio
+
+KEY = UUID("00000000-0000-4000-8000-0000000000aa")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # GroupCommit is built on asyncio futures
+
+
+class Recorder:
+    """A `process` that records each batch and can be held open until released."""
+
+    def __init__(self, failing: frozenset[str] = frozenset()) -> None:
+        self.batches: list[list[str]] = []
+        self.abandoned: list[str] = []
+        self.failing = failing
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def process(self, items: list[str]) -> list[str | BaseException]:
+        self.batches.append(items)
+        self.entered.set()
+        await self.release.wait()
+        return [ValueError(item) if item in self.failing else item.upper() for item in items]
+
+    async def abandon(self, item: str) -> None:
+        self.abandoned.append(item)
+
+
+async def submit(commits: GroupCommit[str, str], recorder: Recorder, item: str) -> str:
+    return await commits.submit(KEY, item, recorder.process, recorder.abandon)
+
+
+async def until_queued(commits: GroupCommit[str, str], count: int) -> None:
+    """Let the event loop run until `count` items wait for the next batch."""
+    for _ in range(1000):
+        queue = commits._queues.get(KEY)
+        if queue is not None and len(queue.pending) == count:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"{count} items never queued")
+
+
+async def test_a_lone_item_is_processed_alone() -> None:
+    commits: GroupCommit[str, str] = GroupCommit()
+    recorder = Recorder()
+
+    assert await submit(commits, recorder, "a") == "A"
+    assert recorder.batches == [["a"]]
+    assert commits._queues == {}
+
+
+async def test_items_queued_during_a_batch_are_processed_together_in_arrival_order() -> None:
+    commits: GroupCommit[str, str] = GroupCommit()
+    recorder = Recorder()
+    recorder.release.clear()
+    first = asyncio.ensure_future(submit(commits, recorder, "a"))
+    await recorder.entered.wait()
+    rest = [asyncio.ensure_future(submit(commits, recorder, item)) for item in "bcd"]
+    await until_queued(commits, 3)
+
+    recorder.release.set()
+
+    assert await asyncio.gather(first, *rest) == ["A", "B", "C", "D"]
+    assert recorder.batches == [["a"], ["b", "c", "d"]]
+    assert commits._queues == {}
+
+
+async def test_each_caller_gets_its_own_outcome_and_only_its_own_error() -> None:
+    commits: GroupCommit[str, str] = GroupCommit()
+    recorder = Recorder(failing=frozenset({"c"}))
+    recorder.release.clear()
+    first = asyncio.ensure_future(submit(commits, recorder, "a"))
+    await recorder.entered.wait()
+    rest = [asyncio.ensure_future(submit(commits, recorder, item)) for item in "bcd"]
+    await until_queued(commits, 3)
+    recorder.release.set()
+
+    outcomes = await asyncio.gather(first, *rest, return_exceptions=True)
+
+    assert outcomes[:2] == ["A", "B"]
+    assert isinstance(outcomes[2], ValueError)
+    assert outcomes[3] == "D"
+
+
+async def test_a_failing_process_fails_every_item_of_its_batch() -> None:
+    commits: GroupCommit[str, str] = GroupCommit()
+
+    async def broken(items: list[str]) -> list[str | BaseException]:
+        raise RuntimeError("disk gone")
+
+    async def abandon(item: str) -> None:
+        raise AssertionError("nothing was abandoned")
+
+    outcomes = await asyncio.gather(
+        *(commits.submit(KEY, item, broken, abandon) for item in "ab"), return_exceptions=True
+    )
+
+    assert all(isinstance(outcome, RuntimeError) for outcome in outcomes)
+    assert commits._queues == {}
+
+
+async def test_a_caller_cancelled_while_queued_is_abandoned_and_the_rest_go_on() -> None:
+    commits: GroupCommit[str, str] = GroupCommit()
+    recorder = Recorder()
+    recorder.release.clear()
+    first = asyncio.ensure_future(submit(commits, recorder, "a"))
+    await recorder.entered.wait()
+    gone = asyncio.ensure_future(submit(commits, recorder, "b"))
+    kept = asyncio.ensure_future(submit(commits, recorder, "c"))
+    await until_queued(commits, 2)
+
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    recorder.release.set()
+
+    assert list(await asyncio.gather(first, kept)) == ["A", "C"]
+    assert recorder.abandoned == ["b"]
+    assert recorder.batches == [["a"], ["c"]]
+    assert commits._queues == {}
+
+
+async def test_a_leader_cancelled_mid_batch_still_gives_every_item_its_outcome() -> None:
+    commits: GroupCommit[str, str] = GroupCommit()
+    recorder = Recorder()
+    recorder.release.clear()
+    first = asyncio.ensure_future(submit(commits, recorder, "a"))
+    await recorder.entered.wait()
+    recorder.entered.clear()
+    second = asyncio.ensure_future(submit(commits, recorder, "b"))
+    third = asyncio.ensure_future(submit(commits, recorder, "c"))
+    await until_queued(commits, 2)
+    recorder.release.set()
+    await recorder.entered.wait()  # "b" leads the batch [b, c]
+    recorder.release.clear()
+
+    second.cancel()
+    await asyncio.sleep(0)
+    recorder.release.set()
+
+    assert await first == "A"
+    assert await third == "C"
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    assert recorder.batches == [["a"], ["b", "c"]]
+    assert recorder.abandoned == []
+    assert commits._queues == {}
+
+
+async def test_a_caller_woken_to_lead_but_cancelled_passes_the_lead_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    commits: GroupCommit[str, str] = GroupCommit()
+    recorder = Recorder()
+    recorder.release.clear()
+    first = asyncio.ensure_future(submit(commits, recorder, "a"))
+    await recorder.entered.wait()
+    woken = asyncio.ensure_future(submit(commits, recorder, "b"))
+    after = asyncio.ensure_future(submit(commits, recorder, "c"))
+    await until_queued(commits, 2)
+    pass_on = commits._pass_on
+
+    def pass_on_then_cancel_the_woken(key: UUID, queue: Any) -> None:
+        pass_on(key, queue)
+        if queue.leader is not None and queue.leader.item == "b":
+            woken.cancel()  # told to lead, cancelled before it could run
+
+    monkeypatch.setattr(commits, "_pass_on", pass_on_then_cancel_the_woken)
+    recorder.release.set()
+
+    async with asyncio.timeout(5):  # a lead nobody takes up would hang here
+        assert await first == "A"
+        assert await after == "C"
+    with pytest.raises(asyncio.CancelledError):
+        await woken
+    assert recorder.abandoned == ["b"]
+    assert recorder.batches == [["a"], ["c"]]
+    assert commits._queues == {}
+
+
+async def test_keys_are_batched_apart() -> None:
+    commits: GroupCommit[str, str] = GroupCommit()
+    recorder = Recorder()
+    other = uuid4()
+
+    outcomes = await asyncio.gather(
+        commits.submit(KEY, "a", recorder.process, recorder.abandon),
+        commits.submit(other, "b", recorder.process, recorder.abandon),
+    )
+
+    assert list(outcomes) == ["A", "B"]
+    assert sorted(recorder.batches) == [["a"], ["b"]]

@@ -103,7 +103,7 @@ def build_use_cases(
     )
 
 
-def _use_cases(request: Request) -> UseCases:
+async def _use_cases(request: Request) -> UseCases:  # async: no worker-thread hop
     use_cases: UseCases = request.app.state.use_cases
     return use_cases
 

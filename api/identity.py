@@ -19,7 +19,9 @@ def _check_gateway_token(expected: str | None, authorization: str | None) -> Non
         raise HttpProblemError(401, "unauthorized", "a valid gateway token is required")
 
 
-def caller(
+# `async def`, though it awaits nothing: FastAPI runs a plain `def` dependency in a worker
+# thread, a hop per request that cost S1 about 14% of the event loop's time.
+async def caller(
     request: Request,
     x_user_id: Annotated[
         str | None, Header(description="The end user the gateway acts for (a UUID).")

@@ -36,6 +36,17 @@ def remove_staged(area: StagingArea, token: str) -> None:
             os.unlink(checked_token(token), dir_fd=staging_fd)
 
 
+def sync_staged(staging_fd: int, token: str) -> None:
+    """Blocking. fsync the staging file `token` (a no-op in cost if it already was)."""
+    fd = os.open(
+        checked_token(token), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=staging_fd
+    )
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def probe_staging(area: StagingArea) -> None:
     """Blocking. Create and remove a file in staging, raising OSError if either fails."""
     with ExitStack() as stack:
@@ -82,11 +93,13 @@ class StagingFile:
             _write_all(fd, data)
             self._size_bytes += len(data)
 
-    def finish(self) -> StagedContent:
-        """Make the bytes durable and close the file; it stays in staging until committed."""
+    def finish(self, *, durable: bool = True) -> StagedContent:
+        """Close the file, first making its bytes durable unless told not to; it stays in
+        staging until committed."""
         with self._lock:
             fd = self._open_fd()
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
             self._fd = None
             os.close(fd)
             return StagedContent(self.token, self._size_bytes, self._sha256.hexdigest())

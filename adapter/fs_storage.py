@@ -6,6 +6,7 @@ import secrets
 import stat
 from collections.abc import AsyncIterable, Sequence
 from contextlib import ExitStack, suppress
+from functools import partial
 from pathlib import Path
 from uuid import UUID
 
@@ -38,6 +39,7 @@ from adapter.fs_staging import (
     new_token,
     probe_staging,
     remove_staged,
+    sync_staged,
 )
 from adapter.fs_staging_area import StagingArea
 from adapter.fs_thread import off_loop
@@ -107,7 +109,7 @@ class FilesystemChatStorage(ChatStorage):
         with translated_os_errors("list unsettled chats"):
             return await off_loop(marked, self._root)
 
-    async def stage(self, chunks: AsyncIterable[bytes]) -> StagedContent:
+    async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
         staging = StagingFile(self._staging)
         try:
             with translated_os_errors("create a staging file"):
@@ -122,7 +124,7 @@ class FilesystemChatStorage(ChatStorage):
             with translated_os_errors("write a staging file"):
                 if buffer:
                     await off_loop(staging.write, buffer)
-                return await off_loop(staging.finish)
+                return await off_loop(partial(staging.finish, durable=durable))
         except BaseException:
             # Also on cancellation: the removal is handed to the pool before this task can be
             # interrupted again, and it runs after any write still in flight.
@@ -147,7 +149,9 @@ class FilesystemChatStorage(ChatStorage):
     async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
         token = checked_token(staged.token)
         with translated_os_errors("write the history"):
-            return await off_loop(self._commit, workspace_id, chat_id, HISTORY_FILE_NAME, token)
+            # The staged history may not be durable yet (stage(durable=False)): make it so.
+            commit = partial(self._commit, sync=True)
+            return await off_loop(commit, workspace_id, chat_id, HISTORY_FILE_NAME, token)
 
     async def commit_attachments(
         self,
@@ -220,7 +224,9 @@ class FilesystemChatStorage(ChatStorage):
                 # The chat is already out of sight; `prepare` empties the trash at next start.
                 _log.warning("could not empty trash/%s", trashed, exc_info=True)
 
-    def _commit(self, workspace_id: UUID, chat_id: UUID, name: str, token: str) -> int:
+    def _commit(
+        self, workspace_id: UUID, chat_id: UUID, name: str, token: str, *, sync: bool
+    ) -> int:
         renamed = False
         try:
             with ExitStack() as stack:
@@ -228,6 +234,8 @@ class FilesystemChatStorage(ChatStorage):
                 staging_fd = self._staging.open(stack, root_fd)
                 chat_fd = self._make_chat(stack, root_fd, workspace_id, chat_id)
                 replaced = regular_size(chat_fd, name)
+                if sync:
+                    sync_staged(staging_fd, token)
                 _replace_into(staging_fd, token, chat_fd, name)
                 renamed = True
                 os.fsync(chat_fd)

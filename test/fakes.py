@@ -134,11 +134,11 @@ class FaultyChatStorage(ChatStorage):
         self._check("unsettled_chats")
         return await self._inner.unsettled_chats()
 
-    async def stage(self, chunks: AsyncIterable[bytes]) -> StagedContent:
+    async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
         error = self._fault("stage")
         if error is None:
-            return await self._inner.stage(chunks)
-        return await self._inner.stage(_failing_after_first_chunk(chunks, error))
+            return await self._inner.stage(chunks, durable=durable)
+        return await self._inner.stage(_failing_after_first_chunk(chunks, error), durable=durable)
 
     async def discard(self, staged: StagedContent) -> None:
         self._check("discard")

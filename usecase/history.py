@@ -90,6 +90,8 @@ class PutHistory:
         used = await usage.used_bytes(workspace_id)
         counted = await usage.history_bytes(chat_id)
         validator = Utf8Validator()
+        # Not fsynced here: most writes of a busy chat are superseded in their batch, and
+        # write_history makes the one that is committed durable (ADR 0012).
         staged = await self.storage.stage(
             limited(
                 body,
@@ -100,7 +102,8 @@ class PutHistory:
                 budget_bytes=self.limits.quota_bytes - used + counted,
                 over_budget=_quota_exceeded,
                 inspect=validator.feed,
-            )
+            ),
+            durable=False,
         )
         try:
             validator.feed(b"", final=True)

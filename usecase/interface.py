@@ -245,8 +245,10 @@ class ChatStorage(Protocol):
         bytes and metadata may disagree."""
         ...
 
-    async def stage(self, chunks: AsyncIterable[bytes]) -> StagedContent:
-        """Write the chunks durably to a new staging file, computing size and sha256.
+    async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
+        """Write the chunks to a new staging file, computing size and sha256; durably
+        (fsynced) unless `durable` is False, for content that `write_history` makes
+        durable itself, only if it is ever committed.
 
         If `chunks` raises, or the write fails, the staging file is removed and the
         error propagates."""

@@ -402,6 +402,18 @@ async def test_open_history_serves_the_version_it_names_even_once_replaced(
 
 
 @pytest.mark.anyio
+async def test_history_staged_without_fsync_is_written_whole(
+    storage: FilesystemChatStorage, chat: Path, root: Path
+) -> None:
+    staged = await storage.stage(chunks_of(b"# not yet durable"), durable=False)
+
+    await storage.write_history(WORKSPACE_ID, CHAT_ID, staged)
+
+    assert (chat / "history.md").read_bytes() == b"# not yet durable"
+    assert staged_files(root) == []
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("plant", PLANTERS)
 async def test_a_planted_non_regular_history_reads_as_empty(
     storage: FilesystemChatStorage,

@@ -28,12 +28,12 @@ class FlakyStorage(FilesystemChatStorage):
             raise self.writable_error
         await super().check_writable()
 
-    async def stage(self, chunks: AsyncIterable[bytes]) -> StagedContent:
+    async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
         if self.stage_error is not None:
             async for _ in chunks:
                 pass
             raise self.stage_error
-        return await super().stage(chunks)
+        return await super().stage(chunks, durable=durable)
 
     async def open_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName

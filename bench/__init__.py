@@ -1,0 +1,1 @@
+"""`make bench`: chatstore measured beside nginx, Jupyter Server, Starlette and FastAPI."""

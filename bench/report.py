@@ -1,0 +1,211 @@
+"""The one table `make bench` prints: each job with chatstore beside every peer, then each
+target of issue 5 with its measured ratio and PASS or MISS."""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+PEERS = ("chatstore", "nginx", "jupyter", "starlette", "fastapi")
+LABELS = {
+    "chatstore": "chatstore",
+    "nginx": "nginx",
+    "jupyter": "Jupyter",
+    "starlette": "Starlette",
+    "fastapi": "naive FastAPI",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    goal: str
+    measured: float | bool | None
+    passed: bool | None  # None: not measured in this run
+
+    @property
+    def verdict(self) -> str:
+        if self.passed is None:
+            return "n/a"
+        return "PASS" if self.passed else "MISS"
+
+
+def _get(results: dict[str, Any], *path: str) -> Any:
+    value: Any = results
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _ratio(results: dict[str, Any], job: str, metric: str, peer: str) -> float | None:
+    mine, theirs = _get(results, job, "chatstore", metric), _get(results, job, peer, metric)
+    if mine is None or not theirs or math.isnan(mine) or math.isnan(theirs):
+        return None
+    return float(mine) / float(theirs)
+
+
+def _at_least(name: str, goal: float, value: float | None) -> Target:
+    return Target(name, f">= {goal:g}x", value, None if value is None else value >= goal)
+
+
+def _at_most(name: str, goal: float, value: float | None, unit: str = "x") -> Target:
+    return Target(name, f"<= {goal:g}{unit}", value, None if value is None else value <= goal)
+
+
+def _below(name: str, goal: float, value: float | None, unit: str) -> Target:
+    return Target(name, f"< {goal:g} {unit}", value, None if value is None else value < goal)
+
+
+def targets(results: dict[str, Any]) -> list[Target]:
+    s2_codes = _get(results, "S2", "chatstore", "statuses")
+    non_2xx = None
+    if s2_codes is not None:
+        bad = sum(count for code, count in s2_codes.items() if not code.startswith("2"))
+        errors = _get(results, "S2", "chatstore", "socket_errors") or []
+        non_2xx = bad + (1 if errors else 0)
+    stored = _get(results, "S2", "chatstore", "stored_is_a_sent_body")
+    return [
+        _at_least("U1 upload vs Starlette", 0.9, _ratio(results, "U1", "upload_mbps", "starlette")),
+        _at_least(
+            "U1 upload vs naive FastAPI", 1.2, _ratio(results, "U1", "upload_mbps", "fastapi")
+        ),
+        _at_most(
+            "U1 server RSS growth", 16, _get(results, "U1", "chatstore", "rss_growth_mib"), " MiB"
+        ),
+        _at_least(
+            "D1 download vs Starlette", 2.0, _ratio(results, "D1", "download_mbps", "starlette")
+        ),
+        _at_least("D1 download vs nginx", 0.5, _ratio(results, "D1", "download_mbps", "nginx")),
+        _at_least(
+            "S1 GET 4 KiB vs naive FastAPI", 1.0, _ratio(results, "S1", "req_per_s", "fastapi")
+        ),
+        _at_least("S1 GET 4 KiB vs Jupyter", 7.0, _ratio(results, "S1", "req_per_s", "jupyter")),
+        _below("S1 p99", 20, _get(results, "S1", "chatstore", "p99_ms"), "ms"),
+        _at_least("S2 PUT 4 KiB vs Jupyter", 3.0, _ratio(results, "S2", "req_per_s", "jupyter")),
+        Target("S2 non-2xx answers", "0", non_2xx, None if non_2xx is None else non_2xx == 0),
+        _below("S2 p99", 100, _get(results, "S2", "chatstore", "p99_ms"), "ms"),
+        Target("S2 stored == one body sent", "yes", stored, stored),
+        _at_most("Q1 upload, 50,000 vs 10 files", 1.2, _get(results, "Q1", "ratio")),
+        _at_most("L1 last page vs first", 1.2, _get(results, "L1", "ratio")),
+    ]
+
+
+def _number(value: Any, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, int) or digits == 0:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+Row = tuple[str, str, str, Callable[[Any], str]]  # title, job, metric, format
+
+
+def _peer_rows(mib: int) -> list[Row]:
+    def fmt(digits: int) -> Callable[[Any], str]:
+        return lambda value: _number(value, digits)
+
+    def codes(value: Any) -> str:
+        if value is None:
+            return "-"
+        return str(sum(count for code, count in value.items() if not code.startswith("2")))
+
+    return [
+        (f"U1 upload {mib} MiB, MB/s", "U1", "upload_mbps", fmt(0)),
+        ("   server peak RSS growth, MiB", "U1", "rss_growth_mib", fmt(1)),
+        (f"D1 download {mib} MiB, MB/s", "D1", "download_mbps", fmt(0)),
+        ("   into /dev/null (unverified), MB/s", "D1", "null_download_mbps", fmt(0)),
+        ("S1 GET 4 KiB (32 conn.), req/s", "S1", "req_per_s", fmt(0)),
+        ("   p99, ms", "S1", "p99_ms", fmt(1)),
+        ("   non-2xx answers", "S1", "non_2xx", fmt(0)),
+        ("S2 PUT 4 KiB (32 conn.), req/s", "S2", "req_per_s", fmt(0)),
+        ("   p99, ms", "S2", "p99_ms", fmt(1)),
+        ("   non-2xx answers", "S2", "statuses", codes),
+        ("   stored == one body sent", "S2", "stored_is_a_sent_body", fmt(0)),
+    ]
+
+
+def table(results: dict[str, Any]) -> str:
+    title_width, width = 36, 14
+    header = "job".ljust(title_width) + "".join(LABELS[p].rjust(width) for p in PEERS)
+    source = results.get("chatstore", {})
+    changed = f", with changes to {len(source['changed'])} files" if source.get("changed") else ""
+    lines = [
+        f"chatstore at {source.get('commit', '?')[:12]}{changed}; {results.get('mode')} run",
+        header,
+        "-" * len(header),
+    ]
+    for title, job, metric, fmt in _peer_rows(results.get("transfer_mib", 256)):
+        cells = "".join(fmt(_get(results, job, peer, metric)).rjust(width) for peer in PEERS)
+        lines.append(title.ljust(title_width) + cells)
+    spread = _get(results, "S2", "chatstore", "spread_over_32_chats")
+    if spread:
+        lines.append(
+            f"S2 chatstore with the 32 writers spread over 32 chats: {spread['req_per_s']:,.0f} "
+            f"req/s, p99 {spread['p99_ms']:.1f} ms"
+        )
+    q1, l1 = results.get("Q1"), results.get("L1")
+    if q1:
+        lines.append(
+            f"Q1 4 KiB upload, ms: {q1['small_ms']:.2f} into 10 files, "
+            f"{q1['big_ms']:.2f} into {q1['big_files']:,} files"
+        )
+    if l1:
+        lines.append(
+            f"L1 page of 100 of {l1['chats']:,} chats, ms: first {l1['first_ms']:.2f}, "
+            f"last {l1['last_ms']:.2f}"
+        )
+    noisy = {job: cores for job, cores in results.get("foreign_load", {}).items() if cores > 0.1}
+    if noisy:
+        named = ", ".join(f"{job} {cores:.2f}" for job, cores in noisy.items())
+        lines.append(f"NOISY: other processes took this many cores meanwhile: {named}")
+    for job, value in results.items():
+        if isinstance(value, dict) and "error" in value:
+            lines.append(f"{job}: ERROR {value['error']}")
+    lines += [
+        "",
+        "target".ljust(title_width)
+        + "measured".rjust(width)
+        + "goal".rjust(width)
+        + "result".rjust(8),
+    ]
+    lines.append("-" * (title_width + 2 * width + 8))
+    for target in targets(results):
+        if isinstance(target.measured, bool) or target.measured is None:
+            measured = _number(target.measured)
+        elif target.goal.endswith("x"):
+            measured = f"{target.measured:.2f}x"
+        elif isinstance(target.measured, int):
+            measured = f"{target.measured:,}"
+        else:
+            measured = f"{target.measured:,.1f}"
+        lines.append(
+            target.name.ljust(title_width)
+            + measured.rjust(width)
+            + target.goal.rjust(width)
+            + target.verdict.rjust(8)
+        )
+    return "\n".join(lines)
+
+
+def sweep_table(sweep: dict[str, Any]) -> str:
+    width = 14
+    lines = [
+        "size".ljust(10) + "".join(LABELS[p].rjust(width) for p in PEERS) + "   (MB/s up / down)"
+    ]
+    for size, per_peer in sweep.items():
+        cells = []
+        for peer in PEERS:
+            entry = per_peer.get(peer)
+            if entry is None:
+                cells.append("-".rjust(width))
+                continue
+            cells.append(
+                f"{_number(entry['upload_mbps'])}/{_number(entry['download_mbps'])}".rjust(width)
+            )
+        lines.append(f"{size} MiB".ljust(10) + "".join(cells))
+    return "\n".join(lines)

@@ -23,7 +23,14 @@ _CONNECT_TIMEOUT_SECONDS = 10.0
 _ACQUIRE_TIMEOUT_SECONDS = 30.0
 _COMMAND_TIMEOUT_SECONDS = 30.0
 _Connection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
-_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# InternalClientError: a pooled connection left mid-operation by an outage (seen in CI).
+_FAILURES = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 class PostgresCodec(SqlCodec):

@@ -181,11 +181,7 @@ class PutHistory:
                 if current is None:
                     current = await self.storage.history_version(workspace_id, chat_id)
                 if not current.matches(write.if_match):
-                    outcomes.append(
-                        PreconditionFailedError(
-                            f"history is at {current.etag}, not {write.if_match}"
-                        )
-                    )
+                    outcomes.append(_precondition_failed(current, write.if_match))
                     continue
             if others + write.staged.size_bytes > self.limits.quota_bytes:
                 outcomes.append(_quota_exceeded())
@@ -201,12 +197,16 @@ class PutHistory:
             return  # no need to read and hash the current history
         current = await self.storage.history_version(workspace_id, chat_id)
         if not current.matches(if_match):
-            raise PreconditionFailedError(f"history is at {current.etag}, not {if_match}")
+            raise _precondition_failed(current, if_match)
 
 
 # How many times a batch is planned again when another chat's growth made the plan's
 # last write fail the quota at the store; then the batch is refused as over the quota.
 _PLAN_ATTEMPTS = 4
+
+
+def _precondition_failed(current: HistoryVersion, if_match: str) -> PreconditionFailedError:
+    return PreconditionFailedError(f"history is at {current.etag}, not {if_match}")
 
 
 def _quota_exceeded() -> QuotaExceededError:

@@ -370,13 +370,6 @@ def test_a_chat_deleted_through_one_server_during_an_upload_through_the_other_st
     body, content_type = multipart([("late.bin", os.urandom(2 * 1024 * 1024), None)])
     half_sent, resume = threading.Event(), threading.Event()
 
-    def paused_body() -> Iterator[bytes]:
-        yield body[: len(body) // 2]
-        half_sent.set()
-        if not resume.wait(timeout=REQUEST_TIMEOUT_SECONDS):
-            raise TimeoutError("the upload was never resumed")
-        yield body[len(body) // 2 :]
-
     with (
         client(pair.servers[0]) as uploader,
         client(pair.servers[1]) as deleter,
@@ -386,7 +379,7 @@ def test_a_chat_deleted_through_one_server_during_an_upload_through_the_other_st
             uploader.post,
             f"/v1/chats/{chat_id}/files",
             headers={**headers, "Content-Type": content_type},
-            content=paused_body(),
+            content=_paused_half_way(body, half_sent, resume),
         )
         try:
             assert half_sent.wait(timeout=REQUEST_TIMEOUT_SECONDS)
@@ -415,15 +408,7 @@ def test_a_server_starting_on_the_data_dir_spares_another_servers_upload_in_flig
     data_dir = tmp_path / "data"
     content = os.urandom(3 * 1024 * 1024)
     body, content_type = multipart([("in-flight.bin", content, None)])
-    half = len(body) // 2
     half_sent, resume = threading.Event(), threading.Event()
-
-    def paused_body() -> Iterator[bytes]:
-        yield body[:half]
-        half_sent.set()
-        if not resume.wait(timeout=REQUEST_TIMEOUT_SECONDS):
-            raise TimeoutError("the upload was never resumed")
-        yield body[half:]
 
     with running_server(data_dir) as first, client(first) as http:
         headers = new_user(http)
@@ -433,7 +418,7 @@ def test_a_server_starting_on_the_data_dir_spares_another_servers_upload_in_flig
                 http.post,
                 f"/v1/chats/{chat_id}/files",
                 headers={**headers, "Content-Type": content_type},
-                content=paused_body(),
+                content=_paused_half_way(body, half_sent, resume),
             )
             try:
                 assert half_sent.wait(timeout=REQUEST_TIMEOUT_SECONDS)
@@ -452,6 +437,17 @@ def test_a_server_starting_on_the_data_dir_spares_another_servers_upload_in_flig
             finally:
                 resume.set()
         assert_no_leftovers(data_dir)
+
+
+def _paused_half_way(
+    body: bytes, half_sent: threading.Event, resume: threading.Event
+) -> Iterator[bytes]:
+    """`body` in two halves: after the first, set `half_sent` and wait for `resume`."""
+    yield body[: len(body) // 2]
+    half_sent.set()
+    if not resume.wait(timeout=REQUEST_TIMEOUT_SECONDS):
+        raise TimeoutError("the upload was never resumed")
+    yield body[len(body) // 2 :]
 
 
 def _wait_for(condition: Callable[[], bool], what: str) -> None:

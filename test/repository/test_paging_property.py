@@ -7,15 +7,17 @@ PostgreSQL is left to the fixed-size paging contracts, where a database per exam
 cost seconds."""
 
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.paging import PageCursor
+from domain.paging import PageCursor, PageRequest
 from repository.memory import InMemoryMetadataStore
 from repository.sql_store import sqlite_metadata_store
 from test.repository.records import (
@@ -38,6 +40,7 @@ ITEMS = st.lists(
     unique_by=lambda item: item[1],
 )
 LIMITS = st.integers(1, 12)
+T = TypeVar("T")
 
 
 async def open_memory(scratch: Path) -> MetadataStore:
@@ -58,53 +61,61 @@ def max_pages(count: int, limit: int) -> int:
     return count // limit + 2
 
 
-async def chats_paged(opener: Opener, items: list[tuple[int, int]], limit: int) -> None:
+@asynccontextmanager
+async def fresh_store(opener: Opener) -> AsyncIterator[MetadataStore]:
     with tempfile.TemporaryDirectory() as scratch:
         store = await opener(Path(scratch))
         try:
-            workspace_id = await stored_workspace(store)
-            saved = [chat(workspace_id, at(second), uid(number)) for second, number in items]
-            for item in shuffled(saved):
-                await store.chats.save(item)
-
-            pages = await read_all_pages(
-                lambda page: store.chats.list_by_workspace_id(workspace_id, page),
-                lambda item: PageCursor(item.created_at, item.chat_id),
-                limit,
-                max_pages(len(items), limit),
-            )
+            yield store
         finally:
             await store.close()
 
+
+async def assert_paged_in_order(
+    saved: list[T],
+    save: Callable[[T], Awaitable[None]],
+    fetch: Callable[[PageRequest], Awaitable[list[T]]],
+    position: Callable[[T], PageCursor],
+    limit: int,
+) -> None:
+    """Save `saved` in random order, page through them, and find each once, in order."""
+    for item in shuffled(saved):
+        await save(item)
+
+    pages = await read_all_pages(fetch, position, limit, max_pages(len(saved), limit))
+
     assert all(0 < len(page) <= limit for page in pages)
     listed = [item for page in pages for item in page]
-    assert listed == sorted(saved, key=lambda item: (item.created_at, item.chat_id))
+    assert listed == sorted(
+        saved, key=lambda item: (position(item).created_at, position(item).item_id)
+    )
+
+
+async def chats_paged(opener: Opener, items: list[tuple[int, int]], limit: int) -> None:
+    async with fresh_store(opener) as store:
+        workspace_id = await stored_workspace(store)
+        await assert_paged_in_order(
+            [chat(workspace_id, at(second), uid(number)) for second, number in items],
+            store.chats.save,
+            lambda page: store.chats.list_by_workspace_id(workspace_id, page),
+            lambda item: PageCursor(item.created_at, item.chat_id),
+            limit,
+        )
 
 
 async def files_paged(opener: Opener, items: list[tuple[int, int]], limit: int) -> None:
-    with tempfile.TemporaryDirectory() as scratch:
-        store = await opener(Path(scratch))
-        try:
-            chat_id = await stored_chat(store)
-            saved = [
+    async with fresh_store(opener) as store:
+        chat_id = await stored_chat(store)
+        await assert_paged_in_order(
+            [
                 chat_file(chat_id, f"file-{number}.txt", at(second), uid(number))
                 for second, number in items
-            ]
-            for item in shuffled(saved):
-                await store.files.save(item)
-
-            pages = await read_all_pages(
-                lambda page: store.files.list_by_chat_id(chat_id, page),
-                lambda item: PageCursor(item.created_at, item.file_id),
-                limit,
-                max_pages(len(items), limit),
-            )
-        finally:
-            await store.close()
-
-    assert all(0 < len(page) <= limit for page in pages)
-    listed = [item for page in pages for item in page]
-    assert listed == sorted(saved, key=lambda item: (item.created_at, item.file_id))
+            ],
+            store.files.save,
+            lambda page: store.files.list_by_chat_id(chat_id, page),
+            lambda item: PageCursor(item.created_at, item.file_id),
+            limit,
+        )
 
 
 @pytest.mark.parametrize("opener", OPENERS)

@@ -51,6 +51,18 @@ async def until_queued(commits: GroupCommit[str, str], count: int) -> None:
     raise AssertionError(f"{count} items never queued")
 
 
+async def behind_a_held_batch(
+    commits: GroupCommit[str, str], recorder: Recorder, items: str
+) -> tuple["asyncio.Task[str]", list["asyncio.Task[str]"]]:
+    """Submit "a" and hold its batch open, then submit each of `items`, which queue up."""
+    recorder.release.clear()
+    first = asyncio.ensure_future(submit(commits, recorder, "a"))
+    await recorder.entered.wait()
+    rest = [asyncio.ensure_future(submit(commits, recorder, item)) for item in items]
+    await until_queued(commits, len(items))
+    return first, rest
+
+
 async def test_a_lone_item_is_processed_alone() -> None:
     commits: GroupCommit[str, str] = GroupCommit()
     recorder = Recorder()
@@ -63,11 +75,7 @@ async def test_a_lone_item_is_processed_alone() -> None:
 async def test_items_queued_during_a_batch_are_processed_together_in_arrival_order() -> None:
     commits: GroupCommit[str, str] = GroupCommit()
     recorder = Recorder()
-    recorder.release.clear()
-    first = asyncio.ensure_future(submit(commits, recorder, "a"))
-    await recorder.entered.wait()
-    rest = [asyncio.ensure_future(submit(commits, recorder, item)) for item in "bcd"]
-    await until_queued(commits, 3)
+    first, rest = await behind_a_held_batch(commits, recorder, "bcd")
 
     recorder.release.set()
 
@@ -79,11 +87,7 @@ async def test_items_queued_during_a_batch_are_processed_together_in_arrival_ord
 async def test_each_caller_gets_its_own_outcome_and_only_its_own_error() -> None:
     commits: GroupCommit[str, str] = GroupCommit()
     recorder = Recorder(failing=frozenset({"c"}))
-    recorder.release.clear()
-    first = asyncio.ensure_future(submit(commits, recorder, "a"))
-    await recorder.entered.wait()
-    rest = [asyncio.ensure_future(submit(commits, recorder, item)) for item in "bcd"]
-    await until_queued(commits, 3)
+    first, rest = await behind_a_held_batch(commits, recorder, "bcd")
     recorder.release.set()
 
     outcomes = await asyncio.gather(first, *rest, return_exceptions=True)
@@ -113,12 +117,7 @@ async def test_a_failing_process_fails_every_item_of_its_batch() -> None:
 async def test_a_caller_cancelled_while_queued_is_abandoned_and_the_rest_go_on() -> None:
     commits: GroupCommit[str, str] = GroupCommit()
     recorder = Recorder()
-    recorder.release.clear()
-    first = asyncio.ensure_future(submit(commits, recorder, "a"))
-    await recorder.entered.wait()
-    gone = asyncio.ensure_future(submit(commits, recorder, "b"))
-    kept = asyncio.ensure_future(submit(commits, recorder, "c"))
-    await until_queued(commits, 2)
+    first, (gone, kept) = await behind_a_held_batch(commits, recorder, "bc")
 
     gone.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -134,13 +133,8 @@ async def test_a_caller_cancelled_while_queued_is_abandoned_and_the_rest_go_on()
 async def test_a_leader_cancelled_mid_batch_still_gives_every_item_its_outcome() -> None:
     commits: GroupCommit[str, str] = GroupCommit()
     recorder = Recorder()
-    recorder.release.clear()
-    first = asyncio.ensure_future(submit(commits, recorder, "a"))
-    await recorder.entered.wait()
+    first, (second, third) = await behind_a_held_batch(commits, recorder, "bc")
     recorder.entered.clear()
-    second = asyncio.ensure_future(submit(commits, recorder, "b"))
-    third = asyncio.ensure_future(submit(commits, recorder, "c"))
-    await until_queued(commits, 2)
     recorder.release.set()
     await recorder.entered.wait()  # "b" leads the batch [b, c]
     recorder.release.clear()
@@ -163,12 +157,7 @@ async def test_a_caller_woken_to_lead_but_cancelled_passes_the_lead_on(
 ) -> None:
     commits: GroupCommit[str, str] = GroupCommit()
     recorder = Recorder()
-    recorder.release.clear()
-    first = asyncio.ensure_future(submit(commits, recorder, "a"))
-    await recorder.entered.wait()
-    woken = asyncio.ensure_future(submit(commits, recorder, "b"))
-    after = asyncio.ensure_future(submit(commits, recorder, "c"))
-    await until_queued(commits, 2)
+    first, (woken, after) = await behind_a_held_batch(commits, recorder, "bc")
     pass_on = commits._pass_on
 
     def pass_on_then_cancel_the_woken(key: UUID, queue: Any) -> None:

@@ -1,11 +1,15 @@
 """`python -m api`: serve chatstore with settings from the environment."""
 
 import asyncio
+import copy
 import sys
+from typing import Any
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from api.app import build_metadata_store, create_app
+from api.http_protocol import GuardedHttpToolsProtocol
 from api.settings import Settings, SettingsError, load_settings
 from domain.errors import DomainError
 
@@ -20,6 +24,13 @@ async def _check_metadata_store(settings: Settings) -> None:
         await store.close()
 
 
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with the service's own `chatstore` logger on the same handler."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["chatstore"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 def main() -> int:
     try:
         settings = load_settings()
@@ -27,7 +38,14 @@ def main() -> int:
     except (SettingsError, DomainError) as error:
         print(f"chatstore: {error}", file=sys.stderr)
         return 2
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        http=GuardedHttpToolsProtocol,
+        log_config=_log_config(),
+        log_level="info",
+    )
     return 0
 
 

@@ -16,6 +16,8 @@ from adapter.fs_usage import FilesystemUsageReader
 from adapter.ids import UuidGenerator
 from api.body_limit import BodyLimitMiddleware
 from api.container import build_use_cases
+from api.encoded_slash import EncodedSlashGuard
+from api.head import HeadAsGet
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import PROBLEM_SCHEMA, install_problem_handlers, method_table
 from api.routes import chats, files, history, operations, sandbox, workspace
@@ -86,6 +88,8 @@ def create_app(
         version="1.0.0",
         summary="Storage for AI chat products: workspaces, chats, history and attachments.",
         lifespan=lifespan,
+        # A path that is not a route answers 404, never a redirect to another host's URL.
+        redirect_slashes=False,
     )
     metrics = Metrics()
     app.state.settings = settings
@@ -105,6 +109,8 @@ def create_app(
     app.state.method_table = method_table(routers)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(EncodedSlashGuard)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     _document_problems(app)
     return app

@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from api.http_problem import HttpProblemError
 from domain import errors
@@ -82,14 +83,24 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
 
 
 _CODE_OF_STATUS = {404: "not_found", 405: "method_not_allowed"}
+# nginx's status for a request its client abandoned: no answer reaches anyone, but the
+# metrics count it apart from the service's own failures.
+CLIENT_CLOSED_REQUEST = 499
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
+async def _client_disconnect(request: Request, _error: Exception) -> Response:
+    logger.info("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    # FastAPI wraps whatever fails while it reads a body as "400 error parsing the body";
+    # the body limit's refusal, or the client's hang-up, is inside.
     if isinstance(error.__cause__, HttpProblemError):
-        # FastAPI wraps whatever fails while it reads a body as "400 error parsing the
-        # body"; the body limit's refusal is inside.
         return await _http_problem(request, error.__cause__)
+    if isinstance(error.__cause__, ClientDisconnect):
+        return await _client_disconnect(request, error.__cause__)
     if error.status_code == 400:
         # The contract's only 400 is invalid_user_id; a body FastAPI could not read is
         # "any other malformed request".
@@ -110,10 +121,16 @@ def _allowed_methods(request: Request) -> list[str]:
     )
 
 
+def _with_head(methods: Iterable[str]) -> set[str]:
+    """A route's methods as it answers them: HEAD wherever GET (api.head)."""
+    answered = set(methods)
+    return answered | {"HEAD"} if "GET" in answered else answered
+
+
 def method_table(routers: Iterable[APIRouter]) -> list[tuple[re.Pattern[str], set[str]]]:
     """Each route's path pattern and methods, for the Allow header of a 405."""
     return [
-        (route.path_regex, set(route.methods or ()))
+        (route.path_regex, _with_head(route.methods or ()))
         for router in routers
         for route in router.routes
         if isinstance(route, APIRoute)
@@ -130,6 +147,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HttpProblemError, _http_problem)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_disconnect)
     app.add_exception_handler(Exception, _unexpected)
 
 

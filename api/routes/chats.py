@@ -1,10 +1,10 @@
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
 from api.container import Actions
 from api.identity import Caller
+from api.path_ids import PathUuid
 from api.problems import problem_responses
 from api.routes.workspace import IDENTITY_ERRORS
 from api.schemas import ChatOut, ChatPage
@@ -44,7 +44,7 @@ async def list_chats(
 @router.get(
     "/{chat_id}", response_model=ChatOut, responses=problem_responses(*IDENTITY_ERRORS, 404)
 )
-async def get_chat(chat_id: UUID, user_id: Caller, actions: Actions) -> ChatOut:
+async def get_chat(chat_id: PathUuid, user_id: Caller, actions: Actions) -> ChatOut:
     return ChatOut.model_validate(await actions.get_chat(user_id, chat_id))
 
 
@@ -54,6 +54,6 @@ async def get_chat(chat_id: UUID, user_id: Caller, actions: Actions) -> ChatOut:
     response_class=Response,
     responses=problem_responses(*IDENTITY_ERRORS, 404, 409, 503),
 )
-async def delete_chat(chat_id: UUID, user_id: Caller, actions: Actions) -> Response:
+async def delete_chat(chat_id: PathUuid, user_id: Caller, actions: Actions) -> Response:
     await actions.delete_chat(user_id, chat_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

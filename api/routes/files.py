@@ -1,12 +1,13 @@
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import APIRouter, Header, Request, Response, status
 
 from api.container import Actions
 from api.downloads import download_response, not_modified
+from api.head import is_head
 from api.identity import Caller
 from api.multipart import MultipartStream
+from api.path_ids import PathUuid
 from api.problems import problem_responses
 from api.ranges import parse_range_header
 from api.routes.chats import Cursor, Limit
@@ -46,7 +47,7 @@ _UPLOAD_BODY = {
     openapi_extra=_UPLOAD_BODY,
 )
 async def upload_files(
-    chat_id: UUID, request: Request, user_id: Caller, actions: Actions
+    chat_id: PathUuid, request: Request, user_id: Caller, actions: Actions
 ) -> ChatFileList:
     parts = MultipartStream(request.headers.get("content-type"), request.stream())
     stored = await actions.upload_files(user_id, chat_id, parts.files())
@@ -55,7 +56,7 @@ async def upload_files(
 
 @router.get("", response_model=ChatFilePage, responses=problem_responses(*IDENTITY_ERRORS, 404))
 async def list_files(
-    chat_id: UUID,
+    chat_id: PathUuid,
     user_id: Caller,
     actions: Actions,
     limit: Limit = PageRequest.DEFAULT_LIMIT,
@@ -71,7 +72,7 @@ async def list_files(
     response_class=Response,
     responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
 )
-async def clear_files(chat_id: UUID, user_id: Caller, actions: Actions) -> Response:
+async def clear_files(chat_id: PathUuid, user_id: Caller, actions: Actions) -> Response:
     await actions.clear_files(user_id, chat_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -81,7 +82,7 @@ async def clear_files(chat_id: UUID, user_id: Caller, actions: Actions) -> Respo
     response_model=ChatFileList,
     responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
 )
-async def rescan_files(chat_id: UUID, user_id: Caller, actions: Actions) -> ChatFileList:
+async def rescan_files(chat_id: PathUuid, user_id: Caller, actions: Actions) -> ChatFileList:
     records = await actions.rescan_files(user_id, chat_id)
     return ChatFileList(items=[ChatFileOut.model_validate(record) for record in records])
 
@@ -91,7 +92,9 @@ async def rescan_files(chat_id: UUID, user_id: Caller, actions: Actions) -> Chat
     response_model=ChatFileOut,
     responses=problem_responses(*IDENTITY_ERRORS, 404),
 )
-async def get_file(chat_id: UUID, file_id: UUID, user_id: Caller, actions: Actions) -> ChatFileOut:
+async def get_file(
+    chat_id: PathUuid, file_id: PathUuid, user_id: Caller, actions: Actions
+) -> ChatFileOut:
     return ChatFileOut.model_validate(await actions.get_file(user_id, chat_id, file_id))
 
 
@@ -112,15 +115,9 @@ _DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_DOWNLOAD_RESPONSES,
     operation_id="download_file_content",
 )
-@router.head(
-    "/{file_id}/content",
-    response_class=Response,
-    responses=_DOWNLOAD_RESPONSES,
-    operation_id="head_file_content",
-)
 async def download_file(
-    chat_id: UUID,
-    file_id: UUID,
+    chat_id: PathUuid,
+    file_id: PathUuid,
     request: Request,
     user_id: Caller,
     actions: Actions,
@@ -138,7 +135,7 @@ async def download_file(
     )
     if download.not_modified:
         return not_modified(download)
-    return download_response(download, head=request.method == "HEAD")
+    return download_response(download, head=is_head(request))
 
 
 @router.delete(
@@ -147,6 +144,8 @@ async def download_file(
     response_class=Response,
     responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
 )
-async def delete_file(chat_id: UUID, file_id: UUID, user_id: Caller, actions: Actions) -> Response:
+async def delete_file(
+    chat_id: PathUuid, file_id: PathUuid, user_id: Caller, actions: Actions
+) -> Response:
     await actions.delete_file(user_id, chat_id, file_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

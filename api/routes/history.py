@@ -1,12 +1,13 @@
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Header, Request, Response, status
 from starlette.responses import StreamingResponse
 
 from api.container import Actions
 from api.downloads import stream_and_close
+from api.head import is_head
 from api.identity import Caller
+from api.path_ids import PathUuid
 from api.problems import problem_responses
 from api.routes.workspace import IDENTITY_ERRORS
 
@@ -27,7 +28,8 @@ _INLINE_BYTES = 1024 * 1024
     },
 )
 async def get_history(
-    chat_id: UUID,
+    chat_id: PathUuid,
+    request: Request,
     user_id: Caller,
     actions: Actions,
     if_none_match: Annotated[str | None, Header()] = None,
@@ -38,6 +40,10 @@ async def get_history(
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     reader = read.content
     last = reader.size_bytes - 1
+    if is_head(request):
+        await reader.aclose()
+        headers["Content-Length"] = str(reader.size_bytes)
+        return Response(headers=headers, media_type=MARKDOWN)
     if reader.size_bytes <= _INLINE_BYTES:
         try:
             body = b"".join([chunk async for chunk in reader.iter_range(0, last)])
@@ -63,7 +69,7 @@ async def get_history(
     },
 )
 async def put_history(
-    chat_id: UUID,
+    chat_id: PathUuid,
     request: Request,
     user_id: Caller,
     actions: Actions,

@@ -1,10 +1,10 @@
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Body, Response, status
 
 from api.container import Actions
 from api.identity import Caller
+from api.path_ids import PathUuid
 from api.problems import problem_responses
 from api.routes.workspace import IDENTITY_ERRORS
 from api.schemas import SandboxSessionOut, SandboxSessionRequest
@@ -21,7 +21,7 @@ OptionalTtl = Annotated[SandboxSessionRequest | None, Body()]
     responses=problem_responses(*IDENTITY_ERRORS, 404, 409),
 )
 async def start_session(
-    chat_id: UUID, user_id: Caller, actions: Actions, body: OptionalTtl = None
+    chat_id: PathUuid, user_id: Caller, actions: Actions, body: OptionalTtl = None
 ) -> SandboxSessionOut:
     ttl = None if body is None else body.ttl_seconds
     return SandboxSessionOut.model_validate(
@@ -34,7 +34,9 @@ async def start_session(
     response_model=SandboxSessionOut,
     responses=problem_responses(*IDENTITY_ERRORS, 404),
 )
-async def get_active_session(chat_id: UUID, user_id: Caller, actions: Actions) -> SandboxSessionOut:
+async def get_active_session(
+    chat_id: PathUuid, user_id: Caller, actions: Actions
+) -> SandboxSessionOut:
     return SandboxSessionOut.model_validate(
         await actions.get_active_sandbox_session(user_id, chat_id)
     )
@@ -46,8 +48,8 @@ async def get_active_session(chat_id: UUID, user_id: Caller, actions: Actions) -
     responses=problem_responses(*IDENTITY_ERRORS, 404),
 )
 async def heartbeat_session(
-    chat_id: UUID,
-    session_id: UUID,
+    chat_id: PathUuid,
+    session_id: PathUuid,
     user_id: Caller,
     actions: Actions,
     body: OptionalTtl = None,
@@ -64,7 +66,7 @@ async def heartbeat_session(
     responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
 )
 async def end_session(
-    chat_id: UUID, session_id: UUID, user_id: Caller, actions: Actions
+    chat_id: PathUuid, session_id: PathUuid, user_id: Caller, actions: Actions
 ) -> Response:
     await actions.end_sandbox_session(user_id, chat_id, session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -40,9 +40,10 @@ async def test_unknown_route_under_v1_is_a_404_problem(user: UserApi) -> None:
 
 
 WRONG_METHODS = [
-    pytest.param("DELETE", "/v1/workspace", {"GET", "PUT"}, id="delete-workspace"),
-    pytest.param("PATCH", "/v1/chats", {"GET", "POST"}, id="patch-chats"),
-    pytest.param("POST", "/healthz", {"GET"}, id="post-healthz"),
+    # v1.1: every GET route answers HEAD too, and Allow says so.
+    pytest.param("DELETE", "/v1/workspace", {"GET", "HEAD", "PUT"}, id="delete-workspace"),
+    pytest.param("PATCH", "/v1/chats", {"GET", "HEAD", "POST"}, id="patch-chats"),
+    pytest.param("POST", "/healthz", {"GET", "HEAD"}, id="post-healthz"),
     pytest.param(
         "PUT",
         "/v1/chats/00000000-0000-4000-8000-000000000000/files/"

@@ -39,14 +39,62 @@ async def test_request_without_user_id_is_refused(
         pytest.param("12345", id="number"),
         pytest.param("6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e1", id="one-digit-short"),
         pytest.param("6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e10x", id="trailing-garbage"),
+        # v1.1: forms Python's lax `uuid.UUID` reads as some (often another user's) id.
+        pytest.param("6f1c3a52_6d0e-4a8e-9d1b-2b1a4a7d5e10", id="underscore-inside"),
+        pytest.param("3ff21f2_-fece-4a8e-9d1b-2b1a4a7d5e10", id="underscore-for-digit"),
+        pytest.param("+6f1c3a5-6d0e-4a8e-9d1b-2b1a4a7d5e10", id="plus-sign"),
+        pytest.param("0x6f1c3a-6d0e-4a8e-9d1b-2b1a4a7d5e10", id="hex-prefix"),
+        pytest.param("6f1c3a526d0e4a8e9d1b2b1a4a7d5e10", id="no-hyphens"),
+        pytest.param("{6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e10}", id="braces"),
+        pytest.param("urn:uuid:6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e10", id="urn"),
+        pytest.param("6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e1\u0660", id="arabic-indic-digit"),
+        pytest.param(
+            "6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e10, 6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e11",
+            id="comma-list",
+        ),
     ],
 )
 async def test_user_id_that_is_not_a_uuid_is_refused(
     client: httpx.AsyncClient, user_id: str
 ) -> None:
-    response = await client.get("/v1/workspace", headers={"X-User-Id": user_id})
+    # As bytes: a header of any text goes on the wire as its UTF-8.
+    response = await client.get("/v1/workspace", headers={b"X-User-Id": user_id.encode()})
 
     assert_problem(response, 400, "invalid_user_id")
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    [
+        pytest.param("6F1C3A52-6D0E-4A8E-9D1B-2B1A4A7D5E10", id="upper-case"),
+        pytest.param(" 6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e10\t", id="surrounding-blanks"),
+    ],
+)
+async def test_user_id_in_any_case_with_blanks_around_names_the_same_user(
+    client: httpx.AsyncClient, user_id: str
+) -> None:
+    canonical = {"X-User-Id": "6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e10"}
+    created = await client.put("/v1/workspace", headers=canonical)
+
+    fetched = await client.get("/v1/workspace", headers={"X-User-Id": user_id})
+
+    assert fetched.status_code == 200
+    assert fetched.json() == created.json()
+
+
+async def test_user_id_given_twice_is_refused_whatever_the_order(
+    client: httpx.AsyncClient,
+) -> None:
+    alice, bob = str(uuid4()), str(uuid4())
+    await client.put("/v1/workspace", headers={"X-User-Id": alice})
+
+    for pair in [(alice, bob), (bob, alice), (alice, alice)]:
+        headers = [("X-User-Id", pair[0]), ("X-User-Id", pair[1])]
+        response = await client.post("/v1/chats", headers=headers)
+
+        assert_problem(response, 400, "invalid_user_id")
+    listed = await client.get("/v1/chats", headers={"X-User-Id": alice})
+    assert listed.json()["items"] == []
 
 
 async def test_without_gateway_token_setting_no_authorization_is_needed(
@@ -117,6 +165,24 @@ async def test_request_with_the_right_bearer_token_passes(
     assert created.status_code == 201
     assert fetched.status_code == 200
     assert fetched.json() == created.json()
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [
+        pytest.param((f"Bearer {TOKEN}", "Bearer wrong"), id="right-first"),
+        pytest.param(("Bearer wrong", f"Bearer {TOKEN}"), id="right-last"),
+        pytest.param((f"Bearer {TOKEN}", f"Bearer {TOKEN}"), id="right-twice"),
+    ],
+)
+async def test_authorization_given_twice_is_unauthorized(
+    guarded_client: httpx.AsyncClient, pair: tuple[str, str]
+) -> None:
+    headers = [("X-User-Id", str(uuid4())), ("Authorization", pair[0]), ("Authorization", pair[1])]
+
+    response = await guarded_client.put("/v1/workspace", headers=headers)
+
+    assert_problem(response, 401, "unauthorized")
 
 
 async def test_right_token_still_needs_a_user_id(guarded_client: httpx.AsyncClient) -> None:

@@ -28,6 +28,13 @@ class RunningServer:
     base_url: str
     pid: int
     data_dir: Path
+    stderr: IO[bytes]
+
+    def log(self) -> str:
+        """Everything the server has written to stderr so far."""
+        self.stderr.flush()
+        with Path(f"/proc/self/fd/{self.stderr.fileno()}").open("rb") as again:
+            return again.read().decode(errors="replace")
 
     def peak_rss_bytes(self) -> int:
         """The process's peak resident set size so far (VmHWM)."""
@@ -119,7 +126,9 @@ class _Launched:
                 raise RuntimeError(f"server exited with {code}: {_tail(self.stderr)}")
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
-                    return RunningServer(self.base_url, self.process.pid, self.data_dir)
+                    return RunningServer(
+                        self.base_url, self.process.pid, self.data_dir, self.stderr
+                    )
             except httpx.TransportError:
                 pass
             time.sleep(0.05)

@@ -1,0 +1,34 @@
+"""HEAD on every route that answers GET: the same status and headers, no body (RFC 9110 9.3.2)."""
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_HEAD_KEY = "chatstore.head"
+
+
+def is_head(request: Request) -> bool:
+    """Whether the request is a HEAD that is being answered as its GET would be."""
+    return bool(request.scope.get(_HEAD_KEY, False))
+
+
+class HeadAsGet:
+    """Routes a HEAD as the GET of the same path and drops the body of its answer, keeping
+    the status and headers. A route may ask `is_head` to skip reading what it would send.
+    The OpenAPI description names GET alone; every GET answers HEAD."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self._app(scope, receive, send)
+            return
+
+        async def send_head(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self._app({**scope, "method": "GET", _HEAD_KEY: True}, receive, send_head)

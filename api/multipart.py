@@ -13,6 +13,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser
 
 from api.http_problem import HttpProblemError
+from api.mime_params import MalformedParamsError, attachment_filename, split_header_params
 
 FILE_FIELD = "file"
 
@@ -29,40 +30,9 @@ def _malformed(detail: str) -> HttpProblemError:
     return HttpProblemError(422, "validation_error", f"malformed multipart body: {detail}")
 
 
-def split_header_params(value: str) -> tuple[str, dict[str, str]]:
-    """`type; key=value; key="quoted"` into the lower-cased type and its parameters.
-
-    Quoted values are taken as sent: a backslash stays a backslash (browsers percent-encode
-    quotes in file names and never escape), so a name can never gain or lose characters
-    here. Extended `key*=` parameters are ignored, as RFC 7578 forbids them."""
-    items: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in value:
-        if char == '"':
-            quoted = not quoted
-        if char == ";" and not quoted:
-            items.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    items.append("".join(current))
-    kind = items[0].strip().lower()
-    params: dict[str, str] = {}
-    for item in items[1:]:
-        key, sep, raw = item.partition("=")
-        key = key.strip().lower()
-        if not sep or not key or "*" in key:
-            continue
-        raw = raw.strip()
-        if len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"':
-            raw = raw[1:-1]
-        params.setdefault(key, raw)
-    return kind, params
-
-
 class IncomingPart:
-    """One `file` part: its filename and Content-Type as sent, then its bytes, once."""
+    """One `file` part: its name as decoded from the wire (api.mime_params) and its
+    Content-Type as sent, then its bytes, once."""
 
     def __init__(self, stream: "MultipartStream", filename: str | None, content_type: str | None):
         self._stream = stream
@@ -99,11 +69,14 @@ class MultipartStream:
     MAX_HEADER_BYTES: ClassVar[int] = 8 * 1024
 
     def __init__(self, content_type: str | None, body: AsyncIterator[bytes]) -> None:
-        kind, params = split_header_params(content_type or "")
-        if kind != "multipart/form-data":
+        if (content_type or "").partition(";")[0].strip().lower() != "multipart/form-data":
             raise HttpProblemError(
                 415, "unsupported_media_type", "uploads must be multipart/form-data"
             )
+        try:
+            _, params = split_header_params(content_type or "")
+        except MalformedParamsError:
+            params = {}
         boundary = params.get("boundary", "")
         if not boundary or len(boundary) > 70 or not boundary.isascii():
             raise _malformed("the multipart boundary is missing or invalid")
@@ -170,11 +143,14 @@ class MultipartStream:
             except StopAsyncIteration:
                 self._exhausted = True
                 continue
-            try:
-                self._parser.write(chunk)
-            except MultipartParseError as error:
-                raise _malformed(str(error)) from None
+            self._feed(chunk)
         return self._events.popleft()
+
+    def _feed(self, chunk: bytes) -> None:
+        try:
+            self._parser.write(chunk)
+        except MultipartParseError as error:
+            raise _malformed(str(error)) from None
 
     async def files(self) -> AsyncIterator[IncomingPart]:
         """Each `file` part in order; other fields are read and dropped (bounded in size)."""
@@ -193,16 +169,19 @@ class MultipartStream:
             if parts > self.MAX_PARTS:
                 raise _malformed(f"more than {self.MAX_PARTS} parts")
             headers = dict(payload)
-            disposition, params = split_header_params(headers.get("content-disposition", ""))
+            try:
+                disposition, params = split_header_params(headers.get("content-disposition", ""))
+            except MalformedParamsError as error:
+                raise _malformed(f"a part's Content-Disposition: {error}") from None
             if disposition != "form-data" or "name" not in params:
                 raise _malformed("a part lacks Content-Disposition: form-data; name=...")
-            part = IncomingPart(self, params.get("filename"), headers.get("content-type"))
             if params["name"] == FILE_FIELD:
+                part = IncomingPart(self, attachment_filename(params), headers.get("content-type"))
                 yield part
                 async for _ in part.chunks():  # whatever the consumer left unread
                     pass
             else:
-                await self._skip_field(part)
+                await self._skip_field(IncomingPart(self, None, None))
 
     async def _skip_field(self, part: IncomingPart) -> None:
         size = 0

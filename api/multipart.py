@@ -3,8 +3,14 @@
 python-multipart's push parser is fed one network chunk at a time; its callbacks queue
 events that the pull side (the use case reading a part's bytes) consumes. So at most one
 network chunk of parsed data is held at once, whatever the file sizes.
+
+RFC 2046 framing the parser does not take is handled here: until the first delimiter line
+is found, `FirstDelimiter` drops the preamble and that line's transport padding. The
+parser itself skips the padding of later delimiter lines and the epilogue after the close
+delimiter (python-multipart 0.0.34; see test/api/test_multipart.py).
 """
 
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import ClassVar, Literal
@@ -28,6 +34,87 @@ _Event = (
 
 def _malformed(detail: str) -> HttpProblemError:
     return HttpProblemError(422, "validation_error", f"malformed multipart body: {detail}")
+
+
+_PADDING = re.compile(rb"[ \t]*")
+
+
+class FirstDelimiter:
+    """Finds the first delimiter line of a body as it streams in (RFC 2046 5.1.1):
+    `--boundary` at the start of the body or right after a CRLF, then transport padding
+    (spaces and tabs), then CRLF; or `--boundary--`, the close delimiter of a body with no
+    parts. What comes before it (the preamble) and its padding are dropped. At most
+    `max_bytes` of the body are held while looking: a first delimiter line that has not
+    ended within them is malformed, so a preamble cannot make the service hold much."""
+
+    def __init__(self, boundary: bytes, max_bytes: int) -> None:
+        self._dash = b"--" + boundary
+        self._max_bytes = max_bytes
+        self._held = bytearray()
+        self._search_from = 0  # where the CRLF before the next candidate may start
+        self._dash_at: int | None = None  # the candidate `--boundary` being checked
+        self._cursor = 0  # how far past that candidate has been read
+
+    def feed(self, chunk: bytes) -> bytes | None:
+        """None while still looking; once found, what the parser is to be fed: the
+        delimiter line without padding, then whatever followed it in the body so far."""
+        if not self._held and chunk.startswith(self._dash + b"\r\n"):
+            return chunk  # the usual body, passed on without a copy
+        self._held += chunk
+        while True:
+            if self._dash_at is None:
+                self._dash_at = self._next_candidate()
+                if self._dash_at is None:
+                    break
+                self._cursor = self._dash_at + len(self._dash)
+            found = self._delimiter_line()
+            if found is not None:
+                return found
+            if self._dash_at is not None:  # the line has not ended yet
+                break
+        if len(self._held) > self._max_bytes:
+            raise self._too_long()
+        return None
+
+    def _too_long(self) -> HttpProblemError:
+        return _malformed(f"no boundary line ends within the first {self._max_bytes} bytes")
+
+    def _next_candidate(self) -> int | None:
+        held, dash = self._held, self._dash
+        if self._search_from == 0:
+            if held.startswith(dash):
+                return 0
+            if dash.startswith(held):  # the body so far may yet begin with it
+                return None
+        crlf_at = held.find(b"\r\n" + dash, self._search_from)
+        if crlf_at == -1:
+            self._search_from = max(self._search_from, len(held) - len(dash) - 1)
+            return None
+        return crlf_at + 2
+
+    def _delimiter_line(self) -> bytes | None:
+        """The parser's input if the candidate is a delimiter line; None if it is not (then
+        the candidate is dropped) or if more bytes are needed to tell (then it is kept)."""
+        assert self._dash_at is not None
+        held, dash_end = self._held, self._dash_at + len(self._dash)
+        match = _PADDING.match(held, self._cursor)
+        assert match is not None
+        self._cursor = match.end()
+        ending = bytes(held[self._cursor : self._cursor + 2])
+        if self._cursor + len(ending) > self._max_bytes:
+            raise self._too_long()
+        if ending == b"\r\n":
+            found = self._dash + b"\r\n" + held[self._cursor + 2 :]
+        elif ending == b"--" and self._cursor == dash_end:
+            found = self._dash + b"--"  # no parts; what follows is epilogue
+        elif ending in (b"", b"\r") or (ending == b"-" and self._cursor == dash_end):
+            return None
+        else:
+            self._search_from = self._dash_at + 1
+            self._dash_at = None
+            return None
+        self._held = bytearray()
+        return found
 
 
 class IncomingPart:
@@ -67,6 +154,7 @@ class MultipartStream:
     MAX_FIELD_BYTES: ClassVar[int] = 64 * 1024
     MAX_HEADER_COUNT: ClassVar[int] = 16
     MAX_HEADER_BYTES: ClassVar[int] = 8 * 1024
+    MAX_PREAMBLE_BYTES: ClassVar[int] = 64 * 1024
 
     def __init__(self, content_type: str | None, body: AsyncIterator[bytes]) -> None:
         if (content_type or "").partition(";")[0].strip().lower() != "multipart/form-data":
@@ -86,6 +174,9 @@ class MultipartStream:
         self._header_value = bytearray()
         self._headers: list[tuple[str, str]] = []
         self._exhausted = False
+        self._first: FirstDelimiter | None = FirstDelimiter(
+            boundary.encode("ascii"), self.MAX_PREAMBLE_BYTES
+        )
         self._parser = MultipartParser(
             boundary.encode("ascii"),
             {
@@ -137,7 +228,8 @@ class MultipartStream:
     async def next_event(self) -> _Event:
         while not self._events:
             if self._exhausted:
-                raise _malformed("the body ended before the closing boundary")
+                where = "first" if self._first is not None else "closing"
+                raise _malformed(f"the body ended before the {where} boundary")
             try:
                 chunk = await anext(self._body)
             except StopAsyncIteration:
@@ -147,6 +239,11 @@ class MultipartStream:
         return self._events.popleft()
 
     def _feed(self, chunk: bytes) -> None:
+        if self._first is not None:
+            framed = self._first.feed(chunk)
+            if framed is None:
+                return
+            self._first, chunk = None, framed
         try:
             self._parser.write(chunk)
         except MultipartParseError as error:

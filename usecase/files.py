@@ -34,7 +34,8 @@ from usecase.unsettled import unsettled
 
 
 class IncomingFile(Protocol):
-    """One file of an upload as it arrives: its name and type as sent, then its bytes."""
+    """One file of an upload as it arrives: its name (as the API edge read it from the
+    wire) and its type as sent, then its bytes."""
 
     @property
     def filename(self) -> str | None: ...

@@ -2,13 +2,12 @@
 is stored, listed and downloaded as the name itself, and a name that decodes to one the
 rules refuse is refused with nothing stored."""
 
-import re
 from pathlib import Path
-from urllib.parse import unquote
 
 import pytest
 
 from test.api.conftest import Json, Part, UserApi, assert_problem, list_files, snapshot, upload
+from test.content_disposition import name_in_content_disposition
 
 pytestmark = pytest.mark.anyio
 
@@ -25,13 +24,6 @@ SAY_HI_ON_THE_WIRE = [
     ),
     pytest.param('form-data; name="file"; filename="say "hi".txt"', id="never-escaped"),
 ]
-
-
-def name_in_content_disposition(header: str) -> str:
-    """The name a client reads from a download's `filename*` (RFC 8187)."""
-    match = re.fullmatch(r"attachment; filename=\"[ -~]*\"; filename\*=UTF-8''([^;\s]+)", header)
-    assert match is not None, header
-    return unquote(match.group(1), errors="strict")
 
 
 async def assert_stored_under(

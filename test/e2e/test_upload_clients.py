@@ -3,17 +3,17 @@ names on the wire"): each client's encoding of a name comes back as the name its
 the list and in the download's Content-Disposition, with the bytes intact."""
 
 import json
-import re
 import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
 
+from test.content_disposition import name_in_content_disposition
 from test.e2e.client import client, new_chat, new_user, sha256
 from test.e2e.server import RunningServer, running_server
 
@@ -43,12 +43,6 @@ def user(http: httpx.Client) -> dict[str, str]:
 @pytest.fixture
 def chat_id(http: httpx.Client, user: dict[str, str]) -> str:
     return new_chat(http, user)
-
-
-def name_in_content_disposition(header: str) -> str:
-    match = re.fullmatch(r"attachment; filename=\"[ -~]*\"; filename\*=UTF-8''([^;\s]+)", header)
-    assert match is not None, header
-    return unquote(match.group(1), errors="strict")
 
 
 def assert_stored(

@@ -3,8 +3,14 @@
 python-multipart's push parser is fed one network chunk at a time; its callbacks queue
 events that the pull side (the use case reading a part's bytes) consumes. So at most one
 network chunk of parsed data is held at once, whatever the file sizes.
+
+RFC 2046 framing the parser does not take is handled here: until the first delimiter line
+is found, `FirstDelimiter` drops the preamble and that line's transport padding. The
+parser itself skips the padding of later delimiter lines and the epilogue after the close
+delimiter (python-multipart 0.0.34; see test/api/test_multipart.py).
 """
 
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import ClassVar, Literal
@@ -13,6 +19,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser
 
 from api.http_problem import HttpProblemError
+from api.mime_params import MalformedParamsError, attachment_filename, split_header_params
 
 FILE_FIELD = "file"
 
@@ -29,40 +36,90 @@ def _malformed(detail: str) -> HttpProblemError:
     return HttpProblemError(422, "validation_error", f"malformed multipart body: {detail}")
 
 
-def split_header_params(value: str) -> tuple[str, dict[str, str]]:
-    """`type; key=value; key="quoted"` into the lower-cased type and its parameters.
+_PADDING = re.compile(rb"[ \t]*")
 
-    Quoted values are taken as sent: a backslash stays a backslash (browsers percent-encode
-    quotes in file names and never escape), so a name can never gain or lose characters
-    here. Extended `key*=` parameters are ignored, as RFC 7578 forbids them."""
-    items: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in value:
-        if char == '"':
-            quoted = not quoted
-        if char == ";" and not quoted:
-            items.append("".join(current))
-            current = []
+
+class FirstDelimiter:
+    """Finds the first delimiter line of a body as it streams in (RFC 2046 5.1.1):
+    `--boundary` at the start of the body or right after a CRLF, then transport padding
+    (spaces and tabs), then CRLF; or `--boundary--`, the close delimiter of a body with no
+    parts. What comes before it (the preamble) and its padding are dropped. At most
+    `max_bytes` of the body are held while looking: a first delimiter line that has not
+    ended within them is malformed, so a preamble cannot make the service hold much."""
+
+    def __init__(self, boundary: bytes, max_bytes: int) -> None:
+        self._dash = b"--" + boundary
+        self._max_bytes = max_bytes
+        self._held = bytearray()
+        self._search_from = 0  # where the CRLF before the next candidate may start
+        self._dash_at: int | None = None  # the candidate `--boundary` being checked
+        self._cursor = 0  # how far past that candidate has been read
+
+    def feed(self, chunk: bytes) -> bytes | None:
+        """None while still looking; once found, what the parser is to be fed: the
+        delimiter line without padding, then whatever followed it in the body so far."""
+        if not self._held and chunk.startswith(self._dash + b"\r\n"):
+            return chunk  # the usual body, passed on without a copy
+        self._held += chunk
+        while True:
+            if self._dash_at is None:
+                self._dash_at = self._next_candidate()
+                if self._dash_at is None:
+                    break
+                self._cursor = self._dash_at + len(self._dash)
+            found = self._delimiter_line()
+            if found is not None:
+                return found
+            if self._dash_at is not None:  # the line has not ended yet
+                break
+        if len(self._held) > self._max_bytes:
+            raise self._too_long()
+        return None
+
+    def _too_long(self) -> HttpProblemError:
+        return _malformed(f"no boundary line ends within the first {self._max_bytes} bytes")
+
+    def _next_candidate(self) -> int | None:
+        held, dash = self._held, self._dash
+        if self._search_from == 0:
+            if held.startswith(dash):
+                return 0
+            if dash.startswith(held):  # the body so far may yet begin with it
+                return None
+        crlf_at = held.find(b"\r\n" + dash, self._search_from)
+        if crlf_at == -1:
+            self._search_from = max(self._search_from, len(held) - len(dash) - 1)
+            return None
+        return crlf_at + 2
+
+    def _delimiter_line(self) -> bytes | None:
+        """The parser's input if the candidate is a delimiter line; None if it is not (then
+        the candidate is dropped) or if more bytes are needed to tell (then it is kept)."""
+        assert self._dash_at is not None
+        held, dash_end = self._held, self._dash_at + len(self._dash)
+        match = _PADDING.match(held, self._cursor)
+        assert match is not None
+        self._cursor = match.end()
+        ending = bytes(held[self._cursor : self._cursor + 2])
+        if self._cursor + len(ending) > self._max_bytes:
+            raise self._too_long()
+        if ending == b"\r\n":
+            found = self._dash + b"\r\n" + held[self._cursor + 2 :]
+        elif ending == b"--" and self._cursor == dash_end:
+            found = self._dash + b"--"  # no parts; what follows is epilogue
+        elif ending in (b"", b"\r") or (ending == b"-" and self._cursor == dash_end):
+            return None
         else:
-            current.append(char)
-    items.append("".join(current))
-    kind = items[0].strip().lower()
-    params: dict[str, str] = {}
-    for item in items[1:]:
-        key, sep, raw = item.partition("=")
-        key = key.strip().lower()
-        if not sep or not key or "*" in key:
-            continue
-        raw = raw.strip()
-        if len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"':
-            raw = raw[1:-1]
-        params.setdefault(key, raw)
-    return kind, params
+            self._search_from = self._dash_at + 1
+            self._dash_at = None
+            return None
+        self._held = bytearray()
+        return found
 
 
 class IncomingPart:
-    """One `file` part: its filename and Content-Type as sent, then its bytes, once."""
+    """One `file` part: its name as decoded from the wire (api.mime_params) and its
+    Content-Type as sent, then its bytes, once."""
 
     def __init__(self, stream: "MultipartStream", filename: str | None, content_type: str | None):
         self._stream = stream
@@ -97,13 +154,17 @@ class MultipartStream:
     MAX_FIELD_BYTES: ClassVar[int] = 64 * 1024
     MAX_HEADER_COUNT: ClassVar[int] = 16
     MAX_HEADER_BYTES: ClassVar[int] = 8 * 1024
+    MAX_PREAMBLE_BYTES: ClassVar[int] = 64 * 1024
 
     def __init__(self, content_type: str | None, body: AsyncIterator[bytes]) -> None:
-        kind, params = split_header_params(content_type or "")
-        if kind != "multipart/form-data":
+        if (content_type or "").partition(";")[0].strip().lower() != "multipart/form-data":
             raise HttpProblemError(
                 415, "unsupported_media_type", "uploads must be multipart/form-data"
             )
+        try:
+            _, params = split_header_params(content_type or "")
+        except MalformedParamsError:
+            params = {}
         boundary = params.get("boundary", "")
         if not boundary or len(boundary) > 70 or not boundary.isascii():
             raise _malformed("the multipart boundary is missing or invalid")
@@ -113,6 +174,9 @@ class MultipartStream:
         self._header_value = bytearray()
         self._headers: list[tuple[str, str]] = []
         self._exhausted = False
+        self._first: FirstDelimiter | None = FirstDelimiter(
+            boundary.encode("ascii"), self.MAX_PREAMBLE_BYTES
+        )
         self._parser = MultipartParser(
             boundary.encode("ascii"),
             {
@@ -164,17 +228,26 @@ class MultipartStream:
     async def next_event(self) -> _Event:
         while not self._events:
             if self._exhausted:
-                raise _malformed("the body ended before the closing boundary")
+                where = "first" if self._first is not None else "closing"
+                raise _malformed(f"the body ended before the {where} boundary")
             try:
                 chunk = await anext(self._body)
             except StopAsyncIteration:
                 self._exhausted = True
                 continue
-            try:
-                self._parser.write(chunk)
-            except MultipartParseError as error:
-                raise _malformed(str(error)) from None
+            self._feed(chunk)
         return self._events.popleft()
+
+    def _feed(self, chunk: bytes) -> None:
+        if self._first is not None:
+            framed = self._first.feed(chunk)
+            if framed is None:
+                return
+            self._first, chunk = None, framed
+        try:
+            self._parser.write(chunk)
+        except MultipartParseError as error:
+            raise _malformed(str(error)) from None
 
     async def files(self) -> AsyncIterator[IncomingPart]:
         """Each `file` part in order; other fields are read and dropped (bounded in size)."""
@@ -193,16 +266,19 @@ class MultipartStream:
             if parts > self.MAX_PARTS:
                 raise _malformed(f"more than {self.MAX_PARTS} parts")
             headers = dict(payload)
-            disposition, params = split_header_params(headers.get("content-disposition", ""))
+            try:
+                disposition, params = split_header_params(headers.get("content-disposition", ""))
+            except MalformedParamsError as error:
+                raise _malformed(f"a part's Content-Disposition: {error}") from None
             if disposition != "form-data" or "name" not in params:
                 raise _malformed("a part lacks Content-Disposition: form-data; name=...")
-            part = IncomingPart(self, params.get("filename"), headers.get("content-type"))
             if params["name"] == FILE_FIELD:
+                part = IncomingPart(self, attachment_filename(params), headers.get("content-type"))
                 yield part
                 async for _ in part.chunks():  # whatever the consumer left unread
                     pass
             else:
-                await self._skip_field(part)
+                await self._skip_field(IncomingPart(self, None, None))
 
     async def _skip_field(self, part: IncomingPart) -> None:
         size = 0

@@ -32,6 +32,7 @@ STATUS_OF: dict[type[Exception], int] = {
     errors.RangeNotSatisfiableError: 416,
     errors.InvalidAttachmentNameError: 422,
     errors.ReservedAttachmentNameError: 422,
+    errors.DuplicateAttachmentNameError: 422,
     errors.InvalidHistoryEncodingError: 422,
     errors.InvalidInputError: 422,
     errors.StorageUnavailableError: 503,

@@ -11,7 +11,8 @@ HISTORY_FILE_NAME = "history.md"
 class ChatAttachmentName:
     """An attachment's file name, safe to use as one path component inside a chat directory.
 
-    Checked exactly as sent (never percent-decoded): not empty, not `.` or `..`, no `/`,
+    Checked on the name itself, as the API edge decoded it from the wire (the domain
+    decodes nothing, so `%2F` is three characters): not empty, not `.` or `..`, no `/`,
     `\\`, NUL or other control character (Unicode category Cc), at most `MAX_BYTES` in
     UTF-8, and not the reserved history file name.
     """

@@ -81,6 +81,10 @@ class ReservedAttachmentNameError(InvalidAttachmentNameError):
     code = "reserved_attachment_name"
 
 
+class DuplicateAttachmentNameError(InvalidInputError):
+    code = "duplicate_attachment_name"
+
+
 class InvalidHistoryEncodingError(InvalidInputError):
     code = "invalid_history_encoding"
 

@@ -11,6 +11,7 @@ from domain.content import StagedContent
 from domain.errors import (
     ChatFileNotFoundError,
     DomainError,
+    DuplicateAttachmentNameError,
     FileTooLargeError,
     InvalidInputError,
     QuotaExceededError,
@@ -33,7 +34,8 @@ from usecase.unsettled import unsettled
 
 
 class IncomingFile(Protocol):
-    """One file of an upload as it arrives: its name and type as sent, then its bytes."""
+    """One file of an upload as it arrives: its name (as the API edge read it from the
+    wire) and its type as sent, then its bytes."""
 
     @property
     def filename(self) -> str | None: ...
@@ -93,7 +95,9 @@ class UploadFiles:
         async for part in incoming:
             name = ChatAttachmentName(part.filename or "")
             if any(item.name == name for item in staged):
-                raise InvalidInputError(f"attachment name {name.value!r} appears twice")
+                raise DuplicateAttachmentNameError(
+                    f"attachment name {name.value!r} appears in two parts of the upload"
+                )
             content_type = checked_content_type(part.content_type)
             replaced = await files.get_by_chat_id_and_name(chat.chat_id, name)
             budget += 0 if replaced is None else replaced.size_bytes

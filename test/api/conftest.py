@@ -241,12 +241,15 @@ def sha256(data: bytes) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One part of a multipart/form-data body, written byte for byte as given."""
+    """One part of a multipart/form-data body, written byte for byte as given.
+    `disposition`, when given, is the whole Content-Disposition value instead of one made
+    of `name` and `filename`."""
 
     filename: str | bytes | None
     data: bytes = b""
     content_type: str | bytes | None = "application/octet-stream"
     name: str = "file"
+    disposition: str | bytes | None = None
 
 
 def _raw(value: str | bytes) -> bytes:
@@ -258,9 +261,12 @@ def multipart_body(*parts: Part) -> bytes:
     out = bytearray()
     for part in parts:
         out += b"--" + BOUNDARY.encode() + b"\r\n"
-        out += b'Content-Disposition: form-data; name="' + part.name.encode() + b'"'
-        if part.filename is not None:
-            out += b'; filename="' + _raw(part.filename) + b'"'
+        if part.disposition is not None:
+            out += b"Content-Disposition: " + _raw(part.disposition)
+        else:
+            out += b'Content-Disposition: form-data; name="' + part.name.encode() + b'"'
+            if part.filename is not None:
+                out += b'; filename="' + _raw(part.filename) + b'"'
         out += b"\r\n"
         if part.content_type is not None:
             out += b"Content-Type: " + _raw(part.content_type) + b"\r\n"

@@ -302,7 +302,9 @@ SECOND_PART_FAILURES = [
     pytest.param(Part("../x", b"bad"), 422, "invalid_attachment_name", id="bad-name"),
     pytest.param(Part("history.md", b"bad"), 422, "reserved_attachment_name", id="reserved"),
     pytest.param(Part("big", b"b" * (MAX_FILE_BYTES + 1)), 413, "file_too_large", id="too-big"),
-    pytest.param(Part("first.txt", b"again"), 422, "validation_error", id="duplicate-name"),
+    pytest.param(
+        Part("first.txt", b"again"), 422, "duplicate_attachment_name", id="duplicate-name"
+    ),
     pytest.param(
         Part("typed.txt", b"x", "text/plain\x01"), 422, "validation_error", id="bad-content-type"
     ),
@@ -452,15 +454,30 @@ async def test_multipart_with_no_parts_is_a_validation_error(user: UserApi, chat
     assert_problem(response, 422, "validation_error")
 
 
-async def test_duplicate_name_within_one_request_is_a_validation_error(
+async def test_duplicate_name_within_one_request_is_refused_as_a_duplicate(
     user: UserApi, chat: Json, chat_id: str, data_dir: Path
 ) -> None:
     before = await snapshot(user, chat, data_dir)
 
     response = await upload(user, chat_id, Part("twice.txt", b"one"), Part("twice.txt", b"two"))
 
-    assert_problem(response, 422, "validation_error")
+    assert_problem(response, 422, "duplicate_attachment_name")
     assert await snapshot(user, chat, data_dir) == before
+
+
+async def test_duplicate_as_the_last_of_large_parts_stores_nothing_and_keeps_usage(
+    user: UserApi, chat: Json, chat_id: str, data_dir: Path
+) -> None:
+    await upload_file(user, chat_id, "keep.txt", b"kept")
+    before = await snapshot(user, chat, data_dir)
+    large = [Part(f"large-{index}.bin", b"L" * (MAX_FILE_BYTES - index)) for index in range(3)]
+
+    response = await upload(user, chat_id, *large, Part("large-1.bin", b"again"))
+
+    problem = assert_problem(response, 422, "duplicate_attachment_name")
+    assert "large-1.bin" in problem["detail"]
+    assert await snapshot(user, chat, data_dir) == before
+    assert await used_bytes(user) == len(b"kept")
 
 
 async def test_upload_to_an_unknown_chat_is_not_found(user: UserApi, workspace: Json) -> None:

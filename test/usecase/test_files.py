@@ -11,6 +11,7 @@ from domain.errors import (
     ChatFileNotFoundError,
     ChatNotFoundError,
     DomainError,
+    DuplicateAttachmentNameError,
     FileTooLargeError,
     InsufficientStorageError,
     InvalidAttachmentNameError,
@@ -243,10 +244,10 @@ async def test_upload_under_an_existing_name_replaces_the_file_with_a_new_id(
 async def test_upload_naming_one_file_twice_is_refused(service: Service) -> None:
     chat = await service.new_chat()
 
-    with pytest.raises(InvalidInputError) as raised:
+    with pytest.raises(DuplicateAttachmentNameError) as raised:
         await upload(service, chat, Part("a.txt", b"one"), Part("a.txt", b"two"))
 
-    assert raised.value.code == "validation_error"
+    assert raised.value.code == "duplicate_attachment_name"
     await assert_no_trace(service, chat, {})
 
 

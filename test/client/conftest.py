@@ -1,13 +1,12 @@
 """The client against the real service, two ways: in process (the app from `create_app` on
 a scratch data directory, over ASGI) and over a real socket (`python -m api` on a free
-port). Both run with small limits so that every limit's error can be reached.
+port). Both run with test/api's small limits, so that every limit's error can be reached.
 
 Fixtures: `service` (where the service is and what it was sent), `client` / `async_client`
 (a new user's client, each parametrized over both ways), `chat` (a chat in that user's
 workspace), `big_server` (a real server with the default limits, for large bodies).
 """
 
-import hashlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,13 +22,9 @@ from fastapi import FastAPI
 from api.app import create_app
 from api.settings import Settings
 from chatstore_client import AsyncClient, Backoff, Chat, Client
+from test.api.conftest import MAX_FILE_BYTES, MAX_HISTORY_BYTES, QUOTA_BYTES, make_settings
 from test.e2e.server import RunningServer, running_server
 
-KIB = 1024
-MIB = 1024 * KIB
-QUOTA_BYTES = 2 * MIB
-MAX_FILE_BYTES = 512 * KIB
-MAX_HISTORY_BYTES = 64 * KIB
 GATEWAY_TOKEN = "client-test-token"
 IN_PROCESS_URL = "http://testserver"
 # Retries in tests wait no time at all.
@@ -39,20 +34,6 @@ BACKENDS = [
     pytest.param("in_process", id="in-process"),
     pytest.param("socket", id="socket", marks=pytest.mark.e2e),
 ]
-
-
-def small_settings(data_dir: Path, *, gateway_token: str | None = None) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        workspace_quota_bytes=QUOTA_BYTES,
-        max_file_bytes=MAX_FILE_BYTES,
-        max_history_bytes=MAX_HISTORY_BYTES,
-        gateway_token=gateway_token,
-    )
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class RecordingTransport(httpx.BaseTransport):
@@ -170,7 +151,7 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]
         yield Service(server.base_url, server.data_dir, transport)
         return
     data_dir = tmp_path / "data"
-    with in_process_transport(small_settings(data_dir)) as inner:
+    with in_process_transport(make_settings(data_dir)) as inner:
         transport = RecordingTransport(inner)
         yield Service(IN_PROCESS_URL, data_dir, transport)
 
@@ -211,7 +192,7 @@ async def async_service(
         server: RunningServer = request.getfixturevalue("small_server")
         yield AsyncService(server.base_url, server.data_dir, None)
         return
-    app = create_app(small_settings(tmp_path / "data"))
+    app = create_app(make_settings(tmp_path / "data"))
     async with app.router.lifespan_context(app):
         yield AsyncService(IN_PROCESS_URL, tmp_path / "data", httpx.ASGITransport(app=app))
 

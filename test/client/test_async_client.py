@@ -24,7 +24,8 @@ from chatstore_client import (
     Upload,
     WorkspaceNotFoundError,
 )
-from test.client.conftest import IN_PROCESS_URL, AsyncService, chat_dir, sha256
+from test.api.conftest import sha256
+from test.client.conftest import IN_PROCESS_URL, AsyncService, chat_dir
 
 pytestmark = pytest.mark.anyio
 
@@ -86,7 +87,7 @@ async def test_uploads_stream_async_iterables_paths_and_files(
         [
             Upload(_chunks(b"made ", b"as it goes"), name="stream.txt"),
             path,
-            Upload(io.BytesIO(b"\x00" * 300_000), name="zeros.bin"),
+            Upload(io.BytesIO(b"\x00" * 200_000), name="zeros.bin"),
         ],
     )
 
@@ -94,7 +95,7 @@ async def test_uploads_stream_async_iterables_paths_and_files(
     assert [record.sha256 for record in stored] == [
         sha256(b"made as it goes"),
         sha256(path.read_bytes()),
-        sha256(b"\x00" * 300_000),
+        sha256(b"\x00" * 200_000),
     ]
     assert (await async_client.list_files(async_chat.chat_id)).items == stored
     assert [f async for f in async_client.iter_files(async_chat.chat_id, page_size=2)] == stored

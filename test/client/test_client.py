@@ -35,15 +35,8 @@ from chatstore_client import (
     WorkspaceNotFoundError,
     WorkspaceQuotaExceededError,
 )
-from test.client.conftest import (
-    IN_PROCESS_URL,
-    KIB,
-    MAX_FILE_BYTES,
-    MAX_HISTORY_BYTES,
-    QUOTA_BYTES,
-    Service,
-    sha256,
-)
+from test.api.conftest import KIB, MAX_FILE_BYTES, MAX_HISTORY_BYTES, QUOTA_BYTES, sha256
+from test.client.conftest import IN_PROCESS_URL, Service
 
 HistoryBody = bytes | Iterable[bytes] | BinaryIO
 

@@ -11,6 +11,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
+from api.problems import problem as service_problem
 from chatstore_client import (
     APIResponseError,
     APIStatusError,
@@ -24,13 +25,13 @@ from chatstore_client import (
     ValidationError,
 )
 from chatstore_client.errors import ERROR_OF_CODE, ERROR_OF_STATUS, error_from_response
+from test.api.conftest import make_settings
 from test.client.conftest import (
     GATEWAY_TOKEN,
     IN_PROCESS_URL,
     NO_WAIT,
     Service,
     in_process_transport,
-    small_settings,
 )
 
 # api.md's error table, but for the codes of v2 features the service has not built yet.
@@ -67,14 +68,9 @@ CONTRACT_CODES = [
 
 
 def problem(status: int, code: str, detail: str = "what went wrong") -> httpx.Response:
-    body = {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    return httpx.Response(status, json=body, headers={"Content-Type": "application/problem+json"})
+    """The answer the service gives for this problem, as its own error table writes it."""
+    answer = service_problem(status, code, detail)
+    return httpx.Response(status, content=bytes(answer.body), headers=dict(answer.headers))
 
 
 def answering(response: httpx.Response) -> Client:
@@ -241,7 +237,7 @@ def test_every_request_names_the_user_the_gateway_and_the_client() -> None:
 
 @pytest.fixture
 def guarded(tmp_path: Path) -> Iterator[httpx.BaseTransport]:
-    settings = small_settings(tmp_path / "data", gateway_token=GATEWAY_TOKEN)
+    settings = make_settings(tmp_path / "data", gateway_token=GATEWAY_TOKEN)
     with in_process_transport(settings) as transport:
         yield transport
 

@@ -3,7 +3,6 @@
 Each method sends the same `Call` as its `Client` twin; only the awaiting differs.
 """
 
-import copy
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -19,7 +18,9 @@ from chatstore_client import _endpoints as api
 from chatstore_client._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    BaseClient,
     Call,
+    Download,
     RequestOptions,
     Settings,
     Timeout,
@@ -49,12 +50,8 @@ from chatstore_client.uploads import UploadItem
 T = TypeVar("T")
 
 
-class AsyncFileDownload:
+class AsyncFileDownload(Download):
     """An attachment's bytes as they arrive (from `AsyncClient.stream_file`)."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        self.info: DownloadInfo = api.download_info(response)
 
     async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         try:
@@ -64,7 +61,7 @@ class AsyncFileDownload:
             raise connection_error(error) from error
 
 
-class AsyncClient:
+class AsyncClient(BaseClient[httpx.AsyncClient]):
     """The chatstore API, asynchronously; built and used as `Client` is, with `await`,
     `async with` and `async for`. Uploads may also stream async iterables of bytes."""
 
@@ -82,7 +79,7 @@ class AsyncClient:
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
-        self._settings = Settings.build(
+        settings = Settings.build(
             base_url,
             user_id=user_id,
             token=token,
@@ -90,15 +87,8 @@ class AsyncClient:
             max_retries=max_retries,
             backoff=backoff,
         )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(transport=transport)
-
-    def with_options(self, **options: Unpack[RequestOptions]) -> Self:
-        """A client sharing this one's connections, with other defaults."""
-        clone = copy.copy(self)
-        clone._settings = self._settings.merged(options)
-        clone._owns_http = False
-        return clone
+        http = http_client or httpx.AsyncClient(transport=transport)
+        super().__init__(settings, http, owns_http=http_client is None)
 
     async def close(self) -> None:
         if self._owns_http:

@@ -1,10 +1,11 @@
 """What the sync and async clients share: their settings, per-call overrides, the
 description of one call (`Call`), and how a call becomes an `httpx.Request`."""
 
+import copy
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, Protocol, TypedDict, TypeVar
+from typing import Any, Generic, Protocol, Self, TypedDict, TypeVar, Unpack
 from uuid import UUID
 
 import httpx
@@ -12,6 +13,7 @@ import pydantic
 
 from chatstore_client._retry import Backoff, RetryState
 from chatstore_client.errors import APIConnectionError, APIResponseError, APITimeoutError
+from chatstore_client.models import DownloadInfo
 
 VERSION = "0.1.0"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
@@ -19,6 +21,7 @@ DEFAULT_MAX_RETRIES = 2
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 Timeout = float | httpx.Timeout
 
 
@@ -88,6 +91,40 @@ class Settings:
 
 def _timeout(timeout: Timeout) -> httpx.Timeout:
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+
+
+class BaseClient(Generic[HttpT]):
+    """What both clients hold: their settings, and the httpx client they send with (and
+    close, if they made it)."""
+
+    def __init__(self, settings: Settings, http: HttpT, *, owns_http: bool) -> None:
+        self._settings = settings
+        self._http: HttpT = http
+        self._owns_http = owns_http
+
+    def with_options(self, **options: Unpack[RequestOptions]) -> Self:
+        """A client sharing this one's connections, with other defaults."""
+        clone = copy.copy(self)
+        clone._settings = self._settings.merged(options)
+        clone._owns_http = False
+        return clone
+
+
+class Download:
+    """An attachment download whose answer has arrived, its body still to be read."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        headers = response.headers
+        length = headers.get("content-length")
+        self.info = DownloadInfo(
+            status=response.status_code,
+            etag=headers.get("etag"),
+            content_type=headers.get("content-type"),
+            content_length=int(length) if length is not None and length.isdigit() else None,
+            content_range=headers.get("content-range"),
+            content_disposition=headers.get("content-disposition"),
+        )
 
 
 class StreamedBody(Protocol):

@@ -1,9 +1,9 @@
 """`Client`: the synchronous client, over an `httpx.Client`."""
 
-import copy
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self, TypeVar, Unpack, overload
@@ -14,7 +14,9 @@ from chatstore_client import _endpoints as api
 from chatstore_client._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    BaseClient,
     Call,
+    Download,
     RequestOptions,
     Settings,
     Timeout,
@@ -44,12 +46,8 @@ from chatstore_client.uploads import UploadItem
 T = TypeVar("T")
 
 
-class FileDownload:
-    """An attachment's bytes as they arrive; close it (or use `with`) when done."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        self.info: DownloadInfo = api.download_info(response)
+class FileDownload(Download):
+    """An attachment's bytes as they arrive (from `Client.stream_file`)."""
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         try:
@@ -57,22 +55,8 @@ class FileDownload:
         except httpx.TransportError as error:
             raise connection_error(error) from error
 
-    def close(self) -> None:
-        self.response.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class Client:
+class Client(BaseClient[httpx.Client]):
     """The chatstore API, synchronously.
 
     Built once with the service's `base_url`, the gateway `token` (sent as
@@ -98,7 +82,7 @@ class Client:
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
-        self._settings = Settings.build(
+        settings = Settings.build(
             base_url,
             user_id=user_id,
             token=token,
@@ -106,15 +90,8 @@ class Client:
             max_retries=max_retries,
             backoff=backoff,
         )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=transport)
-
-    def with_options(self, **options: Unpack[RequestOptions]) -> Self:
-        """A client sharing this one's connections, with other defaults."""
-        clone = copy.copy(self)
-        clone._settings = self._settings.merged(options)
-        clone._owns_http = False
-        return clone
+        http = http_client or httpx.Client(transport=transport)
+        super().__init__(settings, http, owns_http=http_client is None)
 
     def close(self) -> None:
         if self._owns_http:
@@ -270,6 +247,7 @@ class Client:
     def get_file(self, chat_id: Id, file_id: Id, **options: Unpack[RequestOptions]) -> ChatFile:
         return self._call(api.get_file(chat_id, file_id), options)
 
+    @contextmanager
     def stream_file(
         self,
         chat_id: Id,
@@ -277,9 +255,13 @@ class Client:
         *,
         byte_range: ByteRange | None = None,
         **options: Unpack[RequestOptions],
-    ) -> FileDownload:
+    ) -> Iterator[FileDownload]:
         """The file's bytes as they arrive: `with client.stream_file(...) as download:`."""
-        return FileDownload(self._send(api.download_file(chat_id, file_id, byte_range), options))
+        response = self._send(api.download_file(chat_id, file_id, byte_range), options)
+        try:
+            yield FileDownload(response)
+        finally:
+            response.close()
 
     def download_file(
         self,

@@ -7,13 +7,12 @@ from uuid import UUID
 
 import httpx
 
-from chatstore_client._base import Call, json_body, parse_model
+from chatstore_client._base import Call, Download, json_body, parse_model
 from chatstore_client._content import Content, source_of
 from chatstore_client.errors import APIResponseError
 from chatstore_client.models import (
     Chat,
     ChatFile,
-    DownloadInfo,
     History,
     ItemList,
     NotModified,
@@ -151,25 +150,12 @@ def get_file(chat_id: Id, file_id: Id) -> Call[ChatFile]:
     return Call("GET", _file(chat_id, file_id), parse_model(ChatFile))
 
 
-def download_info(response: httpx.Response) -> DownloadInfo:
-    headers = response.headers
-    length = headers.get("content-length")
-    return DownloadInfo(
-        status=response.status_code,
-        etag=headers.get("etag"),
-        content_type=headers.get("content-type"),
-        content_length=int(length) if length is not None and length.isdigit() else None,
-        content_range=headers.get("content-range"),
-        content_disposition=headers.get("content-disposition"),
-    )
-
-
-def download_file(chat_id: Id, file_id: Id, byte_range: ByteRange | None) -> Call[DownloadInfo]:
+def download_file(chat_id: Id, file_id: Id, byte_range: ByteRange | None) -> Call[Download]:
     headers = {} if byte_range is None else {"Range": byte_range.header()}
     # identity: the bytes arrive as stored, so Content-Length and Range count stored bytes.
     headers["Accept-Encoding"] = "identity"
     path = f"{_file(chat_id, file_id)}/content"
-    return Call("GET", path, download_info, headers=headers, stream=True)
+    return Call("GET", path, Download, headers=headers, stream=True)
 
 
 def delete_file(chat_id: Id, file_id: Id) -> Call[None]:

@@ -60,6 +60,24 @@ def test_the_session_ends_when_the_block_raises(client: Client, chat: Chat) -> N
         client.end_sandbox_session(chat.chat_id, lease.session.session_id)
 
 
+def _fail_after_ending_it_behind_the_lease(client: Client, lease: SandboxLease) -> None:
+    with lease:
+        client.end_sandbox_session(lease.session.chat_id, lease.session.session_id)
+        raise BlockFailedError
+
+
+def test_when_the_block_raises_a_failed_end_is_noted_on_its_error(
+    client: Client, chat: Chat
+) -> None:
+    lease = client.sandbox_session(chat.chat_id, ttl_seconds=60)
+
+    with pytest.raises(BlockFailedError) as raised:
+        _fail_after_ending_it_behind_the_lease(client, lease)
+
+    (note,) = raised.value.__notes__
+    assert note.startswith(f"ending sandbox session {lease.session.session_id} failed: 404")
+
+
 def test_heartbeat_every_overrides_the_fraction_of_the_ttl(client: Client, chat: Chat) -> None:
     with client.sandbox_session(chat.chat_id, ttl_seconds=3600, heartbeat_every=0.1) as lease:
         time.sleep(0.65)

@@ -63,9 +63,11 @@ class Client(BaseClient[httpx.Client]):
     `Authorization: Bearer`) and the end user's `user_id` (sent as `X-User-Id`); every
     method takes the same as keyword overrides (`RequestOptions`), and `with_options`
     makes a copy with new defaults. Idempotent calls are retried `max_retries` times
-    after a connection error or a `503`. Pass `transport` (for example
-    `httpx.ASGITransport(app)`) or a whole `http_client`; a client this object made is
-    closed by `close()` or on leaving `with`, one handed in is left to its owner.
+    after a connection error or a `503`. Pass a `transport` (an `httpx.MockTransport`, or
+    for `AsyncClient` an `httpx.ASGITransport(app=app)` to call an app in process) or a
+    whole `http_client`; a client this object made is
+    closed by `close()` or on leaving `with`, one handed in is left to its owner. `timeout`
+    applies to every request, also those sent through a client handed in.
     """
 
     def __init__(

@@ -49,17 +49,18 @@ class _LeaseState:
         self.lost = isinstance(outcome, SandboxSessionNotFoundError)
         logger.warning("sandbox session heartbeat failed: %s", outcome)
 
-    def _ended(self, error: ChatstoreError | None, body_failed: bool) -> None:
-        if error is None:
-            return
-        if not body_failed:
+    def _end_failed(self, error: ChatstoreError, block_error: BaseException | None) -> None:
+        if block_error is None:
             raise error
-        # The block's own exception is the one to see; ending the session failing too is
-        # noted on it, not raised over it.
+        # The block's own exception is the one to see; that ending the session failed too
+        # is noted on it, not raised over it.
+        block_error.add_note(f"ending sandbox session {self.session.session_id} failed: {error}")
         logger.warning("could not end sandbox session: %s", error)
 
 
 class SandboxLease(_LeaseState):
+    """`with client.sandbox_session(...) as lease:`; heartbeats from a daemon thread."""
+
     def __init__(
         self,
         start: Callable[[], SandboxSession],
@@ -101,10 +102,12 @@ class SandboxLease(_LeaseState):
         try:
             self._end(self.session)
         except ChatstoreError as error:
-            self._ended(error, body_failed=exc is not None)
+            self._end_failed(error, exc)
 
 
 class AsyncSandboxLease(_LeaseState):
+    """`async with client.sandbox_session(...) as lease:`; heartbeats from a task."""
+
     def __init__(
         self,
         start: Callable[[], Awaitable[SandboxSession]],
@@ -140,14 +143,14 @@ class AsyncSandboxLease(_LeaseState):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        failed = exc is not None
+        block_error = exc
         try:
             if self._group is not None:
                 self._group.cancel_scope.cancel()
                 # Raises the cancellation when the block was cancelled from outside.
                 await self._group.__aexit__(None, None, None)
-        except BaseException:
-            failed = True
+        except BaseException as cancelled:
+            block_error = cancelled
             raise
         finally:
             # Shielded, so that a block left by cancellation still ends its session.
@@ -155,4 +158,4 @@ class AsyncSandboxLease(_LeaseState):
                 try:
                     await self._end(self.session)
                 except ChatstoreError as error:
-                    self._ended(error, body_failed=failed)
+                    self._end_failed(error, block_error)

@@ -5,10 +5,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck layers pytest bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e ./client
 	touch $(STAMP)
 
 run: $(STAMP)

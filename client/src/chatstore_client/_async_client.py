@@ -1,0 +1,368 @@
+"""`AsyncClient`: the asynchronous twin of `Client`, over an `httpx.AsyncClient`.
+
+Each method sends the same `Call` as its `Client` twin; only the awaiting differs.
+"""
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO, Self, TypeVar, Unpack, overload
+
+import anyio
+import anyio.to_thread
+import httpx
+
+from chatstore_client import _endpoints as api
+from chatstore_client._base import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    BaseClient,
+    Call,
+    Download,
+    RequestOptions,
+    Settings,
+    Timeout,
+    build_request,
+    connection_error,
+    is_error,
+    retry_state,
+)
+from chatstore_client._endpoints import HistoryContent, Id
+from chatstore_client._retry import Backoff
+from chatstore_client.errors import error_from_response
+from chatstore_client.models import (
+    Chat,
+    ChatFile,
+    DownloadInfo,
+    History,
+    NotModified,
+    Page,
+    SandboxSession,
+    Workspace,
+    WorkspaceUsage,
+)
+from chatstore_client.ranges import ByteRange
+from chatstore_client.sandbox import AsyncSandboxLease
+from chatstore_client.uploads import UploadItem
+
+T = TypeVar("T")
+
+
+class AsyncFileDownload(Download):
+    """An attachment's bytes as they arrive (from `AsyncClient.stream_file`)."""
+
+    async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self.response.aiter_bytes(chunk_size):
+                yield chunk
+        except httpx.TransportError as error:
+            raise connection_error(error) from error
+
+
+class AsyncClient(BaseClient[httpx.AsyncClient]):
+    """The chatstore API, asynchronously; built and used as `Client` is, with `await`,
+    `async with` and `async for`. Uploads may also stream async iterables of bytes."""
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL,
+        *,
+        user_id: Id | None = None,
+        token: str | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff: Backoff = Backoff(),  # noqa: B008 - frozen, so one shared default is safe
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if http_client is not None and transport is not None:
+            raise ValueError("pass http_client or transport, not both")
+        settings = Settings.build(
+            base_url,
+            user_id=user_id,
+            token=token,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+        )
+        http = http_client or httpx.AsyncClient(transport=transport)
+        super().__init__(settings, http, owns_http=http_client is None)
+
+    async def close(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # Sending
+
+    async def _send(self, call: Call[T], options: RequestOptions) -> httpx.Response:
+        """The answer to `call`, its body read unless `call.stream`; raises on an error."""
+        settings = self._settings.merged(options)
+        retry = retry_state(settings, call)
+        while True:
+            body = None if call.body is None else call.body.achunks()
+            request = build_request(
+                self._http, settings, call, call.content if body is None else body
+            )
+            try:
+                response = await self._http.send(request, stream=True)
+                if not call.stream or is_error(response):
+                    await _read(response)
+            except httpx.TransportError as error:
+                delay = retry.after_connection_error()
+                if delay is None:
+                    raise connection_error(error) from error
+            else:
+                delay = retry.after_response(response)
+                if delay is None:
+                    break
+                await response.aclose()
+            finally:
+                if body is not None:
+                    await body.aclose()
+            await anyio.sleep(delay)
+        if is_error(response):
+            raise error_from_response(response)
+        return response
+
+    async def _call(self, call: Call[T], options: RequestOptions) -> T:
+        return call.parse(await self._send(call, options))
+
+    # Workspace
+
+    async def ensure_workspace(self, **options: Unpack[RequestOptions]) -> Workspace:
+        """The caller's workspace, created if it has none (safe to retry and to race)."""
+        return await self._call(api.ensure_workspace(), options)
+
+    async def get_workspace(self, **options: Unpack[RequestOptions]) -> Workspace:
+        return await self._call(api.get_workspace(), options)
+
+    async def get_workspace_usage(self, **options: Unpack[RequestOptions]) -> WorkspaceUsage:
+        return await self._call(api.get_workspace_usage(), options)
+
+    # Chats
+
+    async def create_chat(self, **options: Unpack[RequestOptions]) -> Chat:
+        return await self._call(api.create_chat(), options)
+
+    async def get_chat(self, chat_id: Id, **options: Unpack[RequestOptions]) -> Chat:
+        return await self._call(api.get_chat(chat_id), options)
+
+    async def list_chats(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Page[Chat]:
+        return await self._call(api.list_chats(limit, cursor), options)
+
+    def iter_chats(
+        self, *, page_size: int | None = None, **options: Unpack[RequestOptions]
+    ) -> AsyncIterator[Chat]:
+        """Every chat, oldest first, fetching page after page as the loop goes."""
+        return _walk(lambda cursor: self.list_chats(limit=page_size, cursor=cursor, **options))
+
+    async def delete_chat(self, chat_id: Id, **options: Unpack[RequestOptions]) -> None:
+        await self._call(api.delete_chat(chat_id), options)
+
+    # History
+
+    @overload
+    async def get_history(
+        self, chat_id: Id, *, if_none_match: None = None, **options: Unpack[RequestOptions]
+    ) -> History: ...
+
+    @overload
+    async def get_history(
+        self, chat_id: Id, *, if_none_match: str, **options: Unpack[RequestOptions]
+    ) -> History | NotModified: ...
+
+    async def get_history(
+        self, chat_id: Id, *, if_none_match: str | None = None, **options: Unpack[RequestOptions]
+    ) -> History | NotModified:
+        """The history and its ETag; `NotModified` when `if_none_match` is still current."""
+        return await self._call(api.get_history(chat_id, if_none_match), options)
+
+    async def put_history(
+        self,
+        chat_id: Id,
+        content: HistoryContent,
+        *,
+        if_match: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> str:
+        """Replace the history; returns its new ETag (see `Client.put_history`); `content`
+        may also be an async iterable of bytes."""
+        return await self._call(api.put_history(chat_id, content, if_match), options)
+
+    # Files
+
+    async def upload_files(
+        self, chat_id: Id, files: Iterable[UploadItem], **options: Unpack[RequestOptions]
+    ) -> list[ChatFile]:
+        """Upload in one streamed request, stored all or none (see `Client.upload_files`)."""
+        return await self._call(api.upload_files(chat_id, files), options)
+
+    async def upload_file(
+        self, chat_id: Id, file: UploadItem, **options: Unpack[RequestOptions]
+    ) -> ChatFile:
+        (record,) = await self.upload_files(chat_id, [file], **options)
+        return record
+
+    async def list_files(
+        self,
+        chat_id: Id,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Page[ChatFile]:
+        return await self._call(api.list_files(chat_id, limit, cursor), options)
+
+    def iter_files(
+        self, chat_id: Id, *, page_size: int | None = None, **options: Unpack[RequestOptions]
+    ) -> AsyncIterator[ChatFile]:
+        return _walk(
+            lambda cursor: self.list_files(chat_id, limit=page_size, cursor=cursor, **options)
+        )
+
+    async def get_file(
+        self, chat_id: Id, file_id: Id, **options: Unpack[RequestOptions]
+    ) -> ChatFile:
+        return await self._call(api.get_file(chat_id, file_id), options)
+
+    @asynccontextmanager
+    async def stream_file(
+        self,
+        chat_id: Id,
+        file_id: Id,
+        *,
+        byte_range: ByteRange | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncIterator[AsyncFileDownload]:
+        """The file's bytes as they arrive: `async with client.stream_file(...) as d:`."""
+        call = api.download_file(chat_id, file_id, byte_range)
+        response = await self._send(call, options)
+        try:
+            yield AsyncFileDownload(response)
+        finally:
+            await response.aclose()
+
+    async def download_file(
+        self,
+        chat_id: Id,
+        file_id: Id,
+        to: str | os.PathLike[str] | BinaryIO,
+        *,
+        byte_range: ByteRange | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> DownloadInfo:
+        """Write the file's bytes (or `byte_range` of them) to a path or a binary file as
+        they arrive. A path left half written by a failure is removed."""
+        async with self.stream_file(chat_id, file_id, byte_range=byte_range, **options) as download:
+            if not isinstance(to, str | os.PathLike):
+                async for chunk in download.aiter_bytes():
+                    await anyio.to_thread.run_sync(to.write, chunk)
+                return download.info
+            path = anyio.Path(Path(to))
+            try:
+                async with await anyio.open_file(path, "wb") as file:
+                    async for chunk in download.aiter_bytes():
+                        await file.write(chunk)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await path.unlink(missing_ok=True)
+                raise
+            return download.info
+
+    async def delete_file(
+        self, chat_id: Id, file_id: Id, **options: Unpack[RequestOptions]
+    ) -> None:
+        await self._call(api.delete_file(chat_id, file_id), options)
+
+    async def delete_files(self, chat_id: Id, **options: Unpack[RequestOptions]) -> None:
+        """Remove every attachment of the chat; its history stays."""
+        await self._call(api.delete_files(chat_id), options)
+
+    async def rescan_files(self, chat_id: Id, **options: Unpack[RequestOptions]) -> list[ChatFile]:
+        """Reconcile the records with the chat's directory; the whole list after it."""
+        return await self._call(api.rescan_files(chat_id), options)
+
+    # Sandbox sessions
+
+    async def start_sandbox_session(
+        self, chat_id: Id, *, ttl_seconds: int | None = None, **options: Unpack[RequestOptions]
+    ) -> SandboxSession:
+        return await self._call(api.start_sandbox_session(chat_id, ttl_seconds), options)
+
+    async def get_active_sandbox_session(
+        self, chat_id: Id, **options: Unpack[RequestOptions]
+    ) -> SandboxSession:
+        return await self._call(api.get_active_sandbox_session(chat_id), options)
+
+    async def heartbeat_sandbox_session(
+        self,
+        chat_id: Id,
+        session_id: Id,
+        *,
+        ttl_seconds: int | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> SandboxSession:
+        call = api.heartbeat_sandbox_session(chat_id, session_id, ttl_seconds)
+        return await self._call(call, options)
+
+    async def end_sandbox_session(
+        self, chat_id: Id, session_id: Id, **options: Unpack[RequestOptions]
+    ) -> None:
+        """End the session; the service then rescans the chat's files."""
+        await self._call(api.end_sandbox_session(chat_id, session_id), options)
+
+    def sandbox_session(
+        self,
+        chat_id: Id,
+        *,
+        ttl_seconds: int | None = None,
+        heartbeat_every: float | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncSandboxLease:
+        """`async with client.sandbox_session(chat_id, ttl_seconds=60) as lease:`, as
+        `Client.sandbox_session` but heartbeating from a task."""
+        return AsyncSandboxLease(
+            start=lambda: self.start_sandbox_session(chat_id, ttl_seconds=ttl_seconds, **options),
+            heartbeat=lambda session: self.heartbeat_sandbox_session(
+                chat_id, session.session_id, **options
+            ),
+            end=lambda session: self.end_sandbox_session(chat_id, session.session_id, **options),
+            heartbeat_every=heartbeat_every,
+        )
+
+
+async def _read(response: httpx.Response) -> None:
+    try:
+        await response.aread()
+    finally:
+        await response.aclose()
+
+
+async def _walk(fetch: Callable[[str | None], Awaitable[Page[T]]]) -> AsyncIterator[T]:
+    cursor: str | None = None
+    while True:
+        page = await fetch(cursor)
+        for item in page.items:
+            yield item
+        cursor = page.next_cursor
+        if cursor is None:
+            return

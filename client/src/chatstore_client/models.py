@@ -1,0 +1,101 @@
+"""The resources of the HTTP contract, and what history and download calls return.
+
+Models ignore fields they do not know, so a newer service's answers still parse.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Resource(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Workspace(_Resource):
+    workspace_id: UUID
+    user_id: UUID
+    created_at: datetime
+
+
+class WorkspaceUsage(_Resource):
+    workspace_id: UUID
+    used_bytes: int
+    quota_bytes: int
+
+
+class Chat(_Resource):
+    chat_id: UUID
+    workspace_id: UUID
+    created_at: datetime
+
+
+class ChatFile(_Resource):
+    file_id: UUID
+    chat_id: UUID
+    name: str
+    content_type: str | None
+    size_bytes: int
+    sha256: str
+    created_at: datetime
+
+
+class SandboxSession(_Resource):
+    session_id: UUID
+    chat_id: UUID
+    started_at: datetime
+    expires_at: datetime
+
+
+T = TypeVar("T")
+
+
+class Page(_Resource, Generic[T]):
+    """One page of a list; `next_cursor` fetches the next, and is None on the last."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class ItemList(_Resource, Generic[T]):
+    """`{items: [...]}`, the answer of an upload and of a rescan."""
+
+    items: list[T]
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """A chat's `history.md` and the strong ETag that names this content."""
+
+    content: str
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    """The answer to a conditional GET whose ETag is still current (`304`)."""
+
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadInfo:
+    """The metadata headers of a file download.
+
+    `status` is 200 for the whole file, 206 for a range (then `content_range` is
+    `bytes <first>-<last>/<size>`). `content_length` is the length of this answer's body.
+    """
+
+    status: int
+    etag: str | None
+    content_type: str | None
+    content_length: int | None
+    content_range: str | None
+    content_disposition: str | None
+
+    @property
+    def partial(self) -> bool:
+        return self.status == 206

@@ -1,0 +1,53 @@
+"""The resource models: timestamps as aware datetimes, unknown fields ignored, pages typed."""
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import pydantic
+import pytest
+
+from chatstore_client import Chat, ChatFile, Page
+
+CHAT = {
+    "chat_id": "3f0c9a52-6d0e-4a8e-9d1b-2b1a4a7d5e10",
+    "workspace_id": "6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e10",
+    "created_at": "2026-04-01T12:00:00Z",
+}
+
+
+def test_timestamps_parse_as_aware_utc_datetimes() -> None:
+    chat = Chat.model_validate(CHAT)
+
+    assert chat.created_at == datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+    assert chat.chat_id == UUID(CHAT["chat_id"])
+
+
+def test_fields_a_newer_service_adds_are_ignored() -> None:
+    newer = {**CHAT, "title": "Trip", "metadata": {"k": "v"}, "forked_from": None}
+
+    assert Chat.model_validate(newer) == Chat.model_validate(CHAT)
+
+
+def test_models_are_frozen() -> None:
+    chat = Chat.model_validate(CHAT)
+
+    with pytest.raises(pydantic.ValidationError):
+        chat.chat_id = UUID(int=0)
+
+
+def test_a_page_holds_typed_items_and_its_cursor() -> None:
+    file = {
+        "file_id": "0c5a1f52-6d0e-4a8e-9d1b-2b1a4a7d5e10",
+        "chat_id": CHAT["chat_id"],
+        "name": "a.txt",
+        "content_type": None,
+        "size_bytes": 3,
+        "sha256": "ab" * 32,
+        "created_at": "2026-04-01T12:00:00.123456Z",
+    }
+
+    page = Page[ChatFile].model_validate({"items": [file], "next_cursor": "next"})
+
+    assert isinstance(page.items[0], ChatFile)
+    assert page.items[0].content_type is None
+    assert page.next_cursor == "next"

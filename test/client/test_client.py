@@ -279,11 +279,6 @@ def test_upload_names_round_trip(client: Client, chat: Chat, name: str) -> None:
     assert client.get_file(chat.chat_id, record.file_id).name == name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service defect: api.md v1.1 decodes %22/%0D/%0A in a part's filename (and "
-    "prefers filename*); the service stores the escapes as sent",
-)
 def test_upload_name_with_a_quote_round_trips(client: Client, chat: Chat) -> None:
     record = client.upload_file(chat.chat_id, Upload(b"x", name='say "hi".txt'))
 

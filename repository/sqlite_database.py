@@ -9,6 +9,7 @@ in WAL mode they never wait for the writer.
 import asyncio
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -91,18 +92,36 @@ class _Connection:
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 
     def _connect(self) -> sqlite3.Connection:
+        # Switching to WAL needs a moment alone with the file, and SQLite may answer "locked"
+        # at once, without its busy handler, while another process opens it at the same
+        # time (replicas started together): that case is retried until the busy timeout.
+        deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                return self._connect_once()
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise StorageUnavailableError(
+                        f"cannot open metadata store {self._path}: {error}"
+                    ) from error
+                time.sleep(0.05)
+            except sqlite3.Error as error:
+                raise StorageUnavailableError(
+                    f"cannot open metadata store {self._path}: {error}"
+                ) from error
+
+    def _connect_once(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self._path, isolation_level=None, check_same_thread=False, timeout=0
+        )
         try:
-            connection = sqlite3.connect(
-                self._path, isolation_level=None, check_same_thread=False, timeout=0
-            )
             connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = FULL")
             connection.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.Error as error:
-            raise StorageUnavailableError(
-                f"cannot open metadata store {self._path}: {error}"
-            ) from error
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
 

@@ -176,7 +176,7 @@ def test_a_method_a_route_does_not_serve_is_method_not_allowed(raw: httpx.Client
     error = error_from_response(raw.patch("/v1/chats"))
 
     assert type(error) is MethodNotAllowedError
-    assert error.response.headers["allow"] == "GET, POST"
+    assert error.response.headers["allow"] == "GET, HEAD, POST"
 
 
 def test_an_upload_that_is_not_multipart_is_unsupported_media_type(raw: httpx.Client) -> None:

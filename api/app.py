@@ -4,10 +4,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 
 from adapter.clock import SystemClock
 from adapter.file_locks import FileKeyedLock
@@ -19,7 +17,8 @@ from api.container import build_use_cases
 from api.encoded_slash import EncodedSlashGuard
 from api.head import HeadAsGet
 from api.metrics import Metrics, MetricsMiddleware
-from api.problems import PROBLEM_SCHEMA, install_problem_handlers, method_table
+from api.openapi import install_openapi
+from api.problems import install_problem_handlers, method_table
 from api.routes import chats, files, history, operations, sandbox, workspace
 from api.settings import Settings, load_settings
 from domain.limits import StorageLimits
@@ -112,23 +111,5 @@ def create_app(
     app.add_middleware(HeadAsGet)
     app.add_middleware(EncodedSlashGuard)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    _document_problems(app)
+    install_openapi(app)
     return app
-
-
-def _document_problems(app: FastAPI) -> None:
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                summary=app.summary,
-                routes=app.routes,
-            )
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
-                PROBLEM_SCHEMA
-            )
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -4,10 +4,25 @@ import hmac
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http_problem import HttpProblemError
 from domain.identifier import parse_uuid
+
+# The OpenAPI security schemes of every /v1 operation. They never refuse a request
+# (`auto_error=False`): `caller` reads both headers itself, as the contract rules them.
+USER_ID_SCHEME = APIKeyHeader(
+    name="X-User-Id",
+    scheme_name="UserId",
+    description="The end user the gateway acts for: a UUID, 8-4-4-4-12 hex digits.",
+    auto_error=False,
+)
+GATEWAY_TOKEN_SCHEME = HTTPBearer(
+    scheme_name="GatewayToken",
+    description="The gateway's shared token, when CHATSTORE_GATEWAY_TOKEN is set.",
+    auto_error=False,
+)
 
 
 def _check_gateway_token(expected: str | None, authorizations: list[str]) -> None:
@@ -38,16 +53,13 @@ def _user_id(values: list[str]) -> UUID:
 # `async def`, though it awaits nothing: FastAPI runs a plain `def` dependency in a worker
 # thread, a hop per request that cost S1 about 14% of the event loop's time. The headers are
 # read from the request's header section as a list, so a repeated field is seen as such; the
-# parameters below only describe them in OpenAPI.
+# parameters below only name them in OpenAPI, as security schemes.
 async def caller(
     request: Request,
-    x_user_id: Annotated[  # noqa: ARG001
-        str | None, Header(description="The end user the gateway acts for (a UUID).")
-    ] = None,
+    x_user_id: Annotated[str | None, Security(USER_ID_SCHEME)],  # noqa: ARG001
     authorization: Annotated[  # noqa: ARG001
-        str | None,
-        Header(description="`Bearer <token>` when CHATSTORE_GATEWAY_TOKEN is set."),
-    ] = None,
+        HTTPAuthorizationCredentials | None, Security(GATEWAY_TOKEN_SCHEME)
+    ],
 ) -> UUID:
     headers = request.headers
     _check_gateway_token(request.app.state.settings.gateway_token, headers.getlist("authorization"))

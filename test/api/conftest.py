@@ -60,6 +60,12 @@ async def running_app(
         yield app
 
 
+def openapi_description(data_dir: Path) -> Json:
+    """The document /openapi.json serves, from an app built as the service builds it."""
+    description: Json = create_app(make_settings(data_dir)).openapi()
+    return description
+
+
 def in_process_client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 

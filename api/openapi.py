@@ -37,9 +37,28 @@ def describe(app: FastAPI) -> Json:
     for operation in _operations(schema):
         if "security" in operation:
             operation["security"] = _CALLER_SECURITY
+        body = operation.get("requestBody")
+        if body is not None:
+            _plain_optional_body(body)
     return schema
 
 
 def _operations(schema: Json) -> Iterator[Json]:
     for item in schema.get("paths", {}).values():
         yield from item.values()
+
+
+def _plain_optional_body(body: Json) -> None:
+    """An optional JSON body is the model itself with `required: false`.
+
+    FastAPI describes `Model | None` as `anyOf: [Model, null]`, which a generated client
+    sends as JSON `null` when the caller leaves it out (openapi-python-client then fails
+    to encode its UNSET marker)."""
+    if body.get("required"):
+        return
+    for media in body.get("content", {}).values():
+        alternatives = media.get("schema", {}).get("anyOf", [])
+        models = [option for option in alternatives if option != {"type": "null"}]
+        if len(alternatives) == 2 and len(models) == 1:
+            media["schema"] = models[0]
+    body["required"] = False

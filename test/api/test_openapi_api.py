@@ -9,8 +9,9 @@ from test.api.conftest import Json, assert_problem, openapi_description
 
 pytestmark = pytest.mark.anyio
 
-
 CALLER_SECURITY: list[dict[str, list[str]]] = [{"UserId": [], "GatewayToken": []}, {"UserId": []}]
+
+SESSIONS = "/v1/chats/{chat_id}/sandbox-sessions"
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +58,23 @@ async def test_an_empty_user_id_is_still_invalid_not_missing(client: httpx.Async
     response = await client.get("/v1/workspace", headers={"X-User-Id": ""})
 
     assert_problem(response, 400, "invalid_user_id")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(SESSIONS, id="start-session"),
+        pytest.param(f"{SESSIONS}/{{session_id}}/heartbeat", id="heartbeat"),
+    ],
+)
+def test_optional_sandbox_body_is_the_model_itself_and_not_required(
+    description: Json, path: str
+) -> None:
+    body = description["paths"][path]["post"]["requestBody"]
+
+    assert body == {
+        "required": False,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/SandboxSessionRequest"}}
+        },
+    }

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from api.http_problem import HttpProblemError
+from api.response_headers import CONTENT_RANGE_UNSATISFIED, WWW_AUTHENTICATE, Headers
 from domain import errors
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -165,12 +166,19 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+# Headers that problem answers of these statuses carry.
+_PROBLEM_HEADERS: dict[int, Headers] = {401: WWW_AUTHENTICATE, 416: CONTENT_RANGE_UNSATISFIED}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the problem answers a route can give."""
-    return {
-        status: {
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in sorted(set(statuses)):
+        response: dict[str, Any] = {
             "description": HTTPStatus(status).phrase,
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-        for status in sorted(set(statuses))
-    }
+        if status in _PROBLEM_HEADERS:
+            response["headers"] = _PROBLEM_HEADERS[status]
+        responses[status] = response
+    return responses

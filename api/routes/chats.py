@@ -6,6 +6,7 @@ from api.container import Actions
 from api.identity import Caller
 from api.path_ids import PathUuid
 from api.problems import problem_responses
+from api.response_headers import LOCATION
 from api.routes.workspace import IDENTITY_ERRORS
 from api.schemas import ChatOut, ChatPage
 from domain.paging import PageRequest
@@ -22,7 +23,10 @@ Cursor = Annotated[str | None, Query(description="The `next_cursor` of the page 
     "",
     response_model=ChatOut,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(*IDENTITY_ERRORS, 404, 503, 507),
+    responses={
+        201: {"description": "Created", "headers": LOCATION},
+        **problem_responses(*IDENTITY_ERRORS, 404, 503, 507),
+    },
 )
 async def create_chat(user_id: Caller, actions: Actions, response: Response) -> ChatOut:
     chat = await actions.create_chat(user_id)

@@ -10,6 +10,7 @@ from api.multipart import MultipartStream
 from api.path_ids import PathUuid
 from api.problems import problem_responses
 from api.ranges import parse_range_header
+from api.response_headers import DOWNLOAD_PART, DOWNLOAD_WHOLE, NOT_MODIFIED
 from api.routes.chats import Cursor, Limit
 from api.routes.workspace import IDENTITY_ERRORS
 from api.schemas import ChatFileList, ChatFileOut, ChatFilePage
@@ -102,9 +103,20 @@ async def get_file(
 # application/octet-stream), so any media type can answer.
 _FILE_BYTES = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 _DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The bytes, with their stored Content-Type", "content": _FILE_BYTES},
-    206: {"description": "Partial Content: the requested range", "content": _FILE_BYTES},
-    304: {"description": "Not Modified: the If-None-Match ETag is current"},
+    200: {
+        "description": "The bytes, with their stored Content-Type",
+        "content": _FILE_BYTES,
+        "headers": DOWNLOAD_WHOLE,
+    },
+    206: {
+        "description": "Partial Content: the requested range",
+        "content": _FILE_BYTES,
+        "headers": DOWNLOAD_PART,
+    },
+    304: {
+        "description": "Not Modified: the If-None-Match ETag is current",
+        "headers": NOT_MODIFIED,
+    },
     **problem_responses(*IDENTITY_ERRORS, 404, 416, 503),
 }
 

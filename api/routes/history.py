@@ -9,6 +9,7 @@ from api.head import is_head
 from api.identity import Caller
 from api.path_ids import PathUuid
 from api.problems import problem_responses
+from api.response_headers import ETAG
 from api.routes.workspace import IDENTITY_ERRORS
 
 router = APIRouter(prefix="/v1/chats/{chat_id}/history", tags=["history"])
@@ -22,8 +23,12 @@ _INLINE_BYTES = 1024 * 1024
     "",
     response_class=Response,
     responses={
-        200: {"content": {MARKDOWN: {"schema": {"type": "string"}}}, "description": "OK"},
-        304: {"description": "Not Modified: the If-None-Match ETag is current"},
+        200: {
+            "description": "The history, UTF-8 Markdown",
+            "content": {MARKDOWN: {"schema": {"type": "string"}}},
+            "headers": ETAG,
+        },
+        304: {"description": "Not Modified: the If-None-Match ETag is current", "headers": ETAG},
         **problem_responses(*IDENTITY_ERRORS, 404, 503),
     },
 )
@@ -60,7 +65,10 @@ async def get_history(
     "",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(*IDENTITY_ERRORS, 404, 412, 413, 503, 507),
+    responses={
+        204: {"description": "Replaced; ETag names the new content", "headers": ETAG},
+        **problem_responses(*IDENTITY_ERRORS, 404, 412, 413, 503, 507),
+    },
     openapi_extra={
         "requestBody": {
             "required": True,

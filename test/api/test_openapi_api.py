@@ -2,16 +2,39 @@
 v1.1): identity as security schemes, response headers, binary bodies, date-time timestamps
 and an optional sandbox body that a client may leave out."""
 
+import re
+from typing import Any
+
 import httpx
 import pytest
 
-from test.api.conftest import Json, assert_problem, openapi_description
+from test.api.conftest import (
+    Json,
+    UserApi,
+    assert_problem,
+    openapi_description,
+    put_history,
+    upload_file,
+)
 
 pytestmark = pytest.mark.anyio
 
 CALLER_SECURITY: list[dict[str, list[str]]] = [{"UserId": [], "GatewayToken": []}, {"UserId": []}]
 
+HISTORY = "/v1/chats/{chat_id}/history"
+
+CONTENT = "/v1/chats/{chat_id}/files/{file_id}/content"
+
 SESSIONS = "/v1/chats/{chat_id}/sandbox-sessions"
+
+DOWNLOAD_HEADERS = {
+    "ETag",
+    "Accept-Ranges",
+    "Content-Length",
+    "Content-Disposition",
+    "X-Content-Type-Options",
+    "Content-Security-Policy",
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +81,82 @@ async def test_an_empty_user_id_is_still_invalid_not_missing(client: httpx.Async
     response = await client.get("/v1/workspace", headers={"X-User-Id": ""})
 
     assert_problem(response, 400, "invalid_user_id")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "headers"),
+    [
+        pytest.param("post", "/v1/chats", "201", {"Location"}, id="create-chat"),
+        pytest.param("get", HISTORY, "200", {"ETag"}, id="get-history"),
+        pytest.param("get", HISTORY, "304", {"ETag"}, id="history-not-modified"),
+        pytest.param("put", HISTORY, "204", {"ETag"}, id="put-history"),
+        pytest.param("get", CONTENT, "200", DOWNLOAD_HEADERS, id="download"),
+        pytest.param(
+            "get", CONTENT, "206", {*DOWNLOAD_HEADERS, "Content-Range"}, id="download-range"
+        ),
+        pytest.param("get", CONTENT, "304", {"ETag", "Accept-Ranges"}, id="not-modified"),
+        pytest.param("get", CONTENT, "416", {"Content-Range"}, id="range-not-satisfiable"),
+        pytest.param("get", "/v1/workspace", "401", {"WWW-Authenticate"}, id="unauthorized"),
+    ],
+)
+def test_response_headers_are_declared(
+    description: Json, method: str, path: str, status: str, headers: set[str]
+) -> None:
+    response = description["paths"][path][method]["responses"][status]
+
+    assert headers <= set(response["headers"])
+
+
+def _required_headers(description: Json, method: str, path: str, status: int) -> dict[str, Any]:
+    headers: dict[str, Any] = description["paths"][path][method]["responses"][str(status)].get(
+        "headers", {}
+    )
+    return {name: header for name, header in headers.items() if header.get("required")}
+
+
+def assert_sends_declared_headers(
+    description: Json, method: str, path: str, response: httpx.Response
+) -> None:
+    """Every header the description says this answer carries is there, in its pattern."""
+    declared = _required_headers(description, method, path, response.status_code)
+    assert declared, (method, path, response.status_code)
+    for name, header in declared.items():
+        assert name in response.headers, name
+        schema = header["schema"]
+        value = response.headers[name]
+        if "pattern" in schema:
+            assert re.search(schema["pattern"], value), (name, value)
+        if "enum" in schema:
+            assert value in schema["enum"], (name, value)
+
+
+async def test_answers_carry_the_headers_their_description_declares(
+    user: UserApi, workspace: Json, description: Json
+) -> None:
+    created = await user.post("/v1/chats")
+    assert_sends_declared_headers(description, "post", "/v1/chats", created)
+    chat_id = created.json()["chat_id"]
+    put = await put_history(user, chat_id, b"# hello\n")
+    assert_sends_declared_headers(description, "put", HISTORY, put)
+    history = f"/v1/chats/{chat_id}/history"
+    got = await user.get(history)
+    assert_sends_declared_headers(description, "get", HISTORY, got)
+    unchanged = await user.get(history, headers={"If-None-Match": got.headers["ETag"]})
+    assert_sends_declared_headers(description, "get", HISTORY, unchanged)
+
+    item = await upload_file(user, chat_id, "notes «1».txt", b"0123456789")
+    content = f"/v1/chats/{chat_id}/files/{item['file_id']}/content"
+    # A HEAD answers as the GET of its path, which is all the description names.
+    for method in ("GET", "HEAD"):
+        for headers in ({}, {"Range": "bytes=2-5"}):
+            answer = await user.request(method, content, headers=headers)
+            assert_sends_declared_headers(description, "get", CONTENT, answer)
+    etag = {"If-None-Match": f'"{item["sha256"]}"'}
+    assert_sends_declared_headers(
+        description, "get", CONTENT, await user.get(content, headers=etag)
+    )
+    past_the_end = await user.get(content, headers={"Range": "bytes=10-"})
+    assert_sends_declared_headers(description, "get", CONTENT, past_the_end)
 
 
 @pytest.mark.parametrize(

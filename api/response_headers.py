@@ -1,0 +1,54 @@
+"""The response headers the OpenAPI description declares, one entry per header a route sends.
+
+Each value is an OpenAPI Header Object; routes merge them into `responses[status]["headers"]`.
+"""
+
+from typing import Any
+
+Headers = dict[str, dict[str, Any]]
+
+
+def _header(description: str, **schema: Any) -> dict[str, Any]:
+    return {"description": description, "required": True, "schema": {"type": "string", **schema}}
+
+
+ETAG: Headers = {
+    "ETag": _header(
+        "Strong validator of the content: an opaque quoted string, to send back in "
+        "If-None-Match or If-Match. Clients must not parse it.",
+        pattern=r'^"[^"]*"$',
+    )
+}
+LOCATION: Headers = {"Location": _header("Path of the chat just created: /v1/chats/{chat_id}.")}
+ACCEPT_RANGES: Headers = {"Accept-Ranges": _header("Always `bytes`.", enum=["bytes"])}
+CONTENT_RANGE_UNSATISFIED: Headers = {
+    "Content-Range": _header("`bytes */<size>`: the size of the file.", pattern=r"^bytes \*/\d+$")
+}
+WWW_AUTHENTICATE: Headers = {
+    "WWW-Authenticate": {
+        "description": "`Bearer`, when the gateway token is missing or wrong.",
+        "schema": {"type": "string"},
+    }
+}
+
+_DOWNLOAD: Headers = {
+    **ETAG,
+    **ACCEPT_RANGES,
+    "Content-Length": _header("Bytes in this answer's body.", pattern=r"^\d+$"),
+    "Content-Disposition": _header(
+        "`attachment; filename=\"<ASCII fallback>\"; filename*=UTF-8''<percent-encoded name>`."
+    ),
+    "X-Content-Type-Options": _header("Always `nosniff`.", enum=["nosniff"]),
+    "Content-Security-Policy": _header(
+        "Always `default-src 'none'; sandbox`.", enum=["default-src 'none'; sandbox"]
+    ),
+}
+DOWNLOAD_WHOLE: Headers = _DOWNLOAD
+DOWNLOAD_PART: Headers = {
+    **_DOWNLOAD,
+    "Content-Range": _header(
+        "`bytes <first>-<last>/<size>`: the bytes sent, of the whole file.",
+        pattern=r"^bytes \d+-\d+/\d+$",
+    ),
+}
+NOT_MODIFIED: Headers = {**ETAG, **ACCEPT_RANGES}

@@ -99,9 +99,12 @@ async def get_file(
     return ChatFileOut.model_validate(await actions.get_file(user_id, chat_id, file_id))
 
 
-# The bytes are served with the Content-Type they were uploaded with (else
-# application/octet-stream), so any media type can answer.
-_FILE_BYTES = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+# The bytes are served with the Content-Type they were uploaded with, else
+# application/octet-stream. That one is listed first: client generators read the body as
+# the first media type they know (openapi-python-client: bytes, whatever type came back).
+# `*/*` says that any stored type can answer.
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_FILE_BYTES = {"application/octet-stream": _BINARY, "*/*": _BINARY}
 _DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The bytes, with their stored Content-Type",

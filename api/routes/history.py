@@ -69,10 +69,16 @@ async def get_history(
         204: {"description": "Replaced; ETag names the new content", "headers": ETAG},
         **problem_responses(*IDENTITY_ERRORS, 404, 412, 413, 503, 507),
     },
+    # The service takes the body whatever its Content-Type. It is described as bytes, the
+    # one non-JSON type client generators send as given (openapi-python-client refuses
+    # text/markdown and text/plain bodies and skips the operation).
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"text/markdown": {"schema": {"type": "string"}}},
+            "description": "The whole new history: UTF-8 Markdown, sent with any Content-Type.",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
         }
     },
 )

@@ -19,6 +19,8 @@ from test.api.conftest import (
 
 pytestmark = pytest.mark.anyio
 
+BINARY = {"type": "string", "format": "binary"}
+
 CALLER_SECURITY: list[dict[str, list[str]]] = [{"UserId": [], "GatewayToken": []}, {"UserId": []}]
 
 HISTORY = "/v1/chats/{chat_id}/history"
@@ -157,6 +159,21 @@ async def test_answers_carry_the_headers_their_description_declares(
     )
     past_the_end = await user.get(content, headers={"Range": "bytes=10-"})
     assert_sends_declared_headers(description, "get", CONTENT, past_the_end)
+
+
+@pytest.mark.parametrize("status", ["200", "206"])
+def test_downloads_are_described_as_bytes(description: Json, status: str) -> None:
+    content = description["paths"][CONTENT]["get"]["responses"][status]["content"]
+
+    assert next(iter(content)) == "application/octet-stream"
+    assert content["application/octet-stream"]["schema"] == BINARY
+
+
+def test_history_body_is_described_as_bytes_a_generator_can_send(description: Json) -> None:
+    body = description["paths"][HISTORY]["put"]["requestBody"]
+
+    assert body["required"] is True
+    assert body["content"] == {"application/octet-stream": {"schema": BINARY}}
 
 
 @pytest.mark.parametrize(

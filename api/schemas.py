@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from domain.sandbox_session import SandboxSession
 
@@ -14,7 +14,12 @@ def _rfc3339(value: datetime) -> str:
     return text.removesuffix("+00:00") + "Z"
 
 
-Timestamp = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str)]
+# The serializer returns a str, which alone would describe the field as a plain string.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_rfc3339, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 # ChatAttachmentName (or any value object) answers as its plain string.
 PlainName = Annotated[str, BeforeValidator(str)]
 

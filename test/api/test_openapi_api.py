@@ -176,6 +176,18 @@ def test_history_body_is_described_as_bytes_a_generator_can_send(description: Js
     assert body["content"] == {"application/octet-stream": {"schema": BINARY}}
 
 
+def test_timestamps_are_date_times(description: Json) -> None:
+    timestamps = {
+        f"{name}.{field}": schema
+        for name, model in description["components"]["schemas"].items()
+        for field, schema in model.get("properties", {}).items()
+        if field.endswith("_at")
+    }
+
+    assert {"WorkspaceOut.created_at", "SandboxSessionOut.expires_at"} <= set(timestamps)
+    assert all(schema["format"] == "date-time" for schema in timestamps.values()), timestamps
+
+
 @pytest.mark.parametrize(
     "path",
     [

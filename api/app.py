@@ -17,7 +17,7 @@ from api.container import build_use_cases
 from api.encoded_slash import EncodedSlashGuard
 from api.head import HeadAsGet
 from api.metrics import Metrics, MetricsMiddleware
-from api.openapi import install_openapi
+from api.openapi import install_openapi, operation_id
 from api.problems import install_problem_handlers, method_table
 from api.routes import chats, files, history, operations, sandbox, workspace
 from api.settings import Settings, load_settings
@@ -89,6 +89,7 @@ def create_app(
         lifespan=lifespan,
         # A path that is not a route answers 404, never a redirect to another host's URL.
         redirect_slashes=False,
+        generate_unique_id_function=operation_id,
     )
     metrics = Metrics()
     app.state.settings = settings

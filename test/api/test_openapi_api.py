@@ -20,15 +20,10 @@ from test.api.conftest import (
 pytestmark = pytest.mark.anyio
 
 BINARY = {"type": "string", "format": "binary"}
-
 CALLER_SECURITY: list[dict[str, list[str]]] = [{"UserId": [], "GatewayToken": []}, {"UserId": []}]
-
 HISTORY = "/v1/chats/{chat_id}/history"
-
 CONTENT = "/v1/chats/{chat_id}/files/{file_id}/content"
-
 SESSIONS = "/v1/chats/{chat_id}/sandbox-sessions"
-
 DOWNLOAD_HEADERS = {
     "ETag",
     "Accept-Ranges",
@@ -206,3 +201,10 @@ def test_optional_sandbox_body_is_the_model_itself_and_not_required(
             "application/json": {"schema": {"$ref": "#/components/schemas/SandboxSessionRequest"}}
         },
     }
+
+
+def test_operation_ids_are_the_route_function_names(description: Json) -> None:
+    ids = {operation["operationId"] for _method, _path, operation in operations(description)}
+
+    assert {"create_chat", "put_history", "download_file_content", "start_session"} <= ids
+    assert all(re.fullmatch("[a-z][a-z_]*", operation_id) for operation_id in ids), ids

@@ -14,6 +14,7 @@ from adapter.fs_usage import FilesystemUsageReader
 from adapter.ids import UuidGenerator
 from api.body_limit import BodyLimitMiddleware
 from api.container import build_use_cases
+from api.docs import install_docs
 from api.encoded_slash import EncodedSlashGuard
 from api.head import HeadAsGet
 from api.metrics import Metrics, MetricsMiddleware
@@ -89,6 +90,8 @@ def create_app(
         lifespan=lifespan,
         # A path that is not a route answers 404, never a redirect to another host's URL.
         redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
         generate_unique_id_function=operation_id,
     )
     metrics = Metrics()
@@ -112,5 +115,6 @@ def create_app(
     app.add_middleware(HeadAsGet)
     app.add_middleware(EncodedSlashGuard)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    install_docs(app)
     install_openapi(app)
     return app

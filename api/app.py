@@ -109,7 +109,6 @@ def create_app(
     routers = [module.router for module in (workspace, chats, history, files, sandbox, operations)]
     for router in routers:
         app.include_router(router)
-    app.state.method_table = method_table(routers)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(HeadAsGet)
@@ -117,4 +116,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_docs(app)
     install_openapi(app)
+    # The routers' routes, and the app's own (/openapi.json, /docs and its assets).
+    routes = [route for router in routers for route in router.routes]
+    app.state.method_table = method_table([*routes, *app.router.routes])
     return app

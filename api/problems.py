@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import BaseRoute, Mount, Route
 
 from api.http_problem import HttpProblemError
 from api.response_headers import CONTENT_RANGE_UNSATISFIED, WWW_AUTHENTICATE, Headers
@@ -129,14 +129,16 @@ def _with_head(methods: Iterable[str]) -> set[str]:
     return answered | {"HEAD"} if "GET" in answered else answered
 
 
-def method_table(routers: Iterable[APIRouter]) -> list[tuple[re.Pattern[str], set[str]]]:
-    """Each route's path pattern and methods, for the Allow header of a 405."""
-    return [
-        (route.path_regex, _with_head(route.methods or ()))
-        for router in routers
-        for route in router.routes
-        if isinstance(route, APIRoute)
-    ]
+def method_table(routes: Iterable[BaseRoute]) -> list[tuple[re.Pattern[str], set[str]]]:
+    """Each route's path pattern and methods, for the Allow header of a 405. A mount serves
+    static files (the docs' assets), which answer GET and HEAD."""
+    table: list[tuple[re.Pattern[str], set[str]]] = []
+    for route in routes:
+        if isinstance(route, Route):
+            table.append((route.path_regex, _with_head(route.methods or ())))
+        elif isinstance(route, Mount):
+            table.append((route.path_regex, {"GET", "HEAD"}))
+    return table
 
 
 async def _unexpected(request: Request, _error: Exception) -> JSONResponse:

@@ -44,6 +44,9 @@ WRONG_METHODS = [
     pytest.param("DELETE", "/v1/workspace", {"GET", "HEAD", "PUT"}, id="delete-workspace"),
     pytest.param("PATCH", "/v1/chats", {"GET", "HEAD", "POST"}, id="patch-chats"),
     pytest.param("POST", "/healthz", {"GET", "HEAD"}, id="post-healthz"),
+    pytest.param("POST", "/docs", {"GET", "HEAD"}, id="post-docs"),
+    pytest.param("DELETE", "/openapi.json", {"GET", "HEAD"}, id="delete-openapi"),
+    pytest.param("POST", "/docs/assets/swagger-ui.css", {"GET", "HEAD"}, id="post-docs-asset"),
     pytest.param(
         "PUT",
         "/v1/chats/00000000-0000-4000-8000-000000000000/files/"

@@ -43,8 +43,9 @@ from adapter.fs_staging import (
 )
 from adapter.fs_staging_area import StagingArea
 from adapter.fs_thread import off_loop
-from adapter.fs_unsettled import mark, marked, unmark
+from adapter.fs_unsettled import mark, marked, note, noted, unmark
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
+from domain.chat_file import ChatFile
 from domain.content import ScannedFile, StagedContent
 from domain.errors import (
     ChatFileNotFoundError,
@@ -108,6 +109,16 @@ class FilesystemChatStorage(ChatStorage):
     async def unsettled_chats(self) -> list[tuple[UUID, UUID]]:
         with translated_os_errors("list unsettled chats"):
             return await off_loop(marked, self._root)
+
+    async def note_pending_files(
+        self, workspace_id: UUID, chat_id: UUID, records: Sequence[ChatFile]
+    ) -> None:
+        with translated_os_errors("note the pending records"):
+            await off_loop(note, self._root, workspace_id, chat_id, list(records))
+
+    async def pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
+        with translated_os_errors("read the pending records"):
+            return await off_loop(noted, self._root, workspace_id, chat_id)
 
     async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
         staging = StagingFile(self._staging)

@@ -1,18 +1,24 @@
-"""Marks of chats whose bytes and metadata are changing together: one empty file per chat
-under `<data_dir>/unsettled/`, named `<workspace_id>_<chat_id>`.
+"""Marks of chats whose bytes and metadata are changing together: one file per chat under
+`<data_dir>/unsettled/`, named `<workspace_id>_<chat_id>`. It is empty, or holds a note of
+what the change will record once its bytes are in place (the records of an upload, as
+JSON), which settling reads to tell that upload's bytes from a sandbox's edit.
 
 The marks are not fsynced. They guard against the process dying (SIGKILL, OOM, a crash),
 after which the kernel still writes them out; after a power cut a mark may be lost, and
 the chat's records then wait for the next rescan or sandbox end, as without marks.
 """
 
+import json
 import os
 from contextlib import ExitStack, suppress
+from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
 from adapter.fs_dirs import make_dirs, open_root
 from adapter.fs_layout import FILE_MODE, PRIVATE_DIR_MODE
+from domain.attachment_name import ChatAttachmentName
+from domain.chat_file import ChatFile
 
 UNSETTLED = "unsettled"
 _MARK_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -39,9 +45,17 @@ def mark(root: Path, workspace_id: UUID, chat_id: UUID) -> None:
 
 
 def unmark(root: Path, workspace_id: UUID, chat_id: UUID) -> None:
-    """Blocking."""
-    with ExitStack() as stack, suppress(FileNotFoundError):
-        os.unlink(_mark_name(workspace_id, chat_id), dir_fd=_marks_dir(stack, root))
+    """Blocking. Drops the mark, its note, and a note a kill left half-written."""
+    name = _mark_name(workspace_id, chat_id)
+    with ExitStack() as stack:
+        marks_fd = _marks_dir(stack, root)
+        for entry in (name, _scratch_name(name)):
+            with suppress(FileNotFoundError):
+                os.unlink(entry, dir_fd=marks_fd)
+
+
+def _scratch_name(mark_name: str) -> str:
+    return f".{mark_name}.note"
 
 
 def marked(root: Path) -> list[tuple[UUID, UUID]]:
@@ -54,3 +68,63 @@ def marked(root: Path) -> list[tuple[UUID, UUID]]:
         with suppress(ValueError):
             found.append((UUID(workspace), UUID(chat)))
     return sorted(found)
+
+
+def note(root: Path, workspace_id: UUID, chat_id: UUID, records: list[ChatFile]) -> None:
+    """Blocking. Replace the chat's mark with one holding `records`, whole or not at all
+    (written beside it, then renamed over it)."""
+    name = _mark_name(workspace_id, chat_id)
+    scratch = _scratch_name(name)
+    payload = json.dumps([_encoded(record) for record in records]).encode()
+    with ExitStack() as stack:
+        marks_fd = _marks_dir(stack, root)
+        fd = os.open(scratch, _MARK_FLAGS | os.O_TRUNC, FILE_MODE, dir_fd=marks_fd)
+        try:
+            os.write(fd, payload)
+        finally:
+            os.close(fd)
+        os.replace(scratch, name, src_dir_fd=marks_fd, dst_dir_fd=marks_fd)
+
+
+def noted(root: Path, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
+    """Blocking. The records the chat's mark holds; [] for an empty or missing mark, or a
+    note that cannot be read (a settle then falls back to taking the bytes as found)."""
+    with ExitStack() as stack:
+        try:
+            fd = os.open(
+                _mark_name(workspace_id, chat_id),
+                os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                dir_fd=_marks_dir(stack, root),
+            )
+        except FileNotFoundError:
+            return []
+        with os.fdopen(fd, "rb") as opened:
+            payload = opened.read()
+    try:
+        return [_decoded(item) for item in json.loads(payload)] if payload else []
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
+def _encoded(record: ChatFile) -> dict[str, object]:
+    return {
+        "file_id": str(record.file_id),
+        "chat_id": str(record.chat_id),
+        "name": record.name.value,
+        "content_type": record.content_type,
+        "size_bytes": record.size_bytes,
+        "sha256": record.sha256,
+        "created_at": record.created_at.isoformat(),
+    }
+
+
+def _decoded(item: dict[str, object]) -> ChatFile:
+    return ChatFile(
+        file_id=UUID(str(item["file_id"])),
+        chat_id=UUID(str(item["chat_id"])),
+        name=ChatAttachmentName(str(item["name"])),
+        content_type=None if item["content_type"] is None else str(item["content_type"]),
+        size_bytes=int(str(item["size_bytes"])),
+        sha256=str(item["sha256"]),
+        created_at=datetime.fromisoformat(str(item["created_at"])),
+    )

@@ -90,7 +90,7 @@ def build_use_cases(
         upload_files=UploadFiles(access, metadata, storage, ids, clock, locks, limits),
         list_files=ListFiles(access, metadata),
         get_file=GetFile(access, metadata),
-        open_file_content=OpenFileContent(access, metadata, storage),
+        open_file_content=OpenFileContent(access, metadata, storage, locks),
         delete_file=DeleteFile(access, metadata, storage, locks),
         clear_files=ClearFiles(access, metadata, storage, locks),
         rescan_files=RescanFiles(access, reconciler, locks),

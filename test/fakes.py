@@ -11,6 +11,7 @@ from typing import Literal
 from uuid import UUID
 
 from domain.attachment_name import ChatAttachmentName
+from domain.chat_file import ChatFile
 from domain.content import ScannedFile, StagedContent
 from domain.errors import DomainError
 from domain.history import HistoryVersion
@@ -51,6 +52,8 @@ StorageMethod = Literal[
     "mark_unsettled",
     "mark_settled",
     "unsettled_chats",
+    "note_pending_files",
+    "pending_files",
     "stage",
     "discard",
     "history_version",
@@ -133,6 +136,16 @@ class FaultyChatStorage(ChatStorage):
     async def unsettled_chats(self) -> list[tuple[UUID, UUID]]:
         self._check("unsettled_chats")
         return await self._inner.unsettled_chats()
+
+    async def note_pending_files(
+        self, workspace_id: UUID, chat_id: UUID, records: Sequence[ChatFile]
+    ) -> None:
+        self._check("note_pending_files")
+        await self._inner.note_pending_files(workspace_id, chat_id, records)
+
+    async def pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
+        self._check("pending_files")
+        return await self._inner.pending_files(workspace_id, chat_id)
 
     async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
         error = self._fault("stage")

@@ -126,15 +126,6 @@ class UploadFiles:
         reserved = sum(item.content.size_bytes for item in staged) - replaced_bytes
         if not await usage.try_add(chat.workspace_id, chat.chat_id, reserved, quota):
             raise _quota_exceeded()
-        items = list(staged)
-        staged.clear()  # committed or removed by the storage from here on
-        try:
-            await self.storage.commit_attachments(
-                chat.workspace_id, chat.chat_id, [(item.name, item.content) for item in items]
-            )
-        except BaseException:
-            await usage.try_add(chat.workspace_id, chat.chat_id, -reserved, quota)
-            raise
         stored = [
             ChatFile(
                 file_id=self.ids.new_id(),
@@ -145,8 +136,20 @@ class UploadFiles:
                 sha256=item.content.sha256,
                 created_at=self.clock.now(),
             )
-            for item in items
+            for item in staged
         ]
+        try:
+            # A crash after the bytes are in place and before the records are saved must
+            # leave these records to settling, not the bytes under the old records' ids.
+            await self.storage.note_pending_files(chat.workspace_id, chat.chat_id, stored)
+            items = list(staged)
+            staged.clear()  # committed or removed by the storage from here on
+            await self.storage.commit_attachments(
+                chat.workspace_id, chat.chat_id, [(item.name, item.content) for item in items]
+            )
+        except BaseException:
+            await usage.try_add(chat.workspace_id, chat.chat_id, -reserved, quota)
+            raise
         for record in stored:
             await files.save(record)
         return stored
@@ -204,11 +207,20 @@ class FileDownload:
 
 @dataclass(frozen=True, slots=True)
 class OpenFileContent:
-    """Open an attachment's bytes, honouring If-None-Match, Range and If-Range."""
+    """Open an attachment's bytes, honouring If-None-Match, Range and If-Range.
+
+    The record and the descriptor are taken under the chat's lock, as one state: every
+    change of a name's bytes and its record (an upload replacing it, a delete, a rescan,
+    start-up settling) holds that lock from the rename to the record. Without it, a
+    download looking up X could open the name after an upload renamed Y over it but before
+    Y's record was saved, and serve Y's bytes under X's ETag. The bytes are streamed after
+    the lock is let go, from the descriptor, which keeps naming X's bytes whatever happens
+    to the name."""
 
     access: ChatAccess
     metadata: MetadataStore
     storage: ChatStorage
+    locks: KeyedLock
 
     async def __call__(
         self,
@@ -220,8 +232,9 @@ class OpenFileContent:
         if_none_match: str | None = None,
         if_range: str | None = None,
     ) -> FileDownload:
-        chat, record = await _owned_file(self.access, self.metadata, user_id, chat_id, file_id)
-        reader = await self.storage.open_attachment(chat.workspace_id, chat_id, record.name)
+        async with self.locks.hold(chat_id):
+            chat, record = await _owned_file(self.access, self.metadata, user_id, chat_id, file_id)
+            reader = await self.storage.open_attachment(chat.workspace_id, chat_id, record.name)
         download = FileDownload(record, reader)
         if if_none_match is not None and etag_listed(download.etag, if_none_match, weak=True):
             return FileDownload(record, reader, not_modified=True)

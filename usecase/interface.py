@@ -245,6 +245,19 @@ class ChatStorage(Protocol):
         bytes and metadata may disagree."""
         ...
 
+    async def note_pending_files(
+        self, workspace_id: UUID, chat_id: UUID, records: Sequence[ChatFile]
+    ) -> None:
+        """Keep with the chat's mark the records a change will save once their bytes are in
+        place, so that settling after a crash between the two gives those bytes these
+        records (their new ids) rather than taking them for a sandbox's edit of the old
+        ones. Called while the chat is marked; `mark_settled` drops the note with the mark."""
+        ...
+
+    async def pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
+        """The records `note_pending_files` kept with the chat's mark; [] when none."""
+        ...
+
     async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
         """Write the chunks to a new staging file, computing size and sha256; durably
         (fsynced) unless `durable` is False, for content that `write_history` makes

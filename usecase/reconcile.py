@@ -1,6 +1,8 @@
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from domain.attachment_name import ChatAttachmentName
 from domain.chat import Chat
 from domain.chat_file import ChatFile
 from usecase.interface import (
@@ -39,11 +41,16 @@ class ChatFileReconciler:
     clock: Clock
     max_file_bytes: int
 
-    async def reconcile(self, chat: Chat) -> list[ChatFile]:
+    async def reconcile(self, chat: Chat, pending: Sequence[ChatFile] = ()) -> list[ChatFile]:
+        """`pending`: records a change noted before a crash stopped it between its bytes
+        and its records; a file whose bytes are the ones a pending record describes takes
+        that record, whatever record its name had."""
         async with unsettled(self.storage, chat):
-            return await self._reconcile(chat)
+            return await self._reconcile(chat, {record.name: record for record in pending})
 
-    async def _reconcile(self, chat: Chat) -> list[ChatFile]:
+    async def _reconcile(
+        self, chat: Chat, pending: dict[ChatAttachmentName, ChatFile]
+    ) -> list[ChatFile]:
         files = self.metadata.files
         records = {record.name: record for record in await files.list_all_by_chat_id(chat.chat_id)}
         scanned = await self.storage.scan_attachments(
@@ -55,7 +62,14 @@ class ChatFileReconciler:
                 await files.delete(record.file_id)
         for found in scanned:
             known = records.get(found.name)
-            if known is None:
+            noted = pending.get(found.name)
+            if noted is not None and (noted.size_bytes, noted.sha256) == (
+                found.size_bytes,
+                found.sha256,
+            ):
+                if known is None or known.file_id != noted.file_id:
+                    await files.save(noted)  # replaces the record holding the name
+            elif known is None:
                 await files.save(
                     ChatFile(
                         file_id=self.ids.new_id(),

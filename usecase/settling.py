@@ -14,9 +14,12 @@ class SettleChats:
 
     A chat whose record exists gets its file records and usage re-derived from its
     directory (a committed file whose record was never written is imported; a record
-    whose file is gone is dropped). A chat whose record is gone was being deleted (or
-    created and never recorded): its directory, sessions and usage go too. Each chat is
-    settled under its lock, so a change still running in another instance finishes first.
+    whose file is gone is dropped). Bytes an upload had put in place when the crash came
+    get the records that upload noted with the mark (its new ids, content types and
+    times), replacing the records of the files they replaced. A chat whose record is gone
+    was being deleted (or created and never recorded): its directory, sessions and usage
+    go too. Each chat is settled under its lock, so a change still running in another
+    instance finishes first.
     """
 
     metadata: MetadataStore
@@ -34,7 +37,8 @@ class SettleChats:
                     await self._finish_deleting(workspace_id, chat_id)
                     settled.append(None)
                 else:
-                    await self.reconciler.reconcile(chat)
+                    pending = await self.storage.pending_files(workspace_id, chat_id)
+                    await self.reconciler.reconcile(chat, pending)
                     settled.append(chat)
                 await self.storage.mark_settled(workspace_id, chat_id)
         return settled

@@ -1,9 +1,12 @@
 """After a crash: chats whose change was interrupted are marked, and start-up settles them."""
 
+from dataclasses import replace
+from uuid import uuid4
+
 import pytest
 
 from domain.chat import Chat
-from domain.errors import QuotaExceededError, StorageUnavailableError
+from domain.errors import ChatFileNotFoundError, QuotaExceededError, StorageUnavailableError
 from domain.paging import PageRequest
 from test.usecase.service import USER, Part, Service, chunks_of, parts, sha256
 
@@ -85,6 +88,55 @@ async def test_settling_imports_a_committed_file_whose_record_was_never_written(
     [record] = (await service.run.list_files(USER, chat.chat_id, _page())).items
     assert (record.name.value, record.sha256) == ("committed.bin", sha256(b"bytes on disk"))
     assert await service.used_bytes() == len(b"bytes on disk")
+    assert marks(service) == []
+
+
+async def test_bytes_an_upload_put_in_place_before_a_crash_get_that_uploads_records(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kill between an upload's rename and its record: the acknowledged file X must not
+    take the new bytes as if a sandbox had edited it (issue 11's second defect)."""
+    chat = await service.new_chat()
+    old = Part("f.bin", b"acknowledged bytes", "application/x-old")
+    [acknowledged] = await service.run.upload_files(USER, chat.chat_id, parts(old))
+
+    async def dies(*args: object) -> None:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(service.metadata.files, "save", dies)
+    with pytest.raises(RuntimeError):
+        await service.run.upload_files(
+            USER, chat.chat_id, parts(Part("f.bin", b"replacing bytes", "text/plain"))
+        )
+    monkeypatch.undo()
+    assert marks(service) == [mark_of(chat)]
+
+    await service.run.settle_chats()
+
+    [record] = (await service.run.list_files(USER, chat.chat_id, _page())).items
+    assert record.file_id != acknowledged.file_id
+    assert (record.sha256, record.content_type) == (sha256(b"replacing bytes"), "text/plain")
+    with pytest.raises(ChatFileNotFoundError):
+        await service.run.get_file(USER, chat.chat_id, acknowledged.file_id)
+    assert await service.used_bytes() == len(b"replacing bytes")
+    assert marks(service) == []
+
+
+async def test_a_noted_record_whose_bytes_never_arrived_is_not_taken(
+    service: Service,
+) -> None:
+    """The kill came before the rename: the name still holds the acknowledged bytes."""
+    chat = await service.new_chat()
+    [kept] = await service.run.upload_files(USER, chat.chat_id, parts(Part("f.bin", b"kept")))
+    never = kept.with_content(5, sha256(b"never"))
+    plant_mark(service, chat)
+    await service.storage.note_pending_files(
+        chat.workspace_id, chat.chat_id, [replace(never, file_id=uuid4())]
+    )
+
+    await service.run.settle_chats()
+
+    assert (await service.run.list_files(USER, chat.chat_id, _page())).items == [kept]
     assert marks(service) == []
 
 

@@ -1,0 +1,56 @@
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+from adapter.fs_unsettled import UNSETTLED, mark, marked, note, noted, unmark
+from domain.attachment_name import ChatAttachmentName
+from domain.chat_file import ChatFile
+
+WORKSPACE, CHAT = uuid4(), uuid4()
+
+
+def record(name: str) -> ChatFile:
+    return ChatFile(
+        file_id=uuid4(),
+        chat_id=CHAT,
+        name=ChatAttachmentName(name),
+        content_type=None if name.endswith(".bin") else "text/plain",
+        size_bytes=3,
+        sha256="a" * 64,
+        created_at=datetime(2026, 4, 1, 12, 0, 0, 123456, tzinfo=UTC),
+    )
+
+
+def test_a_note_kept_with_a_mark_reads_back_as_the_same_records(tmp_path: Path) -> None:
+    mark(tmp_path, WORKSPACE, CHAT)
+    records = [record('say "hi".txt'), record("日本.bin")]
+
+    note(tmp_path, WORKSPACE, CHAT, records)
+
+    assert noted(tmp_path, WORKSPACE, CHAT) == records
+    assert marked(tmp_path) == [(WORKSPACE, CHAT)]
+
+
+def test_an_empty_or_missing_mark_notes_nothing(tmp_path: Path) -> None:
+    assert noted(tmp_path, WORKSPACE, CHAT) == []
+    mark(tmp_path, WORKSPACE, CHAT)
+
+    assert noted(tmp_path, WORKSPACE, CHAT) == []
+
+
+def test_a_note_that_cannot_be_read_notes_nothing(tmp_path: Path) -> None:
+    mark(tmp_path, WORKSPACE, CHAT)
+    (tmp_path / UNSETTLED / f"{WORKSPACE}_{CHAT}").write_bytes(b'[{"file_id": "half')
+
+    assert noted(tmp_path, WORKSPACE, CHAT) == []
+
+
+def test_unmark_drops_the_note_and_a_half_written_one(tmp_path: Path) -> None:
+    mark(tmp_path, WORKSPACE, CHAT)
+    note(tmp_path, WORKSPACE, CHAT, [record("a.txt")])
+    (tmp_path / UNSETTLED / f".{WORKSPACE}_{CHAT}.note").write_bytes(b"[")
+
+    unmark(tmp_path, WORKSPACE, CHAT)
+
+    assert list((tmp_path / UNSETTLED).iterdir()) == []
+    assert noted(tmp_path, WORKSPACE, CHAT) == []

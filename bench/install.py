@@ -54,7 +54,7 @@ def _ensure_venv(venv: Path, requirements: tuple[str, ...]) -> None:
     _say(f"installing {', '.join(requirements)} into {venv.relative_to(BENCH.parent)}")
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", "--clear", venv], check=True)
-    pip = [
+    pip: list[str | Path] = [
         venv / "bin" / "python",
         "-m",
         "pip",

@@ -7,6 +7,7 @@ Run by the bench with the tools venv's Python (which has matplotlib):
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 
@@ -20,7 +21,7 @@ LABELS = {
     "starlette": "bare Starlette",
     "fastapi": "naive FastAPI",
 }
-STYLES = {
+STYLES: dict[str, dict[str, Any]] = {
     "chatstore": {"color": "tab:red", "linewidth": 2.5, "marker": "o"},
     "nginx": {"color": "tab:green", "marker": "s"},
     "jupyter": {"color": "tab:orange", "marker": "^"},

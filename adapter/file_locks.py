@@ -37,6 +37,10 @@ class FileKeyedLock(KeyedLock):
         self._dir = data_dir / LOCKS_DIR
         self._local = InProcessKeyedLock()
 
+    def __len__(self) -> int:
+        """How many keys this process holds or waits for right now."""
+        return len(self._local)
+
     @asynccontextmanager
     async def hold(self, key: UUID) -> AsyncIterator[None]:
         async with self._local.hold(key):

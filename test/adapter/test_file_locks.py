@@ -63,24 +63,6 @@ def let_go(holder: "subprocess.Popen[str]") -> None:
     holder.stdin.flush()
 
 
-async def test_holders_of_one_key_in_one_process_never_overlap(tmp_path: Path) -> None:
-    lock, key = FileKeyedLock(tmp_path), uuid4()
-    inside, most_inside = 0, 0
-
-    async def critical_section() -> None:
-        nonlocal inside, most_inside
-        async with lock.hold(key):
-            inside += 1
-            most_inside = max(most_inside, inside)
-            await asyncio.sleep(0.001)
-            inside -= 1
-
-    async with asyncio.timeout(DEADLINE_SECONDS):
-        await asyncio.gather(*(critical_section() for _ in range(20)))
-
-    assert most_inside == 1
-
-
 async def test_a_holder_in_another_process_is_waited_for(tmp_path: Path) -> None:
     key, log = uuid4(), tmp_path / "log"
     lock = FileKeyedLock(tmp_path)

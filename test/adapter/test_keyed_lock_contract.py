@@ -1,32 +1,51 @@
+"""The KeyedLock contract, run on every implementation: the in-process lock, and the file
+lock that also holds across processes (its cross-process behaviour is in
+test_file_locks.py)."""
+
 import asyncio
+from collections.abc import Sized
+from pathlib import Path
+from typing import Protocol
 from uuid import UUID, uuid4
 
 import pytest
 
+from adapter.file_locks import FileKeyedLock
 from adapter.locks import InProcessKeyedLock
+from usecase.interface import KeyedLock
 
 pytestmark = pytest.mark.anyio
+
+
+class CountedLock(KeyedLock, Sized, Protocol):
+    """A KeyedLock that says how many keys this process holds or waits for."""
+
+
+@pytest.fixture(params=["in-process", "file"])
+def lock(request: pytest.FixtureRequest, tmp_path: Path) -> CountedLock:
+    if request.param == "in-process":
+        return InProcessKeyedLock()
+    return FileKeyedLock(tmp_path)
+
 
 # Every wait below ends at once when the lock works; the deadline only turns a hang into a failure.
 DEADLINE_SECONDS = 5
 
 
-async def hold_and_log(lock: InProcessKeyedLock, key: UUID, log: list[str], name: str) -> None:
+async def hold_and_log(lock: CountedLock, key: UUID, log: list[str], name: str) -> None:
     async with lock.hold(key):
         log.append(name)
 
 
-async def join_queue(
-    lock: InProcessKeyedLock, key: UUID, log: list[str], name: str
-) -> asyncio.Task[None]:
+async def join_queue(lock: CountedLock, key: UUID, log: list[str], name: str) -> asyncio.Task[None]:
     """Start a task that logs `name` once it holds `key`, and let it reach the lock's queue."""
     task = asyncio.create_task(hold_and_log(lock, key, log, name))
     await asyncio.sleep(0)
     return task
 
 
-async def test_holders_of_one_key_never_overlap() -> None:
-    lock, key = InProcessKeyedLock(), uuid4()
+async def test_holders_of_one_key_never_overlap(lock: CountedLock) -> None:
+    key = uuid4()
     inside, most_inside, finished = 0, 0, 0
 
     async def critical_section() -> None:
@@ -46,8 +65,7 @@ async def test_holders_of_one_key_never_overlap() -> None:
     assert finished == 20
 
 
-async def test_holders_of_different_keys_do_not_wait_for_each_other() -> None:
-    lock = InProcessKeyedLock()
+async def test_holders_of_different_keys_do_not_wait_for_each_other(lock: CountedLock) -> None:
     held, other = uuid4(), uuid4()
     log: list[str] = []
 
@@ -58,8 +76,8 @@ async def test_holders_of_different_keys_do_not_wait_for_each_other() -> None:
     assert log == ["other key"]
 
 
-async def test_waiters_are_served_in_arrival_order() -> None:
-    lock, key = InProcessKeyedLock(), uuid4()
+async def test_waiters_are_served_in_arrival_order(lock: CountedLock) -> None:
+    key = uuid4()
     log: list[str] = []
 
     async with lock.hold(key):
@@ -70,8 +88,8 @@ async def test_waiters_are_served_in_arrival_order() -> None:
     assert log == [f"waiter {index}" for index in range(5)]
 
 
-async def test_holder_coming_straight_back_queues_behind_the_waiters() -> None:
-    lock, key = InProcessKeyedLock(), uuid4()
+async def test_holder_coming_straight_back_queues_behind_the_waiters(lock: CountedLock) -> None:
+    key = uuid4()
     log: list[str] = []
 
     async with lock.hold(key):
@@ -83,8 +101,8 @@ async def test_holder_coming_straight_back_queues_behind_the_waiters() -> None:
     assert log == ["waiter 0", "waiter 1", "former holder"]
 
 
-async def test_key_has_an_entry_only_while_held_or_awaited() -> None:
-    lock, key = InProcessKeyedLock(), uuid4()
+async def test_key_has_an_entry_only_while_held_or_awaited(lock: CountedLock) -> None:
+    key = uuid4()
     log: list[str] = []
 
     assert len(lock) == 0
@@ -98,8 +116,8 @@ async def test_key_has_an_entry_only_while_held_or_awaited() -> None:
     assert len(lock) == 0
 
 
-async def test_holder_that_raises_releases_the_key_and_its_entry() -> None:
-    lock, key = InProcessKeyedLock(), uuid4()
+async def test_holder_that_raises_releases_the_key_and_its_entry(lock: CountedLock) -> None:
+    key = uuid4()
     log: list[str] = []
 
     with pytest.raises(RuntimeError, match="boom"):
@@ -112,8 +130,8 @@ async def test_holder_that_raises_releases_the_key_and_its_entry() -> None:
     assert log == ["next holder"]
 
 
-async def test_cancelled_waiter_leaves_no_entry_behind() -> None:
-    lock, key = InProcessKeyedLock(), uuid4()
+async def test_cancelled_waiter_leaves_no_entry_behind(lock: CountedLock) -> None:
+    key = uuid4()
     log: list[str] = []
 
     async with lock.hold(key):
@@ -127,8 +145,8 @@ async def test_cancelled_waiter_leaves_no_entry_behind() -> None:
     assert log == []
 
 
-async def test_cancelled_waiter_does_not_hold_up_those_behind_it() -> None:
-    lock, key = InProcessKeyedLock(), uuid4()
+async def test_cancelled_waiter_does_not_hold_up_those_behind_it(lock: CountedLock) -> None:
+    key = uuid4()
     log: list[str] = []
 
     async with lock.hold(key):
@@ -143,8 +161,10 @@ async def test_cancelled_waiter_does_not_hold_up_those_behind_it() -> None:
     assert len(lock) == 0
 
 
-async def test_waiter_cancelled_as_the_key_is_handed_to_it_passes_the_key_on() -> None:
-    lock, key = InProcessKeyedLock(), uuid4()
+async def test_waiter_cancelled_as_the_key_is_handed_to_it_passes_the_key_on(
+    lock: CountedLock,
+) -> None:
+    key = uuid4()
     log: list[str] = []
 
     async with lock.hold(key):
@@ -160,8 +180,8 @@ async def test_waiter_cancelled_as_the_key_is_handed_to_it_passes_the_key_on() -
     assert len(lock) == 0
 
 
-async def test_holder_cancelled_inside_its_block_releases_the_key() -> None:
-    lock, key = InProcessKeyedLock(), uuid4()
+async def test_holder_cancelled_inside_its_block_releases_the_key(lock: CountedLock) -> None:
+    key = uuid4()
     log: list[str] = []
     entered = asyncio.Event()
 

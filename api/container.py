@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 
 from domain.limits import StorageLimits
 from usecase.access import ChatAccess
+from usecase.chat_guard import ChatGuard
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats
 from usecase.files import (
     ClearFiles,
@@ -74,6 +75,7 @@ def build_use_cases(
     limits: StorageLimits,
 ) -> UseCases:
     access = ChatAccess(metadata.workspaces, metadata.chats)
+    guard = ChatGuard(access, locks, storage)
     reconciler = ChatFileReconciler(
         metadata, storage, usage_reader, ids, clock, limits.max_file_bytes
     )
@@ -84,20 +86,20 @@ def build_use_cases(
         create_chat=CreateChat(access, metadata, storage, ids, clock, locks),
         list_chats=ListChats(access, metadata),
         get_chat=GetChat(access),
-        delete_chat=DeleteChat(access, metadata, storage, clock, locks),
+        delete_chat=DeleteChat(metadata, storage, clock, guard),
         get_history=GetHistory(access, storage),
-        put_history=PutHistory(access, metadata, storage, locks, limits, HistoryCommits()),
-        upload_files=UploadFiles(access, metadata, storage, ids, clock, locks, limits),
+        put_history=PutHistory(access, metadata, storage, guard, limits, HistoryCommits()),
+        upload_files=UploadFiles(access, metadata, storage, ids, clock, guard, limits),
         list_files=ListFiles(access, metadata),
         get_file=GetFile(access, metadata),
-        open_file_content=OpenFileContent(access, metadata, storage, locks),
-        delete_file=DeleteFile(access, metadata, storage, locks),
-        clear_files=ClearFiles(access, metadata, storage, locks),
-        rescan_files=RescanFiles(access, reconciler, locks),
-        start_sandbox_session=StartSandboxSession(access, metadata, ids, clock, locks),
+        open_file_content=OpenFileContent(metadata, storage, guard),
+        delete_file=DeleteFile(metadata, storage, guard),
+        clear_files=ClearFiles(metadata, storage, guard),
+        rescan_files=RescanFiles(reconciler, guard),
+        start_sandbox_session=StartSandboxSession(metadata, ids, clock, guard),
         get_active_sandbox_session=GetActiveSandboxSession(access, metadata, clock),
-        heartbeat_sandbox_session=HeartbeatSandboxSession(access, metadata, clock, locks),
-        end_sandbox_session=EndSandboxSession(access, metadata, reconciler, clock, locks),
+        heartbeat_sandbox_session=HeartbeatSandboxSession(metadata, clock, guard),
+        end_sandbox_session=EndSandboxSession(metadata, reconciler, clock, guard),
         check_readiness=CheckReadiness(storage, metadata),
         settle_chats=SettleChats(metadata, storage, reconciler, locks),
     )

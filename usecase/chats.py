@@ -5,6 +5,7 @@ from domain.chat import Chat
 from domain.errors import ChatHasActiveSandboxError, DomainError
 from domain.paging import Page, PageCursor, PageRequest, page_of
 from usecase.access import ChatAccess
+from usecase.chat_guard import ChatGuard
 from usecase.interface import (
     ChatStorage,
     Clock,
@@ -64,15 +65,13 @@ class DeleteChat:
     Refused while a sandbox session is active on the chat. If the disk refuses to move
     the directory away, the records come back and nothing has changed."""
 
-    access: ChatAccess
     metadata: MetadataStore
     storage: ChatStorage
     clock: Clock
-    locks: KeyedLock
+    guard: ChatGuard
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> None:
-        async with self.locks.hold(chat_id):
-            chat = await self.access.chat(user_id, chat_id)
+        async with self.guard.held(user_id, chat_id) as chat:
             active = await self.metadata.sessions.get_active_by_chat_id(chat_id, self.clock.now())
             if active is not None:
                 raise ChatHasActiveSandboxError(

@@ -20,12 +20,12 @@ from domain.etag import etag_listed, strong_etag
 from domain.limits import StorageLimits
 from domain.paging import Page, PageCursor, PageRequest, page_of
 from usecase.access import ChatAccess
+from usecase.chat_guard import ChatGuard
 from usecase.interface import (
     ChatStorage,
     Clock,
     ContentReader,
     IdGenerator,
-    KeyedLock,
     MetadataStore,
 )
 from usecase.reconcile import ChatFileReconciler
@@ -67,7 +67,7 @@ class UploadFiles:
     storage: ChatStorage
     ids: IdGenerator
     clock: Clock
-    locks: KeyedLock
+    guard: ChatGuard
     limits: StorageLimits
 
     async def __call__(
@@ -77,10 +77,8 @@ class UploadFiles:
         staged: list[_Staged] = []
         try:
             await self._stage_all(chat, incoming, staged)
-            async with self.locks.hold(chat_id):
-                await self.access.chat(user_id, chat_id)
-                async with unsettled(self.storage, chat):
-                    return await self._commit_all(chat, staged)
+            async with self.guard.changing(user_id, chat_id) as chat:
+                return await self._commit_all(chat, staged)
         finally:
             for item in staged:
                 await self.storage.discard(item.content)
@@ -170,14 +168,11 @@ class ListFiles:
         return page_of(records, page.limit, lambda item: PageCursor(item.created_at, item.file_id))
 
 
-async def _owned_file(
-    access: ChatAccess, metadata: MetadataStore, user_id: UUID, chat_id: UUID, file_id: UUID
-) -> tuple[Chat, ChatFile]:
-    chat = await access.chat(user_id, chat_id)
+async def _record_in(metadata: MetadataStore, chat_id: UUID, file_id: UUID) -> ChatFile:
     record = await metadata.files.get(file_id)
     if record is None or record.chat_id != chat_id:
         raise ChatFileNotFoundError(f"file {file_id} not found in chat {chat_id}")
-    return chat, record
+    return record
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +181,8 @@ class GetFile:
     metadata: MetadataStore
 
     async def __call__(self, user_id: UUID, chat_id: UUID, file_id: UUID) -> ChatFile:
-        _, record = await _owned_file(self.access, self.metadata, user_id, chat_id, file_id)
-        return record
+        await self.access.chat(user_id, chat_id)
+        return await _record_in(self.metadata, chat_id, file_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,10 +212,9 @@ class OpenFileContent:
     the lock is let go, from the descriptor, which keeps naming X's bytes whatever happens
     to the name."""
 
-    access: ChatAccess
     metadata: MetadataStore
     storage: ChatStorage
-    locks: KeyedLock
+    guard: ChatGuard
 
     async def __call__(
         self,
@@ -232,8 +226,8 @@ class OpenFileContent:
         if_none_match: str | None = None,
         if_range: str | None = None,
     ) -> FileDownload:
-        async with self.locks.hold(chat_id):
-            chat, record = await _owned_file(self.access, self.metadata, user_id, chat_id, file_id)
+        async with self.guard.held(user_id, chat_id) as chat:
+            record = await _record_in(self.metadata, chat_id, file_id)
             reader = await self.storage.open_attachment(chat.workspace_id, chat_id, record.name)
         download = FileDownload(record, reader)
         if if_none_match is not None and etag_listed(download.etag, if_none_match, weak=True):
@@ -253,14 +247,13 @@ class DeleteFile:
     """The record first, then the bytes. If the disk refuses, the record comes back: the
     answer says nothing changed, and nothing has."""
 
-    access: ChatAccess
     metadata: MetadataStore
     storage: ChatStorage
-    locks: KeyedLock
+    guard: ChatGuard
 
     async def __call__(self, user_id: UUID, chat_id: UUID, file_id: UUID) -> None:
-        async with self.locks.hold(chat_id):
-            chat, record = await _owned_file(self.access, self.metadata, user_id, chat_id, file_id)
+        async with self.guard.held(user_id, chat_id) as chat:
+            record = await _record_in(self.metadata, chat_id, file_id)
             async with unsettled(self.storage, chat):
                 await self.metadata.files.delete(record.file_id)
                 try:
@@ -276,16 +269,13 @@ class ClearFiles:
     """Remove every attachment of a chat (records first, then bytes); keep the history.
     If the disk refuses one, it and the ones not yet reached keep their records."""
 
-    access: ChatAccess
     metadata: MetadataStore
     storage: ChatStorage
-    locks: KeyedLock
+    guard: ChatGuard
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> None:
-        async with self.locks.hold(chat_id):
-            chat = await self.access.chat(user_id, chat_id)
-            async with unsettled(self.storage, chat):
-                await self._clear(chat)
+        async with self.guard.changing(user_id, chat_id) as chat:
+            await self._clear(chat)
 
     async def _clear(self, chat: Chat) -> None:
         records = await self.metadata.files.list_all_by_chat_id(chat.chat_id)
@@ -315,11 +305,9 @@ async def _release(metadata: MetadataStore, chat: Chat, freed_bytes: int) -> Non
 
 @dataclass(frozen=True, slots=True)
 class RescanFiles:
-    access: ChatAccess
     reconciler: ChatFileReconciler
-    locks: KeyedLock
+    guard: ChatGuard
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> list[ChatFile]:
-        async with self.locks.hold(chat_id):
-            chat = await self.access.chat(user_id, chat_id)
+        async with self.guard.held(user_id, chat_id) as chat:
             return await self.reconciler.reconcile(chat)

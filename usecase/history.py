@@ -14,10 +14,10 @@ from domain.errors import (
 from domain.history import HistoryVersion, Utf8Validator
 from domain.limits import StorageLimits
 from usecase.access import ChatAccess
+from usecase.chat_guard import ChatGuard
 from usecase.group_commit import GroupCommit
-from usecase.interface import ChatStorage, ContentReader, KeyedLock, MetadataStore
+from usecase.interface import ChatStorage, ContentReader, MetadataStore
 from usecase.streams import limited
-from usecase.unsettled import unsettled
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ class PutHistory:
     access: ChatAccess
     metadata: MetadataStore
     storage: ChatStorage
-    locks: KeyedLock
+    guard: ChatGuard
     limits: StorageLimits
     commits: HistoryCommits
 
@@ -125,10 +125,8 @@ class PutHistory:
         """The outcome of each write, in order; every staged file is consumed."""
         winner: HistoryWrite | None = None
         try:
-            async with self.locks.hold(chat.chat_id):
-                await self.access.chat(user_id, chat.chat_id)
-                async with unsettled(self.storage, chat):
-                    outcomes, winner = await self._apply(chat, writes)
+            async with self.guard.changing(user_id, chat.chat_id) as held:
+                outcomes, winner = await self._apply(held, writes)
         except DomainError as error:
             outcomes = [error] * len(writes)
         finally:

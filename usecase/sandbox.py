@@ -4,24 +4,23 @@ from uuid import UUID
 from domain.errors import SandboxAlreadyActiveError, SandboxSessionNotFoundError
 from domain.sandbox_session import SandboxSession
 from usecase.access import ChatAccess
-from usecase.interface import Clock, IdGenerator, KeyedLock, MetadataStore
+from usecase.chat_guard import ChatGuard
+from usecase.interface import Clock, IdGenerator, MetadataStore
 from usecase.reconcile import ChatFileReconciler
 
 
 @dataclass(frozen=True, slots=True)
 class StartSandboxSession:
-    access: ChatAccess
     metadata: MetadataStore
     ids: IdGenerator
     clock: Clock
-    locks: KeyedLock
+    guard: ChatGuard
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, ttl_seconds: int | None
     ) -> SandboxSession:
         SandboxSession.checked_ttl(ttl_seconds)
-        async with self.locks.hold(chat_id):
-            await self.access.chat(user_id, chat_id)
+        async with self.guard.held(user_id, chat_id):
             now = self.clock.now()
             session = SandboxSession.start(self.ids.new_id(), chat_id, now, ttl_seconds)
             if not await self.metadata.sessions.add(session, now):
@@ -51,17 +50,15 @@ def _not_found(session_id: UUID) -> SandboxSessionNotFoundError:
 class HeartbeatSandboxSession:
     """Move an active session's expiry to now + ttl; an ended or expired one is gone."""
 
-    access: ChatAccess
     metadata: MetadataStore
     clock: Clock
-    locks: KeyedLock
+    guard: ChatGuard
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, session_id: UUID, ttl_seconds: int | None
     ) -> SandboxSession:
         SandboxSession.checked_ttl(ttl_seconds)
-        async with self.locks.hold(chat_id):
-            await self.access.chat(user_id, chat_id)
+        async with self.guard.held(user_id, chat_id):
             session = await self.metadata.sessions.get(session_id)
             now = self.clock.now()
             if session is None or session.chat_id != chat_id or not session.is_active(now):
@@ -76,15 +73,13 @@ class EndSandboxSession:
     """Rescan the chat's files (the sandbox wrote there behind the service's back), then
     end the session. An expired session can be ended too: its sandbox is done."""
 
-    access: ChatAccess
     metadata: MetadataStore
     reconciler: ChatFileReconciler
     clock: Clock
-    locks: KeyedLock
+    guard: ChatGuard
 
     async def __call__(self, user_id: UUID, chat_id: UUID, session_id: UUID) -> None:
-        async with self.locks.hold(chat_id):
-            chat = await self.access.chat(user_id, chat_id)
+        async with self.guard.held(user_id, chat_id) as chat:
             session = await self.metadata.sessions.get(session_id)
             if session is None or session.chat_id != chat_id or session.ended_at is not None:
                 raise _not_found(session_id)

@@ -1,0 +1,34 @@
+"""The one opening of every change to a chat: its lock, its ownership checked again under
+the lock, and (for a change that spans bytes and records) its unsettled mark."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from uuid import UUID
+
+from domain.chat import Chat
+from usecase.access import ChatAccess
+from usecase.interface import ChatStorage, KeyedLock
+from usecase.unsettled import unsettled
+
+
+@dataclass(frozen=True, slots=True)
+class ChatGuard:
+    access: ChatAccess
+    locks: KeyedLock
+    storage: ChatStorage
+
+    @asynccontextmanager
+    async def held(self, user_id: UUID, chat_id: UUID) -> AsyncIterator[Chat]:
+        """Hold the chat's lock for the block and yield the chat, found under it: a request
+        that waited for the lock may find the chat deleted meanwhile (404), and every change
+        of the chat's bytes or records made under the lock is seen whole."""
+        async with self.locks.hold(chat_id):
+            yield await self.access.chat(user_id, chat_id)
+
+    @asynccontextmanager
+    async def changing(self, user_id: UUID, chat_id: UUID) -> AsyncIterator[Chat]:
+        """As `held`, with the chat marked unsettled while the block changes its bytes and
+        records together (see `unsettled` for what a crash inside it leaves)."""
+        async with self.held(user_id, chat_id) as chat, unsettled(self.storage, chat):
+            yield chat

@@ -4,7 +4,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http_problem import HttpProblemError
+from api.http_problem import HttpProblemError, invalid_request
 from api.problems import problem
 
 JSON_BODY_MAX_BYTES = 64 * 1024
@@ -13,9 +13,7 @@ _STREAMED = re.compile(r"^/v1/chats/[^/]+/(files|history)$")
 
 
 def _too_large() -> HttpProblemError:
-    return HttpProblemError(
-        422, "validation_error", f"the request body is larger than {JSON_BODY_MAX_BYTES} bytes"
-    )
+    return invalid_request(f"the request body is larger than {JSON_BODY_MAX_BYTES} bytes")
 
 
 class BodyLimitMiddleware:

@@ -18,7 +18,7 @@ from typing import ClassVar, Literal
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser
 
-from api.http_problem import HttpProblemError
+from api.http_problem import HttpProblemError, invalid_request
 from api.mime_params import MalformedParamsError, attachment_filename, split_header_params
 
 FILE_FIELD = "file"
@@ -33,7 +33,7 @@ _Event = (
 
 
 def _malformed(detail: str) -> HttpProblemError:
-    return HttpProblemError(422, "validation_error", f"malformed multipart body: {detail}")
+    return invalid_request(f"malformed multipart body: {detail}")
 
 
 _PADDING = re.compile(rb"[ \t]*")

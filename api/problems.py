@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Mount, Route
 
-from api.http_problem import HttpProblemError
+from api.http_problem import HttpProblemError, invalid_request
 from api.response_headers import CONTENT_RANGE_UNSATISFIED, WWW_AUTHENTICATE, Headers
 from domain import errors
 
@@ -72,6 +72,10 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
 
 async def _http_problem(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HttpProblemError)
+    return _http_problem_response(error)
+
+
+def _http_problem_response(error: HttpProblemError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else None
     return problem(error.status, error.code, error.detail, headers)
 
@@ -81,7 +85,7 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     details = "; ".join(
         f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
     )
-    return problem(422, "validation_error", details or "the request is malformed")
+    return _http_problem_response(invalid_request(details or "the request is malformed"))
 
 
 _CODE_OF_STATUS = {404: "not_found", 405: "method_not_allowed"}
@@ -106,7 +110,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
     if error.status_code == 400:
         # The contract's only 400 is invalid_user_id; a body FastAPI could not read is
         # "any other malformed request".
-        return problem(422, "validation_error", str(error.detail))
+        return _http_problem_response(invalid_request(str(error.detail)))
     code = _CODE_OF_STATUS.get(error.status_code, HTTPStatus(error.status_code).name.lower())
     headers = dict(error.headers or {})
     if error.status_code == 405:

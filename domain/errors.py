@@ -90,7 +90,7 @@ class InvalidHistoryEncodingError(InvalidInputError):
 
 
 class InvalidCursorError(InvalidInputError):
-    code = "validation_error"
+    """A paging cursor this service did not make (its code is validation_error)."""
 
 
 class QuotaExceededError(DomainError):

@@ -27,6 +27,7 @@ from usecase.interface import (
     MetadataStore,
     StorageUsageReader,
 )
+from usecase.quota import QuotaLedger
 from usecase.readiness import CheckReadiness
 from usecase.reconcile import ChatFileReconciler
 from usecase.sandbox import (
@@ -76,6 +77,7 @@ def build_use_cases(
 ) -> UseCases:
     access = ChatAccess(metadata.workspaces, metadata.chats)
     guard = ChatGuard(access, locks, storage)
+    ledger = QuotaLedger(metadata.usage, limits.quota_bytes)
     reconciler = ChatFileReconciler(
         metadata, storage, usage_reader, ids, clock, limits.max_file_bytes
     )
@@ -88,13 +90,13 @@ def build_use_cases(
         get_chat=GetChat(access),
         delete_chat=DeleteChat(metadata, storage, clock, guard),
         get_history=GetHistory(access, storage),
-        put_history=PutHistory(access, metadata, storage, guard, limits, HistoryCommits()),
-        upload_files=UploadFiles(access, metadata, storage, ids, clock, guard, limits),
+        put_history=PutHistory(access, metadata, storage, guard, ledger, limits, HistoryCommits()),
+        upload_files=UploadFiles(access, metadata, storage, ids, clock, guard, limits, ledger),
         list_files=ListFiles(access, metadata),
         get_file=GetFile(access, metadata),
         open_file_content=OpenFileContent(metadata, storage, guard),
-        delete_file=DeleteFile(metadata, storage, guard),
-        clear_files=ClearFiles(metadata, storage, guard),
+        delete_file=DeleteFile(metadata, storage, guard, ledger),
+        clear_files=ClearFiles(metadata, storage, guard, ledger),
         rescan_files=RescanFiles(reconciler, guard),
         start_sandbox_session=StartSandboxSession(metadata, ids, clock, guard),
         get_active_sandbox_session=GetActiveSandboxSession(access, metadata, clock),

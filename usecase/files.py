@@ -28,6 +28,7 @@ from usecase.interface import (
     IdGenerator,
     MetadataStore,
 )
+from usecase.quota import QuotaLedger, quota_exceeded
 from usecase.reconcile import ChatFileReconciler
 from usecase.streams import limited
 from usecase.unsettled import unsettled
@@ -69,6 +70,7 @@ class UploadFiles:
     clock: Clock
     guard: ChatGuard
     limits: StorageLimits
+    ledger: QuotaLedger
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, incoming: AsyncIterable[IncomingFile]
@@ -87,8 +89,7 @@ class UploadFiles:
         self, chat: Chat, incoming: AsyncIterable[IncomingFile], staged: list[_Staged]
     ) -> None:
         files = self.metadata.files
-        used = await self.metadata.usage.used_bytes(chat.workspace_id)
-        budget = self.limits.quota_bytes - used
+        budget = await self.ledger.budget(chat.workspace_id)
         max_file = self.limits.max_file_bytes
         async for part in incoming:
             name = ChatAttachmentName(part.filename or "")
@@ -105,7 +106,7 @@ class UploadFiles:
                     max_bytes=max_file,
                     too_large=lambda: FileTooLargeError(f"a file is larger than {max_file} bytes"),
                     budget_bytes=budget,
-                    over_budget=_quota_exceeded,
+                    over_budget=_upload_over_quota,
                 )
             )
             staged.append(_Staged(name, content_type, content))
@@ -115,15 +116,12 @@ class UploadFiles:
 
     async def _commit_all(self, chat: Chat, staged: list[_Staged]) -> list[ChatFile]:
         files = self.metadata.files
-        usage = self.metadata.usage
-        quota = self.limits.quota_bytes
         replaced_bytes = 0
         for item in staged:
             replaced = await files.get_by_chat_id_and_name(chat.chat_id, item.name)
             replaced_bytes += 0 if replaced is None else replaced.size_bytes
         reserved = sum(item.content.size_bytes for item in staged) - replaced_bytes
-        if not await usage.try_add(chat.workspace_id, chat.chat_id, reserved, quota):
-            raise _quota_exceeded()
+        await self.ledger.reserve(chat, reserved, "the upload")
         stored = [
             ChatFile(
                 file_id=self.ids.new_id(),
@@ -146,15 +144,15 @@ class UploadFiles:
                 chat.workspace_id, chat.chat_id, [(item.name, item.content) for item in items]
             )
         except BaseException:
-            await usage.try_add(chat.workspace_id, chat.chat_id, -reserved, quota)
+            await self.ledger.give_back(chat, reserved)
             raise
         for record in stored:
             await files.save(record)
         return stored
 
 
-def _quota_exceeded() -> QuotaExceededError:
-    return QuotaExceededError("the upload would take the workspace over its quota")
+def _upload_over_quota() -> QuotaExceededError:
+    return quota_exceeded("the upload")
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +248,7 @@ class DeleteFile:
     metadata: MetadataStore
     storage: ChatStorage
     guard: ChatGuard
+    ledger: QuotaLedger
 
     async def __call__(self, user_id: UUID, chat_id: UUID, file_id: UUID) -> None:
         async with self.guard.held(user_id, chat_id) as chat:
@@ -261,7 +260,9 @@ class DeleteFile:
                 except DomainError:
                     await self.metadata.files.save(record)
                     raise
-                await _release(self.metadata, chat, record.size_bytes)
+                # The record's size: a sandbox's change to the file counts from the next
+                # rescan on, and so does its removal.
+                await self.ledger.give_back(chat, record.size_bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +273,7 @@ class ClearFiles:
     metadata: MetadataStore
     storage: ChatStorage
     guard: ChatGuard
+    ledger: QuotaLedger
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> None:
         async with self.guard.changing(user_id, chat_id) as chat:
@@ -292,15 +294,7 @@ class ClearFiles:
                 await self.metadata.files.save(record)
             raise
         finally:
-            await _release(self.metadata, chat, freed)
-
-
-async def _release(metadata: MetadataStore, chat: Chat, freed_bytes: int) -> None:
-    """Give back what the usage figure counted for removed attachments: their records'
-    sizes (a sandbox's changes to them are counted only from the next rescan on)."""
-    if freed_bytes:
-        # A negative delta always applies; the quota argument is not consulted.
-        await metadata.usage.try_add(chat.workspace_id, chat.chat_id, -freed_bytes, 0)
+            await self.ledger.give_back(chat, freed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ from domain.errors import (
     DomainError,
     HistoryTooLargeError,
     PreconditionFailedError,
-    QuotaExceededError,
 )
 from domain.history import HistoryVersion, Utf8Validator
 from domain.limits import StorageLimits
@@ -17,6 +16,7 @@ from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
 from usecase.group_commit import GroupCommit
 from usecase.interface import ChatStorage, ContentReader, MetadataStore
+from usecase.quota import QuotaLedger, quota_exceeded
 from usecase.streams import limited
 
 
@@ -73,6 +73,7 @@ class PutHistory:
     metadata: MetadataStore
     storage: ChatStorage
     guard: ChatGuard
+    ledger: QuotaLedger
     limits: StorageLimits
     commits: HistoryCommits
 
@@ -86,9 +87,8 @@ class PutHistory:
         chat = await self.access.chat(user_id, chat_id)
         workspace_id = chat.workspace_id
         await self._check_precondition(workspace_id, chat_id, if_match)
-        usage = self.metadata.usage
-        used = await usage.used_bytes(workspace_id)
-        counted = await usage.history_bytes(chat_id)
+        counted = await self.metadata.usage.history_bytes(chat_id)
+        budget = await self.ledger.budget(workspace_id, counted)
         validator = Utf8Validator()
         # Not fsynced here: most writes of a busy chat are superseded in their batch, and
         # write_history makes the one that is committed durable (ADR 0012).
@@ -99,8 +99,8 @@ class PutHistory:
                 too_large=lambda: HistoryTooLargeError(
                     f"history is larger than {self.limits.max_history_bytes} bytes"
                 ),
-                budget_bytes=self.limits.quota_bytes - used + counted,
-                over_budget=_quota_exceeded,
+                budget_bytes=budget,
+                over_budget=quota_exceeded,
                 inspect=validator.feed,
             ),
             durable=False,
@@ -142,7 +142,6 @@ class PutHistory:
         """Check the writes in order, write the last accepted one and count it."""
         workspace_id, chat_id = chat.workspace_id, chat.chat_id
         usage = self.metadata.usage
-        quota = self.limits.quota_bytes
         counted = await usage.history_bytes(chat_id)
         for _ in range(_PLAN_ATTEMPTS):
             others = await usage.used_bytes(workspace_id) - counted
@@ -155,15 +154,15 @@ class PutHistory:
             if not accepted:
                 return outcomes, None
             winner = accepted[-1]
-            if await usage.try_set_history(workspace_id, chat_id, winner.staged.size_bytes, quota):
+            if await self.ledger.try_count_history(chat, winner.staged.size_bytes):
                 break
             # Another chat of the workspace grew meanwhile: plan again with its figure.
         else:
-            return [_quota_exceeded()] * len(writes), None
+            return [quota_exceeded()] * len(writes), None
         try:
             await self.storage.write_history(workspace_id, chat_id, winner.staged)
         except BaseException:
-            await usage.try_set_history(workspace_id, chat_id, counted, None)
+            await self.ledger.restore_history(chat, counted)
             raise
         return outcomes, winner
 
@@ -181,8 +180,8 @@ class PutHistory:
                 if not current.matches(write.if_match):
                     outcomes.append(_precondition_failed(current, write.if_match))
                     continue
-            if others + write.staged.size_bytes > self.limits.quota_bytes:
-                outcomes.append(_quota_exceeded())
+            if others + write.staged.size_bytes > self.ledger.quota_bytes:
+                outcomes.append(quota_exceeded())
                 continue
             current = write.version
             outcomes.append(current)
@@ -205,7 +204,3 @@ _PLAN_ATTEMPTS = 4
 
 def _precondition_failed(current: HistoryVersion, if_match: str) -> PreconditionFailedError:
     return PreconditionFailedError(f"history is at {current.etag}, not {if_match}")
-
-
-def _quota_exceeded() -> QuotaExceededError:
-    return QuotaExceededError("the write would take the workspace over its quota")

@@ -1,0 +1,70 @@
+"""The quota's one home (usecase/quota.py), on the in-memory usage figures."""
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from domain.chat import Chat
+from domain.errors import QuotaExceededError
+from repository.memory import InMemoryMetadataStore
+from usecase.quota import QuotaLedger
+
+pytestmark = pytest.mark.anyio
+
+QUOTA = 1000
+WORKSPACE = uuid4()
+
+
+def chat() -> Chat:
+    return Chat(uuid4(), WORKSPACE, datetime(2026, 4, 1, tzinfo=UTC))
+
+
+@pytest.fixture
+def ledger() -> QuotaLedger:
+    return QuotaLedger(InMemoryMetadataStore().usage, QUOTA)
+
+
+async def test_a_reservation_within_the_quota_counts_and_shrinks_the_budget(
+    ledger: QuotaLedger,
+) -> None:
+    await ledger.reserve(chat(), 600)
+
+    assert await ledger.usage.used_bytes(WORKSPACE) == 600
+    assert await ledger.budget(WORKSPACE) == 400
+    assert await ledger.budget(WORKSPACE, replaced_bytes=600) == 1000
+
+
+async def test_a_reservation_past_the_quota_counts_nothing(ledger: QuotaLedger) -> None:
+    first, second = chat(), chat()
+    await ledger.reserve(first, 600)
+
+    with pytest.raises(QuotaExceededError, match="the upload would take"):
+        await ledger.reserve(second, 401, "the upload")
+
+    assert await ledger.usage.used_bytes(WORKSPACE) == 600
+
+
+async def test_bytes_given_back_always_apply_and_never_go_below_zero(
+    ledger: QuotaLedger,
+) -> None:
+    one = chat()
+    await ledger.reserve(one, 300)
+
+    await ledger.give_back(one, 200)
+    assert await ledger.usage.used_bytes(WORKSPACE) == 100
+    await ledger.give_back(one, 500)
+    assert await ledger.usage.used_bytes(WORKSPACE) == 0
+
+
+async def test_a_history_is_counted_in_place_of_the_last_unless_over_the_quota(
+    ledger: QuotaLedger,
+) -> None:
+    one, other = chat(), chat()
+    await ledger.reserve(other, 500)
+
+    assert await ledger.try_count_history(one, 400)
+    assert not await ledger.try_count_history(one, 501)
+    assert await ledger.usage.used_bytes(WORKSPACE) == 900
+    await ledger.restore_history(one, 700)  # past the quota: a restore always applies
+    assert await ledger.usage.used_bytes(WORKSPACE) == 1200

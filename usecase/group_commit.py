@@ -17,29 +17,39 @@ from uuid import UUID
 T = TypeVar("T")
 R = TypeVar("R")
 
-# What a waiting caller is told when it is its turn to lead.
-_LEAD = object()
+
+@dataclass(frozen=True, slots=True)
+class _Lead:
+    """What a waiting caller is told when it is its turn to lead."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Done(Generic[R]):
+    """What a waiting caller is told when a batch gave its item this outcome (an exception
+    is set on its future instead)."""
+
+    value: R
 
 
 @dataclass(eq=False, slots=True)
-class _Entry(Generic[T]):
+class _Entry(Generic[T, R]):
     item: T
-    outcome: "asyncio.Future[object]"
+    outcome: "asyncio.Future[_Lead | _Done[R]]"
     taken: bool = False
 
 
 @dataclass(slots=True)
-class _Queue(Generic[T]):
-    pending: list[_Entry[T]] = field(default_factory=list)
+class _Queue(Generic[T, R]):
+    pending: list[_Entry[T, R]] = field(default_factory=list)
     # The entry whose caller leads now, or has been woken to; None while nobody does.
-    leader: _Entry[T] | None = None
+    leader: _Entry[T, R] | None = None
 
 
 class GroupCommit(Generic[T, R]):
     """Batches of items per key, each processed by one of the callers (see module doc)."""
 
     def __init__(self) -> None:
-        self._queues: dict[UUID, _Queue[T]] = {}
+        self._queues: dict[UUID, _Queue[T, R]] = {}
 
     async def submit(
         self,
@@ -53,7 +63,7 @@ class GroupCommit(Generic[T, R]):
         If the caller is cancelled before its item was taken into a batch, the item is
         dropped and `abandon(item)` is awaited; once taken, the batch decides its fate."""
         queue = self._queues.setdefault(key, _Queue())
-        entry = _Entry(item, asyncio.get_running_loop().create_future())
+        entry: _Entry[T, R] = _Entry(item, asyncio.get_running_loop().create_future())
         queue.pending.append(entry)
         if queue.leader is None:
             queue.leader = entry
@@ -63,8 +73,8 @@ class GroupCommit(Generic[T, R]):
             except asyncio.CancelledError:
                 await self._leave(key, queue, entry, abandon)
                 raise
-            if told is not _LEAD:
-                return told  # type: ignore[return-value]
+            if isinstance(told, _Done):
+                return told.value
         try:
             return await self._lead(queue, entry, process)
         finally:
@@ -72,8 +82,8 @@ class GroupCommit(Generic[T, R]):
 
     async def _lead(
         self,
-        queue: _Queue[T],
-        own: _Entry[T],
+        queue: _Queue[T, R],
+        own: _Entry[T, R],
         process: Callable[[list[T]], Awaitable[list[R | BaseException]]],
     ) -> R:
         batch, queue.pending = queue.pending, []
@@ -91,13 +101,13 @@ class GroupCommit(Generic[T, R]):
         mine = outcomes[batch.index(own)]
         if isinstance(mine, BaseException):
             raise mine
-        return mine  # type: ignore[return-value]
+        return mine
 
     async def _leave(
         self,
         key: UUID,
-        queue: _Queue[T],
-        entry: _Entry[T],
+        queue: _Queue[T, R],
+        entry: _Entry[T, R],
         abandon: Callable[[T], Awaitable[None]],
     ) -> None:
         if entry.taken:
@@ -109,28 +119,28 @@ class GroupCommit(Generic[T, R]):
             self._retire(key, queue)
         await abandon(entry.item)
 
-    def _pass_on(self, key: UUID, queue: _Queue[T]) -> None:
+    def _pass_on(self, key: UUID, queue: _Queue[T, R]) -> None:
         """Wake the first caller still waiting to lead the next batch, or retire the queue."""
         queue.leader = None
         for entry in queue.pending:
             if not entry.outcome.done():  # a done one was cancelled and is leaving
                 queue.leader = entry
-                entry.outcome.set_result(_LEAD)
+                entry.outcome.set_result(_Lead())
                 return
         if not queue.pending:
             self._retire(key, queue)
 
-    def _retire(self, key: UUID, queue: _Queue[T]) -> None:
+    def _retire(self, key: UUID, queue: _Queue[T, R]) -> None:
         if self._queues.get(key) is queue:
             del self._queues[key]
 
 
 async def _outcomes(
     process: Callable[[list[T]], Awaitable[list[R | BaseException]]], items: list[T]
-) -> list[object]:
+) -> list[R | BaseException]:
     """One outcome per item; if `process` itself fails, that failure is every item's."""
     try:
-        outcomes: list[object] = list(await process(items))
+        outcomes = list(await process(items))
     except BaseException as error:  # every caller raises it
         return [error] * len(items)
     if len(outcomes) != len(items):
@@ -138,11 +148,11 @@ async def _outcomes(
     return outcomes
 
 
-def _tell(batch: list[_Entry[T]], outcomes: list[object], own: _Entry[T]) -> None:
+def _tell(batch: list[_Entry[T, R]], outcomes: list[R | BaseException], own: _Entry[T, R]) -> None:
     for entry, outcome in zip(batch, outcomes, strict=True):
         if entry is own or entry.outcome.done():
             continue
         if isinstance(outcome, BaseException):
             entry.outcome.set_exception(outcome)
         else:
-            entry.outcome.set_result(outcome)
+            entry.outcome.set_result(_Done(outcome))

@@ -1,9 +1,6 @@
 """The use cases of one app, built once from its adapters."""
 
 from dataclasses import dataclass
-from typing import Annotated
-
-from fastapi import Depends, Request
 
 from domain.limits import StorageLimits
 from usecase.access import ChatAccess
@@ -105,11 +102,3 @@ def build_use_cases(
         check_readiness=CheckReadiness(storage, metadata),
         settle_chats=SettleChats(metadata, storage, reconciler, locks),
     )
-
-
-async def _use_cases(request: Request) -> UseCases:  # async: no worker-thread hop
-    use_cases: UseCases = request.app.state.use_cases
-    return use_cases
-
-
-Actions = Annotated[UseCases, Depends(_use_cases)]

@@ -2,13 +2,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.container import Actions
 from api.identity import Caller
 from api.path_ids import PathUuid
 from api.problems import problem_responses
 from api.response_headers import LOCATION
 from api.routes.workspace import IDENTITY_ERRORS
 from api.schemas import ChatOut, ChatPage
+from api.use_cases import CreateChatUseCase, DeleteChatUseCase, GetChatUseCase, ListChatsUseCase
 from domain.paging import PageRequest
 
 router = APIRouter(prefix="/v1/chats", tags=["chats"])
@@ -28,8 +28,8 @@ Cursor = Annotated[str | None, Query(description="The `next_cursor` of the page 
         **problem_responses(*IDENTITY_ERRORS, 404, 503, 507),
     },
 )
-async def create_chat(user_id: Caller, actions: Actions, response: Response) -> ChatOut:
-    chat = await actions.create_chat(user_id)
+async def create_chat(user_id: Caller, use_case: CreateChatUseCase, response: Response) -> ChatOut:
+    chat = await use_case(user_id)
     response.headers["Location"] = f"/v1/chats/{chat.chat_id}"
     return ChatOut.model_validate(chat)
 
@@ -37,19 +37,19 @@ async def create_chat(user_id: Caller, actions: Actions, response: Response) -> 
 @router.get("", response_model=ChatPage, responses=problem_responses(*IDENTITY_ERRORS, 404))
 async def list_chats(
     user_id: Caller,
-    actions: Actions,
+    use_case: ListChatsUseCase,
     limit: Limit = PageRequest.DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> ChatPage:
-    page = await actions.list_chats(user_id, PageRequest.from_token(limit, cursor))
+    page = await use_case(user_id, PageRequest.from_token(limit, cursor))
     return ChatPage.model_validate(page)
 
 
 @router.get(
     "/{chat_id}", response_model=ChatOut, responses=problem_responses(*IDENTITY_ERRORS, 404)
 )
-async def get_chat(chat_id: PathUuid, user_id: Caller, actions: Actions) -> ChatOut:
-    return ChatOut.model_validate(await actions.get_chat(user_id, chat_id))
+async def get_chat(chat_id: PathUuid, user_id: Caller, use_case: GetChatUseCase) -> ChatOut:
+    return ChatOut.model_validate(await use_case(user_id, chat_id))
 
 
 @router.delete(
@@ -58,6 +58,6 @@ async def get_chat(chat_id: PathUuid, user_id: Caller, actions: Actions) -> Chat
     response_class=Response,
     responses=problem_responses(*IDENTITY_ERRORS, 404, 409, 503),
 )
-async def delete_chat(chat_id: PathUuid, user_id: Caller, actions: Actions) -> Response:
-    await actions.delete_chat(user_id, chat_id)
+async def delete_chat(chat_id: PathUuid, user_id: Caller, use_case: DeleteChatUseCase) -> Response:
+    await use_case(user_id, chat_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response, status
 
-from api.container import Actions
 from api.downloads import download_response, not_modified
 from api.head import is_head
 from api.identity import Caller
@@ -14,6 +13,15 @@ from api.response_headers import DOWNLOAD_PART, DOWNLOAD_WHOLE, NOT_MODIFIED
 from api.routes.chats import Cursor, Limit
 from api.routes.workspace import IDENTITY_ERRORS
 from api.schemas import ChatFileList, ChatFileOut, ChatFilePage
+from api.use_cases import (
+    ClearFilesUseCase,
+    DeleteFileUseCase,
+    GetFileUseCase,
+    ListFilesUseCase,
+    OpenFileContentUseCase,
+    RescanFilesUseCase,
+    UploadFilesUseCase,
+)
 from domain.paging import PageRequest
 
 router = APIRouter(prefix="/v1/chats/{chat_id}/files", tags=["files"])
@@ -48,10 +56,10 @@ _UPLOAD_BODY = {
     openapi_extra=_UPLOAD_BODY,
 )
 async def upload_files(
-    chat_id: PathUuid, request: Request, user_id: Caller, actions: Actions
+    chat_id: PathUuid, request: Request, user_id: Caller, use_case: UploadFilesUseCase
 ) -> ChatFileList:
     parts = MultipartStream(request.headers.get("content-type"), request.stream())
-    stored = await actions.upload_files(user_id, chat_id, parts.files())
+    stored = await use_case(user_id, chat_id, parts.files())
     return ChatFileList(items=[ChatFileOut.model_validate(record) for record in stored])
 
 
@@ -59,11 +67,11 @@ async def upload_files(
 async def list_files(
     chat_id: PathUuid,
     user_id: Caller,
-    actions: Actions,
+    use_case: ListFilesUseCase,
     limit: Limit = PageRequest.DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> ChatFilePage:
-    page = await actions.list_files(user_id, chat_id, PageRequest.from_token(limit, cursor))
+    page = await use_case(user_id, chat_id, PageRequest.from_token(limit, cursor))
     return ChatFilePage.model_validate(page)
 
 
@@ -73,8 +81,8 @@ async def list_files(
     response_class=Response,
     responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
 )
-async def clear_files(chat_id: PathUuid, user_id: Caller, actions: Actions) -> Response:
-    await actions.clear_files(user_id, chat_id)
+async def clear_files(chat_id: PathUuid, user_id: Caller, use_case: ClearFilesUseCase) -> Response:
+    await use_case(user_id, chat_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -83,8 +91,10 @@ async def clear_files(chat_id: PathUuid, user_id: Caller, actions: Actions) -> R
     response_model=ChatFileList,
     responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
 )
-async def rescan_files(chat_id: PathUuid, user_id: Caller, actions: Actions) -> ChatFileList:
-    records = await actions.rescan_files(user_id, chat_id)
+async def rescan_files(
+    chat_id: PathUuid, user_id: Caller, use_case: RescanFilesUseCase
+) -> ChatFileList:
+    records = await use_case(user_id, chat_id)
     return ChatFileList(items=[ChatFileOut.model_validate(record) for record in records])
 
 
@@ -94,9 +104,9 @@ async def rescan_files(chat_id: PathUuid, user_id: Caller, actions: Actions) -> 
     responses=problem_responses(*IDENTITY_ERRORS, 404),
 )
 async def get_file(
-    chat_id: PathUuid, file_id: PathUuid, user_id: Caller, actions: Actions
+    chat_id: PathUuid, file_id: PathUuid, user_id: Caller, use_case: GetFileUseCase
 ) -> ChatFileOut:
-    return ChatFileOut.model_validate(await actions.get_file(user_id, chat_id, file_id))
+    return ChatFileOut.model_validate(await use_case(user_id, chat_id, file_id))
 
 
 # The bytes are served with the Content-Type they were uploaded with, else
@@ -135,12 +145,12 @@ async def download_file(
     file_id: PathUuid,
     request: Request,
     user_id: Caller,
-    actions: Actions,
+    use_case: OpenFileContentUseCase,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
     if_range: Annotated[str | None, Header()] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    download = await actions.open_file_content(
+    download = await use_case(
         user_id,
         chat_id,
         file_id,
@@ -160,7 +170,7 @@ async def download_file(
     responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
 )
 async def delete_file(
-    chat_id: PathUuid, file_id: PathUuid, user_id: Caller, actions: Actions
+    chat_id: PathUuid, file_id: PathUuid, user_id: Caller, use_case: DeleteFileUseCase
 ) -> Response:
-    await actions.delete_file(user_id, chat_id, file_id)
+    await use_case(user_id, chat_id, file_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

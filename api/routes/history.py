@@ -3,7 +3,6 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response, status
 from starlette.responses import StreamingResponse
 
-from api.container import Actions
 from api.downloads import stream_and_close
 from api.head import is_head
 from api.identity import Caller
@@ -11,6 +10,7 @@ from api.path_ids import PathUuid
 from api.problems import problem_responses
 from api.response_headers import ETAG
 from api.routes.workspace import IDENTITY_ERRORS
+from api.use_cases import GetHistoryUseCase, PutHistoryUseCase
 
 router = APIRouter(prefix="/v1/chats/{chat_id}/history", tags=["history"])
 
@@ -36,10 +36,10 @@ async def get_history(
     chat_id: PathUuid,
     request: Request,
     user_id: Caller,
-    actions: Actions,
+    use_case: GetHistoryUseCase,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    read = await actions.get_history(user_id, chat_id, if_none_match)
+    read = await use_case(user_id, chat_id, if_none_match)
     headers = {"ETag": read.version.etag}
     if read.content is None:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
@@ -86,8 +86,8 @@ async def put_history(
     chat_id: PathUuid,
     request: Request,
     user_id: Caller,
-    actions: Actions,
+    use_case: PutHistoryUseCase,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    version = await actions.put_history(user_id, chat_id, request.stream(), if_match)
+    version = await use_case(user_id, chat_id, request.stream(), if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": version.etag})

@@ -1,9 +1,9 @@
 from fastapi import APIRouter, Request, Response
 
-from api.container import Actions
 from api.metrics import Metrics
 from api.problems import problem, problem_responses
 from api.schemas import HealthOut
+from api.use_cases import CheckReadinessUseCase
 
 router = APIRouter(tags=["operations"])
 
@@ -14,8 +14,8 @@ async def healthz() -> HealthOut:
 
 
 @router.get("/readyz", response_model=HealthOut, responses=problem_responses(503))
-async def readyz(actions: Actions) -> Response:
-    failures = await actions.check_readiness()
+async def readyz(use_case: CheckReadinessUseCase) -> Response:
+    failures = await use_case()
     if failures:
         detail = "; ".join(f"{part}: {reason}" for part, reason in failures.items())
         return problem(503, "storage_unavailable", detail)

@@ -2,12 +2,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
 
-from api.container import Actions
 from api.identity import Caller
 from api.path_ids import PathUuid
 from api.problems import problem_responses
 from api.routes.workspace import IDENTITY_ERRORS
 from api.schemas import SandboxSessionOut, SandboxSessionRequest
+from api.use_cases import (
+    EndSandboxSessionUseCase,
+    GetActiveSandboxSessionUseCase,
+    HeartbeatSandboxSessionUseCase,
+    StartSandboxSessionUseCase,
+)
 
 router = APIRouter(prefix="/v1/chats/{chat_id}/sandbox-sessions", tags=["sandbox sessions"])
 
@@ -21,12 +26,13 @@ OptionalTtl = Annotated[SandboxSessionRequest | None, Body()]
     responses=problem_responses(*IDENTITY_ERRORS, 404, 409),
 )
 async def start_session(
-    chat_id: PathUuid, user_id: Caller, actions: Actions, body: OptionalTtl = None
+    chat_id: PathUuid,
+    user_id: Caller,
+    use_case: StartSandboxSessionUseCase,
+    body: OptionalTtl = None,
 ) -> SandboxSessionOut:
     ttl = None if body is None else body.ttl_seconds
-    return SandboxSessionOut.model_validate(
-        await actions.start_sandbox_session(user_id, chat_id, ttl)
-    )
+    return SandboxSessionOut.model_validate(await use_case(user_id, chat_id, ttl))
 
 
 @router.get(
@@ -35,11 +41,9 @@ async def start_session(
     responses=problem_responses(*IDENTITY_ERRORS, 404),
 )
 async def get_active_session(
-    chat_id: PathUuid, user_id: Caller, actions: Actions
+    chat_id: PathUuid, user_id: Caller, use_case: GetActiveSandboxSessionUseCase
 ) -> SandboxSessionOut:
-    return SandboxSessionOut.model_validate(
-        await actions.get_active_sandbox_session(user_id, chat_id)
-    )
+    return SandboxSessionOut.model_validate(await use_case(user_id, chat_id))
 
 
 @router.post(
@@ -51,11 +55,11 @@ async def heartbeat_session(
     chat_id: PathUuid,
     session_id: PathUuid,
     user_id: Caller,
-    actions: Actions,
+    use_case: HeartbeatSandboxSessionUseCase,
     body: OptionalTtl = None,
 ) -> SandboxSessionOut:
     ttl = None if body is None else body.ttl_seconds
-    session = await actions.heartbeat_sandbox_session(user_id, chat_id, session_id, ttl)
+    session = await use_case(user_id, chat_id, session_id, ttl)
     return SandboxSessionOut.model_validate(session)
 
 
@@ -66,7 +70,10 @@ async def heartbeat_session(
     responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
 )
 async def end_session(
-    chat_id: PathUuid, session_id: PathUuid, user_id: Caller, actions: Actions
+    chat_id: PathUuid,
+    session_id: PathUuid,
+    user_id: Caller,
+    use_case: EndSandboxSessionUseCase,
 ) -> Response:
-    await actions.end_sandbox_session(user_id, chat_id, session_id)
+    await use_case(user_id, chat_id, session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

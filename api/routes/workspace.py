@@ -1,9 +1,9 @@
 from fastapi import APIRouter, Response, status
 
-from api.container import Actions
 from api.identity import Caller
 from api.problems import problem_responses
 from api.schemas import WorkspaceOut, WorkspaceUsageOut
+from api.use_cases import EnsureWorkspaceUseCase, GetWorkspaceUsageUseCase, GetWorkspaceUseCase
 
 IDENTITY_ERRORS = (400, 401, 422)
 router = APIRouter(prefix="/v1/workspace", tags=["workspace"])
@@ -19,8 +19,10 @@ router = APIRouter(prefix="/v1/workspace", tags=["workspace"])
     },
     summary="Create the caller's workspace if it has none",
 )
-async def ensure_workspace(user_id: Caller, actions: Actions, response: Response) -> WorkspaceOut:
-    workspace, created = await actions.ensure_workspace(user_id)
+async def ensure_workspace(
+    user_id: Caller, use_case: EnsureWorkspaceUseCase, response: Response
+) -> WorkspaceOut:
+    workspace, created = await use_case(user_id)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return WorkspaceOut.model_validate(workspace)
@@ -31,8 +33,8 @@ async def ensure_workspace(user_id: Caller, actions: Actions, response: Response
     response_model=WorkspaceOut,
     responses=problem_responses(*IDENTITY_ERRORS, 404),
 )
-async def get_workspace(user_id: Caller, actions: Actions) -> WorkspaceOut:
-    return WorkspaceOut.model_validate(await actions.get_workspace(user_id))
+async def get_workspace(user_id: Caller, use_case: GetWorkspaceUseCase) -> WorkspaceOut:
+    return WorkspaceOut.model_validate(await use_case(user_id))
 
 
 @router.get(
@@ -40,5 +42,7 @@ async def get_workspace(user_id: Caller, actions: Actions) -> WorkspaceOut:
     response_model=WorkspaceUsageOut,
     responses=problem_responses(*IDENTITY_ERRORS, 404),
 )
-async def get_workspace_usage(user_id: Caller, actions: Actions) -> WorkspaceUsageOut:
-    return WorkspaceUsageOut.model_validate(await actions.get_workspace_usage(user_id))
+async def get_workspace_usage(
+    user_id: Caller, use_case: GetWorkspaceUsageUseCase
+) -> WorkspaceUsageOut:
+    return WorkspaceUsageOut.model_validate(await use_case(user_id))

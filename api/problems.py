@@ -20,7 +20,7 @@ from domain import errors
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger("chatstore")
 
-STATUS_OF: dict[type[Exception], int] = {
+STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.WorkspaceNotFoundError: 404,
     errors.ChatNotFoundError: 404,
     errors.ChatFileNotFoundError: 404,
@@ -43,9 +43,14 @@ STATUS_OF: dict[type[Exception], int] = {
 
 
 def status_of(error: Exception) -> int:
-    for cls in type(error).__mro__:
-        if cls in STATUS_OF:
-            return STATUS_OF[cls]
+    return status_of_class(type(error))
+
+
+def status_of_class(error_class: type[Exception]) -> int:
+    for cls in error_class.__mro__:
+        status = STATUS_OF.get(cls)
+        if status is not None:
+            return status
     return 500
 
 
@@ -176,12 +181,31 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 _PROBLEM_HEADERS: dict[int, Headers] = {401: WWW_AUTHENTICATE, 416: CONTENT_RANGE_UNSATISFIED}
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem answers a route can give."""
+# What every /v1 route can answer before it runs: 400 invalid_user_id, 401
+# user_id_required or unauthorized, 422 validation_error (a malformed id in the path).
+IDENTITY_ERRORS = (400, 401, 422)
+# What a route under /v1/chats/{chat_id} answers when the caller cannot see the chat.
+CHAT_LOOKUP = (errors.WorkspaceNotFoundError, errors.ChatNotFoundError)
+
+
+def problem_responses(
+    *sources: type[errors.DomainError] | int,
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem answers a route can give: each domain error class
+    under its status from STATUS_OF, its code named in the description; a bare status for
+    the refusals of the HTTP layer (identity, media type)."""
+    codes: dict[int, set[str]] = {}
+    for source in sources:
+        if isinstance(source, int):
+            codes.setdefault(source, set())
+        else:
+            codes.setdefault(status_of_class(source), set()).add(source.code)
     responses: dict[int | str, dict[str, Any]] = {}
-    for status in sorted(set(statuses)):
+    for status in sorted(codes):
+        named = ", ".join(f"`{code}`" for code in sorted(codes[status]))
+        phrase = HTTPStatus(status).phrase
         response: dict[str, Any] = {
-            "description": HTTPStatus(status).phrase,
+            "description": f"{phrase}: {named}" if named else phrase,
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         if status in _PROBLEM_HEADERS:

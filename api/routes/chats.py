@@ -4,11 +4,16 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.identity import Caller
 from api.path_ids import PathUuid
-from api.problems import problem_responses
+from api.problems import CHAT_LOOKUP, IDENTITY_ERRORS, problem_responses
 from api.response_headers import LOCATION
-from api.routes.workspace import IDENTITY_ERRORS
 from api.schemas import ChatOut, ChatPage
 from api.use_cases import CreateChatUseCase, DeleteChatUseCase, GetChatUseCase, ListChatsUseCase
+from domain.errors import (
+    ChatHasActiveSandboxError,
+    InsufficientStorageError,
+    StorageUnavailableError,
+    WorkspaceNotFoundError,
+)
 from domain.paging import PageRequest
 
 router = APIRouter(prefix="/v1/chats", tags=["chats"])
@@ -25,7 +30,12 @@ Cursor = Annotated[str | None, Query(description="The `next_cursor` of the page 
     status_code=status.HTTP_201_CREATED,
     responses={
         201: {"description": "Created", "headers": LOCATION},
-        **problem_responses(*IDENTITY_ERRORS, 404, 503, 507),
+        **problem_responses(
+            *IDENTITY_ERRORS,
+            WorkspaceNotFoundError,
+            StorageUnavailableError,
+            InsufficientStorageError,
+        ),
     },
 )
 async def create_chat(user_id: Caller, use_case: CreateChatUseCase, response: Response) -> ChatOut:
@@ -34,7 +44,11 @@ async def create_chat(user_id: Caller, use_case: CreateChatUseCase, response: Re
     return ChatOut.model_validate(chat)
 
 
-@router.get("", response_model=ChatPage, responses=problem_responses(*IDENTITY_ERRORS, 404))
+@router.get(
+    "",
+    response_model=ChatPage,
+    responses=problem_responses(*IDENTITY_ERRORS, WorkspaceNotFoundError),
+)
 async def list_chats(
     user_id: Caller,
     use_case: ListChatsUseCase,
@@ -46,7 +60,9 @@ async def list_chats(
 
 
 @router.get(
-    "/{chat_id}", response_model=ChatOut, responses=problem_responses(*IDENTITY_ERRORS, 404)
+    "/{chat_id}",
+    response_model=ChatOut,
+    responses=problem_responses(*IDENTITY_ERRORS, *CHAT_LOOKUP),
 )
 async def get_chat(chat_id: PathUuid, user_id: Caller, use_case: GetChatUseCase) -> ChatOut:
     return ChatOut.model_validate(await use_case(user_id, chat_id))
@@ -56,7 +72,9 @@ async def get_chat(chat_id: PathUuid, user_id: Caller, use_case: GetChatUseCase)
     "/{chat_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(*IDENTITY_ERRORS, 404, 409, 503),
+    responses=problem_responses(
+        *IDENTITY_ERRORS, *CHAT_LOOKUP, ChatHasActiveSandboxError, StorageUnavailableError
+    ),
 )
 async def delete_chat(chat_id: PathUuid, user_id: Caller, use_case: DeleteChatUseCase) -> Response:
     await use_case(user_id, chat_id)

@@ -7,11 +7,10 @@ from api.head import is_head
 from api.identity import Caller
 from api.multipart import MultipartStream
 from api.path_ids import PathUuid
-from api.problems import problem_responses
+from api.problems import CHAT_LOOKUP, IDENTITY_ERRORS, problem_responses
 from api.ranges import parse_range_header
 from api.response_headers import DOWNLOAD_PART, DOWNLOAD_WHOLE, NOT_MODIFIED
 from api.routes.chats import Cursor, Limit
-from api.routes.workspace import IDENTITY_ERRORS
 from api.schemas import ChatFileList, ChatFileOut, ChatFilePage
 from api.use_cases import (
     ClearFilesUseCase,
@@ -21,6 +20,17 @@ from api.use_cases import (
     OpenFileContentUseCase,
     RescanFilesUseCase,
     UploadFilesUseCase,
+)
+from domain.errors import (
+    ChatFileNotFoundError,
+    DuplicateAttachmentNameError,
+    FileTooLargeError,
+    InsufficientStorageError,
+    InvalidAttachmentNameError,
+    QuotaExceededError,
+    RangeNotSatisfiableError,
+    ReservedAttachmentNameError,
+    StorageUnavailableError,
 )
 from domain.paging import PageRequest
 
@@ -52,7 +62,18 @@ _UPLOAD_BODY = {
     "",
     response_model=ChatFileList,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(*IDENTITY_ERRORS, 404, 413, 415, 503, 507),
+    responses=problem_responses(
+        *IDENTITY_ERRORS,
+        *CHAT_LOOKUP,
+        InvalidAttachmentNameError,
+        ReservedAttachmentNameError,
+        DuplicateAttachmentNameError,
+        FileTooLargeError,
+        415,
+        StorageUnavailableError,
+        QuotaExceededError,
+        InsufficientStorageError,
+    ),
     openapi_extra=_UPLOAD_BODY,
 )
 async def upload_files(
@@ -63,7 +84,9 @@ async def upload_files(
     return ChatFileList(items=[ChatFileOut.model_validate(record) for record in stored])
 
 
-@router.get("", response_model=ChatFilePage, responses=problem_responses(*IDENTITY_ERRORS, 404))
+@router.get(
+    "", response_model=ChatFilePage, responses=problem_responses(*IDENTITY_ERRORS, *CHAT_LOOKUP)
+)
 async def list_files(
     chat_id: PathUuid,
     user_id: Caller,
@@ -79,7 +102,7 @@ async def list_files(
     "",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
+    responses=problem_responses(*IDENTITY_ERRORS, *CHAT_LOOKUP, StorageUnavailableError),
 )
 async def clear_files(chat_id: PathUuid, user_id: Caller, use_case: ClearFilesUseCase) -> Response:
     await use_case(user_id, chat_id)
@@ -89,7 +112,7 @@ async def clear_files(chat_id: PathUuid, user_id: Caller, use_case: ClearFilesUs
 @router.post(
     "/rescan",
     response_model=ChatFileList,
-    responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
+    responses=problem_responses(*IDENTITY_ERRORS, *CHAT_LOOKUP, StorageUnavailableError),
 )
 async def rescan_files(
     chat_id: PathUuid, user_id: Caller, use_case: RescanFilesUseCase
@@ -101,7 +124,7 @@ async def rescan_files(
 @router.get(
     "/{file_id}",
     response_model=ChatFileOut,
-    responses=problem_responses(*IDENTITY_ERRORS, 404),
+    responses=problem_responses(*IDENTITY_ERRORS, *CHAT_LOOKUP, ChatFileNotFoundError),
 )
 async def get_file(
     chat_id: PathUuid, file_id: PathUuid, user_id: Caller, use_case: GetFileUseCase
@@ -130,7 +153,13 @@ _DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "Not Modified: the If-None-Match ETag is current",
         "headers": NOT_MODIFIED,
     },
-    **problem_responses(*IDENTITY_ERRORS, 404, 416, 503),
+    **problem_responses(
+        *IDENTITY_ERRORS,
+        *CHAT_LOOKUP,
+        ChatFileNotFoundError,
+        RangeNotSatisfiableError,
+        StorageUnavailableError,
+    ),
 }
 
 
@@ -167,7 +196,9 @@ async def download_file(
     "/{file_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
+    responses=problem_responses(
+        *IDENTITY_ERRORS, *CHAT_LOOKUP, ChatFileNotFoundError, StorageUnavailableError
+    ),
 )
 async def delete_file(
     chat_id: PathUuid, file_id: PathUuid, user_id: Caller, use_case: DeleteFileUseCase

@@ -7,10 +7,17 @@ from api.downloads import stream_and_close
 from api.head import is_head
 from api.identity import Caller
 from api.path_ids import PathUuid
-from api.problems import problem_responses
+from api.problems import CHAT_LOOKUP, IDENTITY_ERRORS, problem_responses
 from api.response_headers import ETAG
-from api.routes.workspace import IDENTITY_ERRORS
 from api.use_cases import GetHistoryUseCase, PutHistoryUseCase
+from domain.errors import (
+    HistoryTooLargeError,
+    InsufficientStorageError,
+    InvalidHistoryEncodingError,
+    PreconditionFailedError,
+    QuotaExceededError,
+    StorageUnavailableError,
+)
 
 router = APIRouter(prefix="/v1/chats/{chat_id}/history", tags=["history"])
 
@@ -29,7 +36,7 @@ _INLINE_BYTES = 1024 * 1024
             "headers": ETAG,
         },
         304: {"description": "Not Modified: the If-None-Match ETag is current", "headers": ETAG},
-        **problem_responses(*IDENTITY_ERRORS, 404, 503),
+        **problem_responses(*IDENTITY_ERRORS, *CHAT_LOOKUP, StorageUnavailableError),
     },
 )
 async def get_history(
@@ -67,7 +74,16 @@ async def get_history(
     response_class=Response,
     responses={
         204: {"description": "Replaced; ETag names the new content", "headers": ETAG},
-        **problem_responses(*IDENTITY_ERRORS, 404, 412, 413, 503, 507),
+        **problem_responses(
+            *IDENTITY_ERRORS,
+            *CHAT_LOOKUP,
+            PreconditionFailedError,
+            HistoryTooLargeError,
+            InvalidHistoryEncodingError,
+            StorageUnavailableError,
+            QuotaExceededError,
+            InsufficientStorageError,
+        ),
     },
     # The service takes the body whatever its Content-Type. It is described as bytes, the
     # one non-JSON type client generators send as given (openapi-python-client refuses

@@ -4,6 +4,9 @@ from api.metrics import Metrics
 from api.problems import problem, problem_responses
 from api.schemas import HealthOut
 from api.use_cases import CheckReadinessUseCase
+from domain.errors import (
+    StorageUnavailableError,
+)
 
 router = APIRouter(tags=["operations"])
 
@@ -13,7 +16,9 @@ async def healthz() -> HealthOut:
     return HealthOut(status="ok")
 
 
-@router.get("/readyz", response_model=HealthOut, responses=problem_responses(503))
+@router.get(
+    "/readyz", response_model=HealthOut, responses=problem_responses(StorageUnavailableError)
+)
 async def readyz(use_case: CheckReadinessUseCase) -> Response:
     failures = await use_case()
     if failures:

@@ -4,14 +4,18 @@ from fastapi import APIRouter, Body, Response, status
 
 from api.identity import Caller
 from api.path_ids import PathUuid
-from api.problems import problem_responses
-from api.routes.workspace import IDENTITY_ERRORS
+from api.problems import CHAT_LOOKUP, IDENTITY_ERRORS, problem_responses
 from api.schemas import SandboxSessionOut, SandboxSessionRequest
 from api.use_cases import (
     EndSandboxSessionUseCase,
     GetActiveSandboxSessionUseCase,
     HeartbeatSandboxSessionUseCase,
     StartSandboxSessionUseCase,
+)
+from domain.errors import (
+    SandboxAlreadyActiveError,
+    SandboxSessionNotFoundError,
+    StorageUnavailableError,
 )
 
 router = APIRouter(prefix="/v1/chats/{chat_id}/sandbox-sessions", tags=["sandbox sessions"])
@@ -23,7 +27,7 @@ OptionalTtl = Annotated[SandboxSessionRequest | None, Body()]
     "",
     response_model=SandboxSessionOut,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(*IDENTITY_ERRORS, 404, 409),
+    responses=problem_responses(*IDENTITY_ERRORS, *CHAT_LOOKUP, SandboxAlreadyActiveError),
 )
 async def start_session(
     chat_id: PathUuid,
@@ -38,7 +42,7 @@ async def start_session(
 @router.get(
     "/active",
     response_model=SandboxSessionOut,
-    responses=problem_responses(*IDENTITY_ERRORS, 404),
+    responses=problem_responses(*IDENTITY_ERRORS, *CHAT_LOOKUP, SandboxSessionNotFoundError),
 )
 async def get_active_session(
     chat_id: PathUuid, user_id: Caller, use_case: GetActiveSandboxSessionUseCase
@@ -49,7 +53,7 @@ async def get_active_session(
 @router.post(
     "/{session_id}/heartbeat",
     response_model=SandboxSessionOut,
-    responses=problem_responses(*IDENTITY_ERRORS, 404),
+    responses=problem_responses(*IDENTITY_ERRORS, *CHAT_LOOKUP, SandboxSessionNotFoundError),
 )
 async def heartbeat_session(
     chat_id: PathUuid,
@@ -67,7 +71,9 @@ async def heartbeat_session(
     "/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(*IDENTITY_ERRORS, 404, 503),
+    responses=problem_responses(
+        *IDENTITY_ERRORS, *CHAT_LOOKUP, SandboxSessionNotFoundError, StorageUnavailableError
+    ),
 )
 async def end_session(
     chat_id: PathUuid,

@@ -1,11 +1,13 @@
 from fastapi import APIRouter, Response, status
 
 from api.identity import Caller
-from api.problems import problem_responses
+from api.problems import IDENTITY_ERRORS, problem_responses
 from api.schemas import WorkspaceOut, WorkspaceUsageOut
 from api.use_cases import EnsureWorkspaceUseCase, GetWorkspaceUsageUseCase, GetWorkspaceUseCase
+from domain.errors import (
+    WorkspaceNotFoundError,
+)
 
-IDENTITY_ERRORS = (400, 401, 422)
 router = APIRouter(prefix="/v1/workspace", tags=["workspace"])
 
 
@@ -31,7 +33,7 @@ async def ensure_workspace(
 @router.get(
     "",
     response_model=WorkspaceOut,
-    responses=problem_responses(*IDENTITY_ERRORS, 404),
+    responses=problem_responses(*IDENTITY_ERRORS, WorkspaceNotFoundError),
 )
 async def get_workspace(user_id: Caller, use_case: GetWorkspaceUseCase) -> WorkspaceOut:
     return WorkspaceOut.model_validate(await use_case(user_id))
@@ -40,7 +42,7 @@ async def get_workspace(user_id: Caller, use_case: GetWorkspaceUseCase) -> Works
 @router.get(
     "/usage",
     response_model=WorkspaceUsageOut,
-    responses=problem_responses(*IDENTITY_ERRORS, 404),
+    responses=problem_responses(*IDENTITY_ERRORS, WorkspaceNotFoundError),
 )
 async def get_workspace_usage(
     user_id: Caller, use_case: GetWorkspaceUsageUseCase

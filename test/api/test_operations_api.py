@@ -11,7 +11,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
+from api.problems import STATUS_OF
 from api.settings import Settings
+from domain import errors
 from domain.errors import StorageUnavailableError
 from test.api.conftest import (
     Part,
@@ -388,3 +390,31 @@ async def test_docs_page_is_served(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in response.text
+
+
+async def test_a_routes_problem_entries_name_the_codes_of_its_errors(
+    schema: dict[str, Any],
+) -> None:
+    download = schema["paths"][CONTENT_PATH]["get"]["responses"]
+
+    assert "`chat_file_not_found`" in download["404"]["description"]
+    assert "`chat_not_found`" in download["404"]["description"]
+    assert "`range_not_satisfiable`" in download["416"]["description"]
+
+
+async def test_every_domain_error_is_documented_under_its_status(schema: dict[str, Any]) -> None:
+    """The error table feeds the description: each code appears under the status the
+    table gives its class, on at least one route."""
+    described: set[tuple[str, str]] = set()
+    for item in schema["paths"].values():
+        for operation in item.values():
+            for status, response in operation["responses"].items():
+                described.add((status, response.get("description", "")))
+
+    for error_class, status in STATUS_OF.items():
+        if error_class is errors.InvalidInputError:
+            continue  # validation_error: every route's bare 422
+        assert any(
+            status_text == str(status) and f"`{error_class.code}`" in text
+            for status_text, text in described
+        ), error_class.__name__

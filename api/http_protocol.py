@@ -21,6 +21,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.http_problem import HttpProblemError
+from api.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 MAX_TARGET_BYTES = 8 * 1024
 MAX_HEADER_SECTION_BYTES = 64 * 1024
@@ -49,13 +50,11 @@ def problem_response_bytes(
     """A whole HTTP/1.1 problem+json answer that closes the connection, with the server's
     default headers (`date`, `server`) as uvicorn's own answers have them."""
     phrase = HTTPStatus(status).phrase
-    body = json.dumps(
-        {"type": "about:blank", "title": phrase, "status": status, "detail": detail, "code": code}
-    ).encode()
+    body = json.dumps(problem_body(status, code, detail)).encode()
     lines = [f"HTTP/1.1 {status} {phrase}".encode("ascii")]
     lines += [name + b": " + value for name, value in default_headers]
     lines += [
-        b"content-type: application/problem+json",
+        b"content-type: " + PROBLEM_MEDIA_TYPE.encode("ascii"),
         b"content-length: %d" % len(body),
         b"connection: close",
     ]

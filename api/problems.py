@@ -57,14 +57,19 @@ def status_of_class(error_class: type[Exception]) -> int:
 def problem(
     status: int, code: str, detail: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    body = {
+    body = problem_body(status, code, detail)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def problem_body(status: int, code: str, detail: str) -> dict[str, Any]:
+    """The RFC 9457 body every refusal carries, from a route or from the HTTP layer."""
+    return {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
         "code": code,
     }
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
 async def _domain_error(_request: Request, error: Exception) -> JSONResponse:

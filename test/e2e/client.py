@@ -48,6 +48,13 @@ def new_chat(http: httpx.Client, headers: dict[str, str]) -> str:
     return chat_id
 
 
+def new_user_with_chat(http: httpx.Client) -> tuple[dict[str, str], str, str]:
+    """A new user's headers, the id of their workspace, and one chat of theirs."""
+    headers = new_user(http)
+    workspace_id: str = json_of(http.get("/v1/workspace", headers=headers))["workspace_id"]
+    return headers, workspace_id, new_chat(http, headers)
+
+
 def multipart(parts: Sequence[tuple[str, bytes, str | None]]) -> tuple[bytes, str]:
     """A multipart/form-data body of `file` parts (name, bytes, content type or None for
     no Content-Type header), and the Content-Type of the request carrying it."""
@@ -80,6 +87,12 @@ def problem_code(response: httpx.Response) -> str:
     assert response.headers["content-type"] == "application/problem+json", response.text
     code: str = response.json()["code"]
     return code
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> None:
+    """The answer is a problem with this status and stable code."""
+    assert response.status_code == status, response.text
+    assert problem_code(response) == code
 
 
 def json_of(response: httpx.Response, status: int = 200) -> Any:

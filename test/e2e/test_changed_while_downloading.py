@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from test.e2e.client import chats_dir, client, json_of, new_chat, new_user, sha256, upload
-from test.e2e.server import RunningServer, running_server
+from test.e2e.client import chats_dir, client, json_of, new_user_with_chat, sha256, upload
+from test.e2e.server import RunningServer
 
 pytestmark = pytest.mark.e2e
 
@@ -20,12 +20,6 @@ MIB = 1024 * 1024
 # server is still reading the file when the sandbox changes it.
 FILE_BYTES = 48 * MIB
 READ_BEFORE_CHANGE = 2 * MIB
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_server(tmp_path_factory.mktemp("data")) as running:
-        yield running
 
 
 @dataclass(frozen=True)
@@ -40,9 +34,7 @@ class StoredFile:
 @pytest.fixture
 def stored(server: RunningServer) -> Iterator[StoredFile]:
     with client(server) as http:
-        headers = new_user(http)
-        workspace_id = json_of(http.get("/v1/workspace", headers=headers))["workspace_id"]
-        chat_id = new_chat(http, headers)
+        headers, workspace_id, chat_id = new_user_with_chat(http)
         content = os.urandom(FILE_BYTES)
         answer = upload(http, headers, chat_id, [("big.bin", content, None)])
         file_id = json_of(answer, 201)["items"][0]["file_id"]

@@ -21,8 +21,7 @@ from test.e2e.client import (
     client,
     json_of,
     multipart,
-    new_chat,
-    new_user,
+    new_user_with_chat,
     sha256,
     upload,
 )
@@ -32,8 +31,13 @@ pytestmark = pytest.mark.e2e
 
 MIB = 1024 * 1024
 HISTORY_BODIES = [bytes([ord("a") + index]) * (2 * MIB) for index in range(4)]
-# When, after the writes start, the server dies: early, mid-way, late.
-KILL_AFTER_SECONDS = [0.05, 0.25, 0.6]
+
+
+@pytest.fixture(params=[0.05, 0.25, 0.6])
+def kill_after(request: pytest.FixtureRequest) -> float:
+    """When, after the writes start, the server dies: early, mid-way, late."""
+    seconds: float = request.param
+    return seconds
 
 
 def keep_sending(
@@ -61,6 +65,21 @@ def kill(server: RunningServer) -> None:
     os.kill(server.pid, signal.SIGKILL)
 
 
+def kill_while_sending(
+    server: RunningServer, send: Callable[[httpx.Client, int], object], kill_after: float
+) -> None:
+    """Keep calling `send` (see `keep_sending`) and kill the server `kill_after` seconds in."""
+    stop = keep_sending(server, send)
+    time.sleep(kill_after)
+    kill(server)
+    stop.set()
+
+
+def assert_nothing_left_to_settle(data_dir: Path) -> None:
+    assert_no_leftovers(data_dir)
+    assert list((data_dir / "unsettled").iterdir()) == []
+
+
 def assert_records_bytes_and_usage_agree(
     http: httpx.Client, headers: dict[str, str], data_dir: Path, workspace_id: str
 ) -> None:
@@ -77,23 +96,17 @@ def assert_records_bytes_and_usage_agree(
     assert usage["used_bytes"] == regular_bytes_under(chats_dir(data_dir, workspace_id))
 
 
-@pytest.mark.parametrize("kill_after", KILL_AFTER_SECONDS)
 def test_history_is_one_complete_version_after_a_kill_during_large_puts(
     tmp_path: Path, kill_after: float
 ) -> None:
     with server_to_kill(tmp_path) as server, client(server) as http:
-        headers = new_user(http)
-        workspace_id = json_of(http.get("/v1/workspace", headers=headers))["workspace_id"]
-        chat_id = new_chat(http, headers)
+        headers, workspace_id, chat_id = new_user_with_chat(http)
 
         def put(http: httpx.Client, number: int) -> None:
             body = HISTORY_BODIES[number % len(HISTORY_BODIES)]
             http.put(f"/v1/chats/{chat_id}/history", headers=headers, content=body)
 
-        stop = keep_sending(server, put)
-        time.sleep(kill_after)
-        kill(server)
-        stop.set()
+        kill_while_sending(server, put, kill_after)
 
     with running_server(tmp_path) as restarted, client(restarted) as http:
         history = http.get(f"/v1/chats/{chat_id}/history", headers=headers)
@@ -101,8 +114,7 @@ def test_history_is_one_complete_version_after_a_kill_during_large_puts(
         assert history.content in [b"", *HISTORY_BODIES]
         assert history.headers["etag"] == f'"{sha256(history.content)}"'
         assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
-        assert_no_leftovers(tmp_path)
-        assert list((tmp_path / "unsettled").iterdir()) == []
+        assert_nothing_left_to_settle(tmp_path)
 
 
 def streamed(total_bytes: int, started: threading.Event) -> Iterator[bytes]:
@@ -117,14 +129,11 @@ def streamed(total_bytes: int, started: threading.Event) -> Iterator[bytes]:
     yield tail
 
 
-@pytest.mark.parametrize("kill_after", KILL_AFTER_SECONDS)
 def test_no_half_written_attachment_is_visible_after_a_kill_during_uploads(
     tmp_path: Path, kill_after: float
 ) -> None:
     with server_to_kill(tmp_path) as server, client(server) as http:
-        headers = new_user(http)
-        workspace_id = json_of(http.get("/v1/workspace", headers=headers))["workspace_id"]
-        chat_id = new_chat(http, headers)
+        headers, workspace_id, chat_id = new_user_with_chat(http)
         _, content_type = multipart([])
         upload_headers = {**headers, "Content-Type": content_type}
 
@@ -144,10 +153,7 @@ def test_no_half_written_attachment_is_visible_after_a_kill_during_uploads(
 
         threading.Thread(target=upload_big, daemon=True).start()
         assert started.wait(REQUEST_TIMEOUT_SECONDS)
-        stop = keep_sending(server, upload_small)
-        time.sleep(kill_after)
-        kill(server)
-        stop.set()
+        kill_while_sending(server, upload_small, kill_after)
 
     with running_server(tmp_path) as restarted, client(restarted) as http:
         assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
@@ -157,17 +163,14 @@ def test_no_half_written_attachment_is_visible_after_a_kill_during_uploads(
             if record["name"] == "big.bin":
                 assert record["size_bytes"] == 128 * MIB
                 assert record["sha256"] == sha256(b"z" * (128 * MIB))
-        assert_no_leftovers(tmp_path)
-        assert list((tmp_path / "unsettled").iterdir()) == []
+        assert_nothing_left_to_settle(tmp_path)
 
 
 def test_start_up_settles_what_a_kill_between_bytes_and_records_left(tmp_path: Path) -> None:
     """The window a random kill rarely hits, made on purpose: the chat's mark is left, a
     committed file has no record yet, and a recorded file's bytes are gone."""
     with server_to_kill(tmp_path) as server, client(server) as http:
-        headers = new_user(http)
-        workspace_id = json_of(http.get("/v1/workspace", headers=headers))["workspace_id"]
-        chat_id = new_chat(http, headers)
+        headers, workspace_id, chat_id = new_user_with_chat(http)
         for name in ("kept.txt", "removed.txt"):
             assert upload(http, headers, chat_id, [(name, name.encode(), None)]).status_code == 201
         kill(server)

@@ -10,12 +10,11 @@ import pytest
 
 from test.e2e.client import (
     assert_no_leftovers,
+    assert_problem,
     chats_dir,
     client,
     json_of,
-    new_chat,
-    new_user,
-    problem_code,
+    new_user_with_chat,
     upload,
 )
 from test.e2e.server import running_server
@@ -52,9 +51,7 @@ def test_writes_that_do_not_fit_answer_507_leave_nothing_and_the_service_keeps_s
 ) -> None:
     metadata = f"sqlite:///{tmp_path / 'metadata.db'}"
     with running_server(small_disk, metadata_url=metadata) as server, client(server) as http:
-        headers = new_user(http)
-        workspace_id = json_of(http.get("/v1/workspace", headers=headers))["workspace_id"]
-        chat_id = new_chat(http, headers)
+        headers, workspace_id, chat_id = new_user_with_chat(http)
         history = b"# kept\n"
         assert (
             http.put(f"/v1/chats/{chat_id}/history", headers=headers, content=history).status_code
@@ -69,10 +66,8 @@ def test_writes_that_do_not_fit_answer_507_leave_nothing_and_the_service_keeps_s
             f"/v1/chats/{chat_id}/history", headers=headers, content=b"#" * (2 * DISK_BYTES)
         )
 
-        assert refused_upload.status_code == 507
-        assert problem_code(refused_upload) == "insufficient_storage"
-        assert refused_history.status_code == 507
-        assert problem_code(refused_history) == "insufficient_storage"
+        assert_problem(refused_upload, 507, "insufficient_storage")
+        assert_problem(refused_history, 507, "insufficient_storage")
         assert sorted(path.name for path in chat_dir.iterdir()) == before
         assert json_of(http.get(f"/v1/chats/{chat_id}/files", headers=headers))["items"] == []
         assert http.get(f"/v1/chats/{chat_id}/history", headers=headers).content == history

@@ -19,12 +19,11 @@ from test.disk import regular_bytes_under
 from test.e2e.client import (
     BOUNDARY,
     assert_no_leftovers,
+    assert_problem,
     chats_dir,
     client,
     json_of,
-    new_chat,
-    new_user,
-    problem_code,
+    new_user_with_chat,
     sha256,
     upload,
 )
@@ -111,9 +110,7 @@ def test_io_errors_answer_503_change_nothing_and_the_service_keeps_serving(
     kept_file = b"kept attachment"
     kept_history = b"# kept history\n"
     with running_server(disk.path, metadata_url=metadata) as server, client(server) as http:
-        headers = new_user(http)
-        workspace_id = json_of(http.get("/v1/workspace", headers=headers))["workspace_id"]
-        chat_id = new_chat(http, headers)
+        headers, workspace_id, chat_id = new_user_with_chat(http)
         history_url = f"/v1/chats/{chat_id}/history"
         assert http.put(history_url, headers=headers, content=kept_history).status_code == 204
         kept = json_of(upload(http, headers, chat_id, [("kept.txt", kept_file, None)]), 201)
@@ -135,10 +132,8 @@ def test_io_errors_answer_503_change_nothing_and_the_service_keeps_serving(
         failer.join()
         failed_history = http.put(history_url, headers=headers, content=b"# never stored\n")
 
-        assert failed_upload.status_code == 503, failed_upload.text
-        assert problem_code(failed_upload) == "storage_unavailable"
-        assert failed_history.status_code == 503, failed_history.text
-        assert problem_code(failed_history) == "storage_unavailable"
+        assert_problem(failed_upload, 503, "storage_unavailable")
+        assert_problem(failed_history, 503, "storage_unavailable")
         # Records and usage live in the metadata store, which still answers.
         files = json_of(http.get(f"/v1/chats/{chat_id}/files", headers=headers))
         assert files["items"] == kept["items"]

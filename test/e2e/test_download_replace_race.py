@@ -8,24 +8,17 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from test.e2e.client import client, new_chat, new_user
-from test.e2e.server import RunningServer, running_server
+from test.e2e.server import RunningServer
 
 pytestmark = pytest.mark.e2e
 
 RACE_SECONDS = 6.0
 SIZES = (2 * 1024 * 1024, 2 * 1024)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_server(tmp_path_factory.mktemp("replace-race") / "data") as running:
-        yield running
 
 
 class Latest:

@@ -13,7 +13,6 @@ import pytest
 from test.e2e.client import (
     assert_no_leftovers,
     chats_dir,
-    client,
     json_of,
     new_chat,
     new_user,
@@ -29,23 +28,11 @@ PROBLEM_JSON = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_server(tmp_path_factory.mktemp("edge") / "data") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server that requires the gateway token."""
     data_dir = tmp_path_factory.mktemp("edge-token") / "data"
     with running_server(data_dir, gateway_token=TOKEN) as running:
         yield running
-
-
-@pytest.fixture
-def http(server: RunningServer) -> Iterator[httpx.Client]:
-    with client(server) as opened:
-        yield opened
 
 
 def assert_raw_problem(answer: RawAnswer, status: int, code: str) -> None:

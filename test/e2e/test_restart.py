@@ -10,6 +10,7 @@ import pytest
 
 from test.disk import regular_bytes_under
 from test.e2e.client import (
+    assert_problem,
     client,
     json_of,
     new_chat,
@@ -111,8 +112,7 @@ def test_a_restarted_server_serves_everything_stored_before(
 def _assert_chat_is_held(http: httpx.Client, headers: dict[str, str], chat_id: str) -> None:
     """The chat's active sandbox session blocks its deletion, and nothing is removed."""
     refused = http.delete(f"/v1/chats/{chat_id}", headers=headers)
-    assert refused.status_code == 409
-    assert problem_code(refused) == "chat_has_active_sandbox"
+    assert_problem(refused, 409, "chat_has_active_sandbox")
     assert http.get(f"/v1/chats/{chat_id}", headers=headers).status_code == 200
 
 

@@ -16,12 +16,6 @@ MIB = 1024 * 1024
 BOUNDARY = "chatstore-e2e-boundary"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_server(tmp_path_factory.mktemp("e2e") / "data") as running:
-        yield running
-
-
 def _multipart_stream(name: str, size: int, digest: "hashlib._Hash") -> Iterator[bytes]:
     yield (
         f"--{BOUNDARY}\r\n"

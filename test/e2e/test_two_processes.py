@@ -28,13 +28,14 @@ from test.e2e.client import (
     REQUEST_TIMEOUT_SECONDS,
     Request,
     assert_no_leftovers,
+    assert_problem,
     chats_dir,
     client,
     json_of,
     multipart,
     new_chat,
     new_user,
-    problem_code,
+    new_user_with_chat,
     race,
     sha256,
     upload,
@@ -102,9 +103,7 @@ def pair(
 def _user_with_chat(pair: Pair) -> tuple[dict[str, str], str, str]:
     """A new user's headers, workspace id and one chat of theirs."""
     with client(pair.servers[0]) as http:
-        headers = new_user(http)
-        workspace_id: str = json_of(http.get("/v1/workspace", headers=headers))["workspace_id"]
-        return headers, workspace_id, new_chat(http, headers)
+        return new_user_with_chat(http)
 
 
 def _used_bytes(server: RunningServer, headers: dict[str, str]) -> int:
@@ -181,8 +180,7 @@ def test_racing_uploads_of_one_name_from_both_servers_keep_one_consistent_file(
             for item in sent:
                 if item["file_id"] != record["file_id"]:
                     gone = http.get(f"/v1/chats/{chat_id}/files/{item['file_id']}", headers=headers)
-                    assert gone.status_code == 404
-                    assert problem_code(gone) == "chat_file_not_found"
+                    assert_problem(gone, 404, "chat_file_not_found")
         # The history is empty: the chat holds exactly the one file.
         assert _used_bytes(server, headers) == record["size_bytes"]
     assert regular_bytes_under(chats_dir(pair.data_dir, workspace_id)) == record["size_bytes"]
@@ -222,8 +220,7 @@ def test_racing_sandbox_starts_from_both_servers_leave_one_active_session(pair: 
                 assert len(started) == 1, [answer.status_code for answer in tried]
                 for answer in tried:
                     if answer.status_code != 201:
-                        assert answer.status_code == 409, answer.text
-                        assert problem_code(answer) == "sandbox_already_active"
+                        assert_problem(answer, 409, "sandbox_already_active")
                 winner = started[0].json()
                 sessions = f"/v1/chats/{chat_id}/sandbox-sessions"
                 for http in (first, second):
@@ -231,8 +228,7 @@ def test_racing_sandbox_starts_from_both_servers_leave_one_active_session(pair: 
                 ended = second.delete(f"{sessions}/{winner['session_id']}", headers=headers)
                 assert ended.status_code == 204
                 none_left = first.get(f"{sessions}/active", headers=headers)
-                assert none_left.status_code == 404
-                assert problem_code(none_left) == "sandbox_session_not_found"
+                assert_problem(none_left, 404, "sandbox_session_not_found")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -275,8 +271,7 @@ def test_racing_uploads_from_both_servers_never_pass_the_workspace_quota(
 
         for answer in answers:
             if answer.status_code != 201:
-                assert answer.status_code == 507, answer.text
-                assert problem_code(answer) == "workspace_quota_exceeded"
+                assert_problem(answer, 507, "workspace_quota_exceeded")
         with client(quota_pair.servers[0]) as first, client(quota_pair.servers[1]) as second:
             for user, (headers, workspace_id, chat_ids) in enumerate(users):
                 accepted = [
@@ -345,8 +340,7 @@ def test_racing_history_writes_with_one_if_match_from_both_servers_let_one_win(
             ((body, answer),) = won
             for _, lost in tried:
                 if lost.status_code != 204:
-                    assert lost.status_code == 412, lost.text
-                    assert problem_code(lost) == "precondition_failed"
+                    assert_problem(lost, 412, "precondition_failed")
             for http in (first, second):
                 stored = http.get(f"/v1/chats/{chat_id}/history", headers=headers)
                 assert stored.status_code == 200
@@ -388,8 +382,7 @@ def test_a_chat_deleted_through_one_server_during_an_upload_through_the_other_st
             resume.set()
         answer = sending.result(timeout=2 * REQUEST_TIMEOUT_SECONDS)
 
-        assert answer.status_code == 404, answer.text
-        assert problem_code(answer) == "chat_not_found"
+        assert_problem(answer, 404, "chat_not_found")
         for http in (uploader, deleter):
             gone = http.get(f"/v1/chats/{chat_id}/files", headers=headers)
             assert gone.status_code == 404

@@ -6,7 +6,6 @@ import json
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -14,25 +13,13 @@ import httpx
 import pytest
 
 from test.content_disposition import name_in_content_disposition
-from test.e2e.client import client, new_chat, new_user, sha256
-from test.e2e.server import RunningServer, running_server
+from test.e2e.client import new_chat, new_user, sha256
+from test.e2e.server import RunningServer
 
 pytestmark = pytest.mark.e2e
 
 SAY_HI = 'say "hi".txt'
 BOUNDARY = "e2e-framing-boundary"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_server(tmp_path_factory.mktemp("upload-clients") / "data") as running:
-        yield running
-
-
-@pytest.fixture
-def http(server: RunningServer) -> Iterator[httpx.Client]:
-    with client(server) as http:
-        yield http
 
 
 @pytest.fixture

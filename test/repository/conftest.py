@@ -9,12 +9,14 @@ being closed and reopened goes into `DURABLE_STORE_FACTORIES` as well.
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
 from repository.memory import InMemoryMetadataStore
 from repository.sql_store import postgres_metadata_store, sqlite_metadata_store
 from test.postgres_server import PostgresServer
+from test.repository.records import stored_chat, stored_workspace
 from usecase.interface import (
     ChatFileRepository,
     ChatRepository,
@@ -99,6 +101,18 @@ def sessions(store: MetadataStore) -> SandboxSessionRepository:
 @pytest.fixture
 def usage(store: MetadataStore) -> UsageRepository:
     return store.usage
+
+
+@pytest.fixture
+async def workspace_id(store: MetadataStore) -> UUID:
+    """A workspace saved in the store, for chats that must belong to one."""
+    return await stored_workspace(store)
+
+
+@pytest.fixture
+async def chat_id(store: MetadataStore) -> UUID:
+    """A chat saved in the store (in a workspace of its own), for files that must belong to one."""
+    return await stored_chat(store)
 
 
 @pytest.fixture(params=DURABLE_STORE_FACTORIES)

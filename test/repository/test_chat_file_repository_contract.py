@@ -1,3 +1,5 @@
+"""The ChatFileRepository contract beyond paging, which test_paged_listing_contract.py holds."""
+
 import asyncio
 from dataclasses import replace
 from uuid import UUID, uuid4
@@ -6,30 +8,13 @@ import pytest
 
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
-from domain.paging import PageCursor, PageRequest
-from test.repository.records import (
-    T0,
-    at,
-    chat_file,
-    many_created_at,
-    read_all_pages,
-    shuffled,
-    stored_chat,
-    uid,
-)
+from domain.paging import PageRequest
+from test.repository.records import at, chat_file, stored_chat
 from usecase.interface import ChatFileRepository, MetadataStore
 
 pytestmark = pytest.mark.anyio
 
 RACERS = 30
-
-
-def position_of(item: ChatFile) -> PageCursor:
-    return PageCursor(item.created_at, item.file_id)
-
-
-def in_list_order(items: list[ChatFile]) -> list[ChatFile]:
-    return sorted(items, key=lambda item: (item.created_at, item.file_id))
 
 
 def numbered_files(chat_id: UUID, count: int) -> list[ChatFile]:
@@ -47,9 +32,9 @@ async def test_unknown_file_is_not_found(files: ChatFileRepository) -> None:
 
 
 async def test_saved_file_is_found_by_id_and_by_name(
-    store: MetadataStore, files: ChatFileRepository
+    files: ChatFileRepository, chat_id: UUID
 ) -> None:
-    saved = chat_file(await stored_chat(store), "report.pdf")
+    saved = chat_file(chat_id, "report.pdf")
 
     await files.save(saved)
 
@@ -68,9 +53,8 @@ async def test_name_is_looked_up_only_in_its_own_chat(
 
 
 async def test_names_differing_only_in_case_are_different_files(
-    store: MetadataStore, files: ChatFileRepository
+    files: ChatFileRepository, chat_id: UUID
 ) -> None:
-    chat_id = await stored_chat(store)
     lower, upper = chat_file(chat_id, "a.txt", at(0)), chat_file(chat_id, "A.txt", at(1))
 
     await save_all(files, [lower, upper])
@@ -79,9 +63,9 @@ async def test_names_differing_only_in_case_are_different_files(
 
 
 async def test_saving_an_existing_file_id_updates_the_record(
-    store: MetadataStore, files: ChatFileRepository
+    files: ChatFileRepository, chat_id: UUID
 ) -> None:
-    original = chat_file(await stored_chat(store), "notes.txt", size_bytes=3)
+    original = chat_file(chat_id, "notes.txt", size_bytes=3)
     await files.save(original)
     updated = original.with_content(size_bytes=7, sha256="f" * 64)
 
@@ -93,9 +77,8 @@ async def test_saving_an_existing_file_id_updates_the_record(
 
 
 async def test_same_name_save_replaces_the_older_record(
-    store: MetadataStore, files: ChatFileRepository
+    files: ChatFileRepository, chat_id: UUID
 ) -> None:
-    chat_id = await stored_chat(store)
     older = chat_file(chat_id, "notes.txt", at(0))
     newer = chat_file(chat_id, "notes.txt", at(1))
     await files.save(older)
@@ -122,9 +105,8 @@ async def test_same_name_in_another_chat_replaces_nothing(
 
 
 async def test_concurrent_saves_under_one_name_keep_exactly_one_record(
-    store: MetadataStore, files: ChatFileRepository
+    files: ChatFileRepository, chat_id: UUID
 ) -> None:
-    chat_id = await stored_chat(store)
     candidates = [chat_file(chat_id, "notes.txt", at(index)) for index in range(RACERS)]
 
     await asyncio.gather(*(files.save(item) for item in candidates))
@@ -136,10 +118,7 @@ async def test_concurrent_saves_under_one_name_keep_exactly_one_record(
     assert [await files.get(item.file_id) for item in candidates].count(None) == RACERS - 1
 
 
-async def test_renaming_a_file_frees_its_old_name(
-    store: MetadataStore, files: ChatFileRepository
-) -> None:
-    chat_id = await stored_chat(store)
+async def test_renaming_a_file_frees_its_old_name(files: ChatFileRepository, chat_id: UUID) -> None:
     original = chat_file(chat_id, "draft.txt", at(0))
     await files.save(original)
     renamed = replace(original, name=ChatAttachmentName("final.txt"))
@@ -154,9 +133,8 @@ async def test_renaming_a_file_frees_its_old_name(
 
 
 async def test_renaming_onto_a_taken_name_replaces_its_holder(
-    store: MetadataStore, files: ChatFileRepository
+    files: ChatFileRepository, chat_id: UUID
 ) -> None:
-    chat_id = await stored_chat(store)
     moved = chat_file(chat_id, "a.txt", at(0))
     holder = chat_file(chat_id, "b.txt", at(1))
     await save_all(files, [moved, holder])
@@ -170,115 +148,9 @@ async def test_renaming_onto_a_taken_name_replaces_its_holder(
     assert await files.list_all_by_chat_id(chat_id) == [renamed]
 
 
-async def test_chat_without_files_lists_nothing(
-    store: MetadataStore, files: ChatFileRepository
-) -> None:
-    empty = await stored_chat(store)
-    await files.save(chat_file(await stored_chat(store)))
-
-    assert await files.list_by_chat_id(empty, PageRequest()) == []
-    assert await files.list_all_by_chat_id(empty) == []
-
-
-async def test_files_are_listed_only_in_their_own_chat(
-    store: MetadataStore, files: ChatFileRepository
-) -> None:
-    mine, theirs = await stored_chat(store), await stored_chat(store)
-    my_files, their_files = numbered_files(mine, 3), numbered_files(theirs, 3)
-
-    await save_all(files, shuffled(my_files + their_files))
-
-    assert await files.list_by_chat_id(mine, PageRequest()) == my_files
-    assert await files.list_all_by_chat_id(mine) == my_files
-    assert await files.list_by_chat_id(theirs, PageRequest()) == their_files
-    assert await files.list_all_by_chat_id(theirs) == their_files
-
-
-async def test_files_created_at_the_same_instant_are_listed_by_id(
-    store: MetadataStore, files: ChatFileRepository
-) -> None:
-    chat_id = await stored_chat(store)
-    items = [chat_file(chat_id, f"{number}.txt", T0, uid(number)) for number in (3, 1, 2)]
-
-    await save_all(files, items)
-
-    expected = [uid(1), uid(2), uid(3)]
-    assert [item.file_id for item in await files.list_by_chat_id(chat_id, PageRequest())] == (
-        expected
-    )
-    assert [item.file_id for item in await files.list_all_by_chat_id(chat_id)] == expected
-
-
-async def test_listing_returns_at_most_limit_files(
-    store: MetadataStore, files: ChatFileRepository
-) -> None:
-    chat_id = await stored_chat(store)
-    items = numbered_files(chat_id, 5)
-    await save_all(files, shuffled(items))
-
-    assert await files.list_by_chat_id(chat_id, PageRequest(limit=2)) == items[:2]
-
-
-async def test_paging_through_250_files_returns_each_once_in_order(
-    store: MetadataStore, files: ChatFileRepository
-) -> None:
-    chat_id = await stored_chat(store)
-    items = [
-        chat_file(chat_id, f"file-{index}.txt", created_at)
-        for index, created_at in enumerate(many_created_at(250))
-    ]
-    await save_all(files, shuffled(items))
-
-    pages = await read_all_pages(
-        lambda page: files.list_by_chat_id(chat_id, page), position_of, limit=100, max_pages=10
-    )
-
-    assert [len(page) for page in pages] == [100, 100, 50]
-    assert [item for page in pages for item in page] == in_list_order(items)
-    assert await files.list_all_by_chat_id(chat_id) == in_list_order(items)
-
-
-async def test_page_starts_strictly_after_the_cursor(
-    store: MetadataStore, files: ChatFileRepository
-) -> None:
-    chat_id = await stored_chat(store)
-    items = numbered_files(chat_id, 4)
-    await save_all(files, shuffled(items))
-
-    page = PageRequest(after=position_of(items[1]))
-
-    assert await files.list_by_chat_id(chat_id, page) == items[2:]
-
-
-async def test_cursor_between_two_instants_starts_at_the_next_file(
-    store: MetadataStore, files: ChatFileRepository
-) -> None:
-    chat_id = await stored_chat(store)
-    items = numbered_files(chat_id, 4)
-    await save_all(files, shuffled(items))
-
-    page = PageRequest(after=PageCursor(at(1.5), uuid4()))
-
-    assert await files.list_by_chat_id(chat_id, page) == items[2:]
-
-
-async def test_cursor_between_two_ids_of_one_instant_starts_at_the_greater_id(
-    store: MetadataStore, files: ChatFileRepository
-) -> None:
-    chat_id = await stored_chat(store)
-    items = [chat_file(chat_id, f"{number}.txt", T0, uid(number)) for number in (10, 30)]
-    later = chat_file(chat_id, "later.txt", at(1))
-    await save_all(files, [*items, later])
-
-    page = PageRequest(after=PageCursor(T0, uid(20)))
-
-    assert await files.list_by_chat_id(chat_id, page) == [items[1], later]
-
-
 async def test_deleted_file_is_gone_and_its_name_is_free(
-    store: MetadataStore, files: ChatFileRepository
+    files: ChatFileRepository, chat_id: UUID
 ) -> None:
-    chat_id = await stored_chat(store)
     kept, deleted = chat_file(chat_id, "kept.txt", at(0)), chat_file(chat_id, "gone.txt", at(1))
     await save_all(files, [kept, deleted])
 
@@ -288,17 +160,6 @@ async def test_deleted_file_is_gone_and_its_name_is_free(
     assert await files.get_by_chat_id_and_name(chat_id, deleted.name) is None
     assert await files.list_all_by_chat_id(chat_id) == [kept]
     assert await files.list_by_chat_id(chat_id, PageRequest()) == [kept]
-
-
-async def test_deleting_an_unknown_file_changes_nothing(
-    store: MetadataStore, files: ChatFileRepository
-) -> None:
-    saved = chat_file(await stored_chat(store))
-    await files.save(saved)
-
-    await files.delete(uuid4())
-
-    assert await files.list_all_by_chat_id(saved.chat_id) == [saved]
 
 
 async def test_deleting_a_chats_files_leaves_other_chats_alone(
@@ -318,9 +179,8 @@ async def test_deleting_a_chats_files_leaves_other_chats_alone(
 
 
 async def test_names_freed_by_deleting_a_chats_files_can_be_used_again(
-    store: MetadataStore, files: ChatFileRepository
+    files: ChatFileRepository, chat_id: UUID
 ) -> None:
-    chat_id = await stored_chat(store)
     await files.save(chat_file(chat_id, "notes.txt", at(0)))
     await files.delete_by_chat_id(chat_id)
     again = chat_file(chat_id, "notes.txt", at(1))
@@ -339,17 +199,4 @@ async def test_deleting_files_of_a_chat_without_files_changes_nothing(
 
     await files.delete_by_chat_id(empty)
 
-    assert await files.list_all_by_chat_id(saved.chat_id) == [saved]
-
-
-async def test_changing_a_listed_page_does_not_change_the_store(
-    store: MetadataStore, files: ChatFileRepository
-) -> None:
-    saved = chat_file(await stored_chat(store))
-    await files.save(saved)
-
-    (await files.list_by_chat_id(saved.chat_id, PageRequest())).clear()
-    (await files.list_all_by_chat_id(saved.chat_id)).clear()
-
-    assert await files.list_by_chat_id(saved.chat_id, PageRequest()) == [saved]
     assert await files.list_all_by_chat_id(saved.chat_id) == [saved]

@@ -20,16 +20,8 @@ from hypothesis import strategies as st
 from domain.paging import PageCursor, PageRequest
 from repository.memory import InMemoryMetadataStore
 from repository.sql_store import sqlite_metadata_store
-from test.repository.records import (
-    at,
-    chat,
-    chat_file,
-    read_all_pages,
-    shuffled,
-    stored_chat,
-    stored_workspace,
-    uid,
-)
+from test.repository.listings import LISTINGS, Listing
+from test.repository.records import at, read_all_pages, shuffled, uid
 from usecase.interface import MetadataStore
 
 # (second, id number) per item: few seconds and few ids, so ties in time are common and
@@ -91,46 +83,28 @@ async def assert_paged_in_order(
     )
 
 
-async def chats_paged(opener: Opener, items: list[tuple[int, int]], limit: int) -> None:
+async def paged(
+    listing: Listing[object], opener: Opener, items: list[tuple[int, int]], limit: int
+) -> None:
     async with fresh_store(opener) as store:
-        workspace_id = await stored_workspace(store)
-        await assert_paged_in_order(
-            [chat(workspace_id, at(second), uid(number)) for second, number in items],
-            store.chats.save,
-            lambda page: store.chats.list_by_workspace_id(workspace_id, page),
-            lambda item: PageCursor(item.created_at, item.chat_id),
-            limit,
-        )
-
-
-async def files_paged(opener: Opener, items: list[tuple[int, int]], limit: int) -> None:
-    async with fresh_store(opener) as store:
-        chat_id = await stored_chat(store)
+        parent = await listing.stored_parent(store)
         await assert_paged_in_order(
             [
-                chat_file(chat_id, f"file-{number}.txt", at(second), uid(number))
+                listing.record(parent, f"file-{number}.txt", at(second), uid(number))
                 for second, number in items
             ],
-            store.files.save,
-            lambda page: store.files.list_by_chat_id(chat_id, page),
-            lambda item: PageCursor(item.created_at, item.file_id),
+            lambda item: listing.save(store, item),
+            lambda page: listing.page(store, parent, page),
+            listing.position_of,
             limit,
         )
 
 
+@pytest.mark.parametrize("listing", LISTINGS)
 @pytest.mark.parametrize("opener", OPENERS)
 @settings(derandomize=True, max_examples=40, deadline=None)
 @given(items=ITEMS, limit=LIMITS)
-def test_paging_chats_returns_every_chat_once_in_order(
-    opener: Opener, items: list[tuple[int, int]], limit: int
+def test_paging_returns_every_record_once_in_order(
+    opener: Opener, listing: Listing[object], items: list[tuple[int, int]], limit: int
 ) -> None:
-    anyio.run(chats_paged, opener, items, limit)
-
-
-@pytest.mark.parametrize("opener", OPENERS)
-@settings(derandomize=True, max_examples=40, deadline=None)
-@given(items=ITEMS, limit=LIMITS)
-def test_paging_files_returns_every_file_once_in_order(
-    opener: Opener, items: list[tuple[int, int]], limit: int
-) -> None:
-    anyio.run(files_paged, opener, items, limit)
+    anyio.run(paged, listing, opener, items, limit)

@@ -17,7 +17,16 @@ import pytest
 from domain.chat import Chat
 from domain.chat_file import ChatFile
 from domain.paging import PageCursor, PageRequest
-from test.repository.records import T0, at, chat, chat_file, stored_chat, stored_workspace
+from test.repository.records import (
+    T0,
+    at,
+    chat,
+    chat_file,
+    read_all_pages,
+    save_all,
+    stored_chat,
+    stored_workspace,
+)
 from usecase.interface import MetadataStore
 
 T = TypeVar("T")
@@ -50,8 +59,15 @@ class Listing(Generic[T]):
         return [self.position_of(item).item_id for item in items]
 
     async def save_all(self, store: MetadataStore, items: list[T]) -> None:
-        for item in items:
-            await self.save(store, item)
+        await save_all(lambda item: self.save(store, item), items)
+
+    async def pages(
+        self, store: MetadataStore, parent: UUID, limit: int, max_pages: int
+    ) -> list[list[T]]:
+        """Every page of the parent's records, each following the last one's cursor."""
+        return await read_all_pages(
+            lambda page: self.page(store, parent, page), self.position_of, limit, max_pages
+        )
 
     async def assert_lists(self, store: MetadataStore, parent: UUID, expected: list[T]) -> None:
         """The parent's first page, and where there is one its whole list, are `expected`."""

@@ -5,7 +5,7 @@ before the file. `stored_workspace` and `stored_chat` arrange those parents.
 """
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from uuid import UUID, uuid4
@@ -76,6 +76,12 @@ async def stored_chat(store: MetadataStore, workspace_id: UUID | None = None) ->
     saved = chat(workspace_id or await stored_workspace(store))
     await store.chats.save(saved)
     return saved.chat_id
+
+
+async def save_all(save: Callable[[T], Awaitable[object]], items: Iterable[T]) -> None:
+    """Save the items one after the other, in the order given."""
+    for item in items:
+        await save(item)
 
 
 def shuffled(items: list[T]) -> list[T]:

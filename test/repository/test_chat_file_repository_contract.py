@@ -9,7 +9,7 @@ import pytest
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
 from domain.paging import PageRequest
-from test.repository.records import at, chat_file, stored_chat
+from test.repository.records import at, chat_file, save_all, stored_chat
 from usecase.interface import ChatFileRepository, MetadataStore
 
 pytestmark = pytest.mark.anyio
@@ -21,9 +21,12 @@ def numbered_files(chat_id: UUID, count: int) -> list[ChatFile]:
     return [chat_file(chat_id, f"file-{index}.txt", at(index)) for index in range(count)]
 
 
-async def save_all(files: ChatFileRepository, items: list[ChatFile]) -> None:
-    for item in items:
-        await files.save(item)
+async def assert_chat_lists(
+    files: ChatFileRepository, chat_id: UUID, expected: list[ChatFile]
+) -> None:
+    """The chat's files, listed whole and as a first page, are `expected`."""
+    assert await files.list_all_by_chat_id(chat_id) == expected
+    assert await files.list_by_chat_id(chat_id, PageRequest()) == expected
 
 
 async def test_unknown_file_is_not_found(files: ChatFileRepository) -> None:
@@ -57,7 +60,7 @@ async def test_names_differing_only_in_case_are_different_files(
 ) -> None:
     lower, upper = chat_file(chat_id, "a.txt", at(0)), chat_file(chat_id, "A.txt", at(1))
 
-    await save_all(files, [lower, upper])
+    await save_all(files.save, [lower, upper])
 
     assert await files.list_all_by_chat_id(chat_id) == [lower, upper]
 
@@ -88,8 +91,7 @@ async def test_same_name_save_replaces_the_older_record(
     assert await files.get(older.file_id) is None
     assert await files.get(newer.file_id) == newer
     assert await files.get_by_chat_id_and_name(chat_id, newer.name) == newer
-    assert await files.list_all_by_chat_id(chat_id) == [newer]
-    assert await files.list_by_chat_id(chat_id, PageRequest()) == [newer]
+    await assert_chat_lists(files, chat_id, [newer])
 
 
 async def test_same_name_in_another_chat_replaces_nothing(
@@ -98,7 +100,7 @@ async def test_same_name_in_another_chat_replaces_nothing(
     my_chat, their_chat = await stored_chat(store), await stored_chat(store)
     mine, theirs = chat_file(my_chat, "notes.txt"), chat_file(their_chat, "notes.txt")
 
-    await save_all(files, [mine, theirs])
+    await save_all(files.save, [mine, theirs])
 
     assert await files.get(mine.file_id) == mine
     assert await files.get(theirs.file_id) == theirs
@@ -113,8 +115,7 @@ async def test_concurrent_saves_under_one_name_keep_exactly_one_record(
 
     kept = await files.get_by_chat_id_and_name(chat_id, ChatAttachmentName("notes.txt"))
     assert kept in candidates
-    assert await files.list_all_by_chat_id(chat_id) == [kept]
-    assert await files.list_by_chat_id(chat_id, PageRequest()) == [kept]
+    await assert_chat_lists(files, chat_id, [kept])
     assert [await files.get(item.file_id) for item in candidates].count(None) == RACERS - 1
 
 
@@ -137,7 +138,7 @@ async def test_renaming_onto_a_taken_name_replaces_its_holder(
 ) -> None:
     moved = chat_file(chat_id, "a.txt", at(0))
     holder = chat_file(chat_id, "b.txt", at(1))
-    await save_all(files, [moved, holder])
+    await save_all(files.save, [moved, holder])
     renamed = replace(moved, name=holder.name)
 
     await files.save(renamed)
@@ -152,14 +153,13 @@ async def test_deleted_file_is_gone_and_its_name_is_free(
     files: ChatFileRepository, chat_id: UUID
 ) -> None:
     kept, deleted = chat_file(chat_id, "kept.txt", at(0)), chat_file(chat_id, "gone.txt", at(1))
-    await save_all(files, [kept, deleted])
+    await save_all(files.save, [kept, deleted])
 
     await files.delete(deleted.file_id)
 
     assert await files.get(deleted.file_id) is None
     assert await files.get_by_chat_id_and_name(chat_id, deleted.name) is None
-    assert await files.list_all_by_chat_id(chat_id) == [kept]
-    assert await files.list_by_chat_id(chat_id, PageRequest()) == [kept]
+    await assert_chat_lists(files, chat_id, [kept])
 
 
 async def test_deleting_a_chats_files_leaves_other_chats_alone(
@@ -167,12 +167,11 @@ async def test_deleting_a_chats_files_leaves_other_chats_alone(
 ) -> None:
     deleted_chat, kept_chat = await stored_chat(store), await stored_chat(store)
     deleted, kept = numbered_files(deleted_chat, 3), numbered_files(kept_chat, 3)
-    await save_all(files, deleted + kept)
+    await save_all(files.save, deleted + kept)
 
     await files.delete_by_chat_id(deleted_chat)
 
-    assert await files.list_all_by_chat_id(deleted_chat) == []
-    assert await files.list_by_chat_id(deleted_chat, PageRequest()) == []
+    await assert_chat_lists(files, deleted_chat, [])
     assert [await files.get(item.file_id) for item in deleted] == [None, None, None]
     assert await files.get_by_chat_id_and_name(deleted_chat, deleted[0].name) is None
     assert await files.list_all_by_chat_id(kept_chat) == kept

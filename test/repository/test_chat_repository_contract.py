@@ -6,7 +6,7 @@ import pytest
 
 from domain.chat import Chat
 from domain.paging import PageCursor, PageRequest
-from test.repository.records import at, chat, chat_file, stored_workspace
+from test.repository.records import at, chat, chat_file, save_all, stored_workspace
 from usecase.interface import ChatRepository, MetadataStore
 
 pytestmark = pytest.mark.anyio
@@ -14,11 +14,6 @@ pytestmark = pytest.mark.anyio
 
 def position_of(item: Chat) -> PageCursor:
     return PageCursor(item.created_at, item.chat_id)
-
-
-async def save_all(chats: ChatRepository, items: list[Chat]) -> None:
-    for item in items:
-        await chats.save(item)
 
 
 async def test_unknown_chat_is_not_found(chats: ChatRepository) -> None:
@@ -48,7 +43,7 @@ async def test_deleted_chat_is_gone_by_id_and_from_its_list(
     chats: ChatRepository, workspace_id: UUID
 ) -> None:
     kept, deleted = chat(workspace_id, at(0)), chat(workspace_id, at(1))
-    await save_all(chats, [kept, deleted])
+    await save_all(chats.save, [kept, deleted])
 
     await chats.delete(deleted.chat_id)
 
@@ -59,7 +54,7 @@ async def test_deleted_chat_is_gone_by_id_and_from_its_list(
 async def test_deleting_a_chat_deletes_its_file_records_only(store: MetadataStore) -> None:
     workspace_id = await stored_workspace(store)
     deleted, kept = chat(workspace_id), chat(workspace_id)
-    await save_all(store.chats, [deleted, kept])
+    await save_all(store.chats.save, [deleted, kept])
     gone, other = chat_file(deleted.chat_id, "a.txt"), chat_file(kept.chat_id, "a.txt")
     await store.files.save(gone)
     await store.files.save(other)
@@ -74,7 +69,7 @@ async def test_deleting_a_chat_deletes_its_file_records_only(store: MetadataStor
 async def test_instants_keep_their_microseconds(store: MetadataStore) -> None:
     saved = chat(await stored_workspace(store), at(0.000001))
     later = chat(saved.workspace_id, at(0.000002))
-    await save_all(store.chats, [later, saved])
+    await save_all(store.chats.save, [later, saved])
 
     assert await store.chats.get(saved.chat_id) == saved
     assert await store.chats.list_by_workspace_id(saved.workspace_id, PageRequest()) == [

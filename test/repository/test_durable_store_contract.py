@@ -8,17 +8,15 @@ from uuid import uuid4
 
 import pytest
 
-from domain.chat import Chat
-from domain.chat_file import ChatFile
-from domain.paging import PageCursor
 from test.repository.conftest import StoreFactory
+from test.repository.listings import CHATS, FILES
 from test.repository.records import (
     T0,
     at,
     chat,
     chat_file,
     many_created_at,
-    read_all_pages,
+    save_all,
     session,
     shuffled,
     workspace,
@@ -37,14 +35,6 @@ async def opened(factory: StoreFactory, scratch_dir: Path) -> AsyncIterator[Meta
         yield store
     finally:
         await store.close()
-
-
-def chat_position(item: Chat) -> PageCursor:
-    return PageCursor(item.created_at, item.chat_id)
-
-
-def file_position(item: ChatFile) -> PageCursor:
-    return PageCursor(item.created_at, item.file_id)
 
 
 async def test_workspace_survives_reopening(factory: StoreFactory, tmp_path: Path) -> None:
@@ -66,17 +56,11 @@ async def test_chats_survive_reopening_in_paging_order(
     items = [chat(owner.workspace_id, created_at) for created_at in many_created_at(7)]
     async with opened(factory, tmp_path) as store:
         await store.workspaces.save(owner)
-        for item in shuffled(items):
-            await store.chats.save(item)
+        await save_all(store.chats.save, shuffled(items))
 
     async with opened(factory, tmp_path) as store:
-        pages = await read_all_pages(
-            lambda page: store.chats.list_by_workspace_id(owner.workspace_id, page),
-            chat_position,
-            limit=3,
-            max_pages=5,
-        )
-        assert [item for page in pages for item in page] == sorted(items, key=chat_position)
+        pages = await CHATS.pages(store, owner.workspace_id, limit=3, max_pages=5)
+        assert [item for page in pages for item in page] == sorted(items, key=CHATS.position_of)
         assert [await store.chats.get(item.chat_id) for item in items] == items
 
 
@@ -92,17 +76,11 @@ async def test_files_survive_reopening_in_paging_order(
     async with opened(factory, tmp_path) as store:
         await store.workspaces.save(owner)
         await store.chats.save(parent)
-        for item in shuffled(items):
-            await store.files.save(item)
+        await save_all(store.files.save, shuffled(items))
 
-    in_order = sorted(items, key=file_position)
+    in_order = sorted(items, key=FILES.position_of)
     async with opened(factory, tmp_path) as store:
-        pages = await read_all_pages(
-            lambda page: store.files.list_by_chat_id(parent.chat_id, page),
-            file_position,
-            limit=3,
-            max_pages=5,
-        )
+        pages = await FILES.pages(store, parent.chat_id, limit=3, max_pages=5)
         assert [item for page in pages for item in page] == in_order
         assert await store.files.list_all_by_chat_id(parent.chat_id) == in_order
         assert [await store.files.get(item.file_id) for item in items] == items

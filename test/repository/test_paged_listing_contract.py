@@ -9,7 +9,7 @@ import pytest
 
 from domain.paging import PageCursor, PageRequest
 from test.repository.listings import LISTINGS, Listing
-from test.repository.records import T0, at, many_created_at, read_all_pages, shuffled, uid
+from test.repository.records import T0, at, many_created_at, shuffled, uid
 from usecase.interface import MetadataStore
 
 pytestmark = pytest.mark.anyio
@@ -91,12 +91,7 @@ async def test_paging_through_250_records_returns_each_once_in_order(
     ]
     await listing.save_all(store, shuffled(items))
 
-    pages = await read_all_pages(
-        lambda page: listing.page(store, parent, page),
-        listing.position_of,
-        limit=100,
-        max_pages=10,
-    )
+    pages = await listing.pages(store, parent, limit=100, max_pages=10)
 
     assert [len(page) for page in pages] == [100, 100, 50]
     assert [item for page in pages for item in page] == listing.in_list_order(items)

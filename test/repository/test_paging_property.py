@@ -21,7 +21,7 @@ from domain.paging import PageCursor, PageRequest
 from repository.memory import InMemoryMetadataStore
 from repository.sql_store import sqlite_metadata_store
 from test.repository.listings import LISTINGS, Listing
-from test.repository.records import at, read_all_pages, shuffled, uid
+from test.repository.records import at, read_all_pages, save_all, shuffled, uid
 from usecase.interface import MetadataStore
 
 # (second, id number) per item: few seconds and few ids, so ties in time are common and
@@ -71,8 +71,7 @@ async def assert_paged_in_order(
     limit: int,
 ) -> None:
     """Save `saved` in random order, page through them, and find each once, in order."""
-    for item in shuffled(saved):
-        await save(item)
+    await save_all(save, shuffled(saved))
 
     pages = await read_all_pages(fetch, position, limit, max_pages(len(saved), limit))
 

@@ -1,14 +1,38 @@
 import asyncio
-from uuid import uuid4
+from datetime import datetime
+from uuid import UUID, uuid4
 
 import pytest
 
+from domain.sandbox_session import SandboxSession
 from test.repository.records import T0, at, session
 from usecase.interface import SandboxSessionRepository
 
 pytestmark = pytest.mark.anyio
 
 RACERS = 30
+
+
+@pytest.fixture
+async def started(sessions: SandboxSessionRepository) -> SandboxSession:
+    """A session of a chat of its own, started and added at T0 for 60 seconds."""
+    added = session(uuid4(), started_at=T0, ttl_seconds=60)
+    await sessions.add(added, now=T0)
+    return added
+
+
+async def assert_exactly_one_racing_add_wins(
+    sessions: SandboxSessionRepository, chat_id: UUID, now: datetime
+) -> None:
+    """RACERS sessions of the chat, started `now`, added at once: one is stored and active."""
+    candidates = [session(chat_id, started_at=now) for _ in range(RACERS)]
+
+    added = await asyncio.gather(*(sessions.add(item, now=now) for item in candidates))
+
+    assert added.count(True) == 1
+    winner = candidates[added.index(True)]
+    assert await sessions.get_active_by_chat_id(chat_id, now) == winner
+    assert [await sessions.get(item.session_id) for item in candidates].count(None) == (RACERS - 1)
 
 
 async def test_unknown_session_is_not_found(sessions: SandboxSessionRepository) -> None:
@@ -31,48 +55,26 @@ async def test_added_session_is_stored_and_active(sessions: SandboxSessionReposi
 
 
 async def test_second_session_is_refused_while_one_is_active(
-    sessions: SandboxSessionRepository,
+    sessions: SandboxSessionRepository, started: SandboxSession
 ) -> None:
-    chat_id = uuid4()
-    first = session(chat_id, started_at=T0, ttl_seconds=60)
-    await sessions.add(first, now=T0)
-    second = session(chat_id, started_at=at(30))
+    second = session(started.chat_id, started_at=at(30))
 
     assert await sessions.add(second, now=at(30)) is False
 
     assert await sessions.get(second.session_id) is None
-    assert await sessions.get_active_by_chat_id(chat_id, at(30)) == first
+    assert await sessions.get_active_by_chat_id(started.chat_id, at(30)) == started
 
 
 async def test_concurrent_adds_on_one_chat_store_exactly_one_session(
     sessions: SandboxSessionRepository,
 ) -> None:
-    chat_id = uuid4()
-    candidates = [session(chat_id) for _ in range(RACERS)]
-
-    added = await asyncio.gather(*(sessions.add(item, now=T0) for item in candidates))
-
-    assert added.count(True) == 1
-    winner = candidates[added.index(True)]
-    assert await sessions.get_active_by_chat_id(chat_id, T0) == winner
-    assert [await sessions.get(item.session_id) for item in candidates].count(None) == (RACERS - 1)
+    await assert_exactly_one_racing_add_wins(sessions, uuid4(), T0)
 
 
 async def test_concurrent_adds_after_an_expiry_store_exactly_one_session(
-    sessions: SandboxSessionRepository,
+    sessions: SandboxSessionRepository, started: SandboxSession
 ) -> None:
-    chat_id = uuid4()
-    expired = session(chat_id, started_at=T0, ttl_seconds=60)
-    await sessions.add(expired, now=T0)
-    now = expired.expires_at
-    candidates = [session(chat_id, started_at=now) for _ in range(RACERS)]
-
-    added = await asyncio.gather(*(sessions.add(item, now=now) for item in candidates))
-
-    assert added.count(True) == 1
-    winner = candidates[added.index(True)]
-    assert await sessions.get_active_by_chat_id(chat_id, now) == winner
-    assert [await sessions.get(item.session_id) for item in candidates].count(None) == (RACERS - 1)
+    await assert_exactly_one_racing_add_wins(sessions, started.chat_id, started.expires_at)
 
 
 async def test_active_session_on_another_chat_does_not_block_adding(
@@ -87,31 +89,25 @@ async def test_active_session_on_another_chat_does_not_block_adding(
 
 
 async def test_session_is_not_active_from_its_expiry_on(
-    sessions: SandboxSessionRepository,
+    sessions: SandboxSessionRepository, started: SandboxSession
 ) -> None:
-    started = session(uuid4(), started_at=T0, ttl_seconds=60)
-    await sessions.add(started, now=T0)
-
     assert await sessions.get_active_by_chat_id(started.chat_id, started.expires_at) is None
     assert await sessions.get(started.session_id) == started
 
 
 async def test_new_session_can_be_added_once_the_previous_expired(
-    sessions: SandboxSessionRepository,
+    sessions: SandboxSessionRepository, started: SandboxSession
 ) -> None:
-    chat_id = uuid4()
-    expired = session(chat_id, started_at=T0, ttl_seconds=60)
-    await sessions.add(expired, now=T0)
-    successor = session(chat_id, started_at=expired.expires_at)
+    successor = session(started.chat_id, started_at=started.expires_at)
 
-    assert await sessions.add(successor, now=expired.expires_at) is True
+    assert await sessions.add(successor, now=started.expires_at) is True
 
-    assert await sessions.get_active_by_chat_id(chat_id, expired.expires_at) == successor
+    assert await sessions.get_active_by_chat_id(started.chat_id, started.expires_at) == successor
 
 
-async def test_ended_session_is_not_active(sessions: SandboxSessionRepository) -> None:
-    started = session(uuid4(), started_at=T0, ttl_seconds=60)
-    await sessions.add(started, now=T0)
+async def test_ended_session_is_not_active(
+    sessions: SandboxSessionRepository, started: SandboxSession
+) -> None:
     ended = started.ended(at(10))
 
     await sessions.save(ended)
@@ -121,25 +117,20 @@ async def test_ended_session_is_not_active(sessions: SandboxSessionRepository) -
 
 
 async def test_new_session_can_be_added_once_the_previous_ended(
-    sessions: SandboxSessionRepository,
+    sessions: SandboxSessionRepository, started: SandboxSession
 ) -> None:
-    chat_id = uuid4()
-    started = session(chat_id, started_at=T0, ttl_seconds=60)
-    await sessions.add(started, now=T0)
     await sessions.save(started.ended(at(10)))
-    successor = session(chat_id, started_at=at(10))
+    successor = session(started.chat_id, started_at=at(10))
 
     assert await sessions.add(successor, now=at(10)) is True
 
-    assert await sessions.get_active_by_chat_id(chat_id, at(10)) == successor
+    assert await sessions.get_active_by_chat_id(started.chat_id, at(10)) == successor
     assert await sessions.get(started.session_id) == started.ended(at(10))
 
 
 async def test_extended_session_stays_active_past_its_first_expiry(
-    sessions: SandboxSessionRepository,
+    sessions: SandboxSessionRepository, started: SandboxSession
 ) -> None:
-    started = session(uuid4(), started_at=T0, ttl_seconds=60)
-    await sessions.add(started, now=T0)
     extended = started.extended(at(50), ttl_seconds=None)
 
     await sessions.save(extended)
@@ -162,12 +153,10 @@ async def test_saving_an_unknown_session_stores_nothing(
 
 
 async def test_deleting_a_chats_sessions_leaves_other_chats_alone(
-    sessions: SandboxSessionRepository,
+    sessions: SandboxSessionRepository, started: SandboxSession
 ) -> None:
-    chat_id = uuid4()
-    ended = session(chat_id, started_at=T0, ttl_seconds=60)
-    await sessions.add(ended, now=T0)
-    await sessions.save(ended.ended(at(1)))
+    chat_id = started.chat_id
+    await sessions.save(started.ended(at(1)))
     active = session(chat_id, started_at=at(1))
     await sessions.add(active, now=at(1))
     elsewhere = session(uuid4(), started_at=at(1))
@@ -175,7 +164,7 @@ async def test_deleting_a_chats_sessions_leaves_other_chats_alone(
 
     await sessions.delete_by_chat_id(chat_id)
 
-    assert await sessions.get(ended.session_id) is None
+    assert await sessions.get(started.session_id) is None
     assert await sessions.get(active.session_id) is None
     assert await sessions.get_active_by_chat_id(chat_id, at(2)) is None
     assert await sessions.get_active_by_chat_id(elsewhere.chat_id, at(2)) == elsewhere

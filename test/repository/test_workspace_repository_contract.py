@@ -4,12 +4,19 @@ from uuid import uuid4
 import pytest
 
 from domain.workspace import Workspace
-from test.repository.records import workspace
+from test.repository.records import save_all, workspace
 from usecase.interface import WorkspaceRepository
 
 pytestmark = pytest.mark.anyio
 
 RACERS = 30
+
+
+async def assert_found_by_id_and_by_user(
+    workspaces: WorkspaceRepository, expected: Workspace
+) -> None:
+    assert await workspaces.get(expected.workspace_id) == expected
+    assert await workspaces.get_by_user_id(expected.user_id) == expected
 
 
 async def test_unknown_workspace_is_not_found(workspaces: WorkspaceRepository) -> None:
@@ -24,18 +31,15 @@ async def test_saved_workspace_is_found_by_id_and_by_user(
 
     await workspaces.save(saved)
 
-    assert await workspaces.get(saved.workspace_id) == saved
-    assert await workspaces.get_by_user_id(saved.user_id) == saved
+    await assert_found_by_id_and_by_user(workspaces, saved)
 
 
 async def test_saving_a_workspace_again_keeps_one_record(workspaces: WorkspaceRepository) -> None:
     saved = workspace()
 
-    await workspaces.save(saved)
-    await workspaces.save(saved)
+    await save_all(workspaces.save, [saved, saved])
 
-    assert await workspaces.get(saved.workspace_id) == saved
-    assert await workspaces.get_by_user_id(saved.user_id) == saved
+    await assert_found_by_id_and_by_user(workspaces, saved)
 
 
 async def test_saving_second_workspace_for_user_replaces_first(
@@ -44,8 +48,7 @@ async def test_saving_second_workspace_for_user_replaces_first(
     first = workspace()
     second = workspace(user_id=first.user_id)
 
-    await workspaces.save(first)
-    await workspaces.save(second)
+    await save_all(workspaces.save, [first, second])
 
     assert await workspaces.get_by_user_id(first.user_id) == second
     assert await workspaces.get(second.workspace_id) == second
@@ -57,8 +60,7 @@ async def test_workspaces_of_different_users_are_independent(
 ) -> None:
     alice, bob = workspace(), workspace()
 
-    await workspaces.save(alice)
-    await workspaces.save(bob)
+    await save_all(workspaces.save, [alice, bob])
 
     assert await workspaces.get_by_user_id(alice.user_id) == alice
     assert await workspaces.get_by_user_id(bob.user_id) == bob
@@ -70,8 +72,7 @@ async def test_add_if_absent_creates_the_users_first_workspace(
     new = workspace()
 
     assert await workspaces.add_if_absent(new) == (new, True)
-    assert await workspaces.get(new.workspace_id) == new
-    assert await workspaces.get_by_user_id(new.user_id) == new
+    await assert_found_by_id_and_by_user(workspaces, new)
 
 
 async def test_add_if_absent_returns_the_existing_workspace_and_stores_nothing(

@@ -3,7 +3,8 @@
 Fixtures: `user` (a gateway caller with no workspace yet), `workspace` (that user's),
 `chat` (one chat in it), `other_user` (a second user with a workspace of their own).
 Helpers: `assert_problem`, raw multipart bodies (`Part`, `multipart_body`), uploads, and a
-`snapshot` of everything a rejected write must leave as it was.
+`snapshot` of everything a rejected write must leave as it was (`unchanged` checks it
+around a block).
 """
 
 import hashlib
@@ -357,3 +358,11 @@ async def snapshot(user: UserApi, chat: Json, data_dir: Path) -> Snapshot:
         staging=staging_entries(data_dir),
         chat_dir=directory_state(chat_dir(data_dir, chat)),
     )
+
+
+@asynccontextmanager
+async def unchanged(user: UserApi, chat: Json, data_dir: Path) -> AsyncIterator[None]:
+    """On leaving the block, everything `snapshot` sees is as it was on entering it."""
+    before = await snapshot(user, chat, data_dir)
+    yield
+    assert await snapshot(user, chat, data_dir) == before

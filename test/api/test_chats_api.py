@@ -189,12 +189,6 @@ async def test_get_chat_answers_the_chat(user: UserApi, chat: Json) -> None:
     assert response.json() == chat
 
 
-async def test_get_unknown_chat_is_not_found(user: UserApi, workspace: Json) -> None:
-    response = await user.get(f"/v1/chats/{uuid4()}")
-
-    assert_problem(response, 404, "chat_not_found")
-
-
 async def test_list_shows_only_the_callers_chats(
     user: UserApi, chat: Json, other_user: UserApi
 ) -> None:

@@ -17,7 +17,7 @@ from test.api.conftest import (
     in_process_client,
     put_history,
     running_app,
-    snapshot,
+    unchanged,
     upload,
     upload_file,
 )
@@ -37,6 +37,39 @@ async def test_unknown_route_under_v1_is_a_404_problem(user: UserApi) -> None:
     response = await user.get("/v1/chats/not/a/route/at/all")
 
     assert_problem(response, 404, "not_found")
+
+
+NOT_FOUND = [
+    pytest.param("GET", "/v1/chats/{unknown}", "chat_not_found", id="get-unknown-chat"),
+    pytest.param(
+        "POST", "/v1/chats/{unknown}/files/rescan", "chat_not_found", id="rescan-of-an-unknown-chat"
+    ),
+    pytest.param(
+        "GET", "/v1/chats/{chat_id}/files/{unknown}", "chat_file_not_found", id="get-unknown-file"
+    ),
+    pytest.param(
+        "GET",
+        "/v1/chats/{chat_id}/sandbox-sessions/active",
+        "sandbox_session_not_found",
+        id="active-session-of-a-chat-without-one",
+    ),
+    pytest.param(
+        "DELETE",
+        "/v1/chats/{chat_id}/sandbox-sessions/{unknown}",
+        "sandbox_session_not_found",
+        id="end-of-an-unknown-session",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "code"), NOT_FOUND)
+async def test_what_does_not_exist_is_a_404_problem_with_its_code(
+    user: UserApi, chat_id: str, method: str, path: str, code: str
+) -> None:
+    """`{chat_id}` is the caller's one chat, `{unknown}` an id nothing has."""
+    response = await user.request(method, path.format(chat_id=chat_id, unknown=uuid4()))
+
+    assert_problem(response, 404, code)
 
 
 WRONG_METHODS = [
@@ -154,15 +187,13 @@ async def test_upload_on_a_failing_disk_answers_the_disk_error_and_changes_nothi
 ) -> None:
     chat_id = str(flaky_chat["chat_id"])
     await upload_file(flaky_user, chat_id, "keep.txt", b"kept")
-    before = await snapshot(flaky_user, flaky_chat, data_dir)
     assert isinstance(error, InsufficientStorageError | StorageUnavailableError)
-    flaky_storage.stage_error = error
-
-    response = await upload(flaky_user, chat_id, Part("keep.txt", b"new"), Part("b.txt", b"b"))
+    async with unchanged(flaky_user, flaky_chat, data_dir):
+        flaky_storage.stage_error = error
+        response = await upload(flaky_user, chat_id, Part("keep.txt", b"new"), Part("b.txt", b"b"))
+        flaky_storage.stage_error = None
 
     assert_problem(response, status, code)
-    flaky_storage.stage_error = None
-    assert await snapshot(flaky_user, flaky_chat, data_dir) == before
 
 
 @pytest.mark.parametrize(("error", "status", "code"), DISK_FAILURES)
@@ -177,15 +208,13 @@ async def test_history_put_on_a_failing_disk_answers_the_disk_error_and_changes_
 ) -> None:
     chat_id = str(flaky_chat["chat_id"])
     await put_history(flaky_user, chat_id, b"# kept\n")
-    before = await snapshot(flaky_user, flaky_chat, data_dir)
     assert isinstance(error, InsufficientStorageError | StorageUnavailableError)
-    flaky_storage.stage_error = error
-
-    response = await flaky_user.put(f"/v1/chats/{chat_id}/history", content=b"# lost\n")
+    async with unchanged(flaky_user, flaky_chat, data_dir):
+        flaky_storage.stage_error = error
+        response = await flaky_user.put(f"/v1/chats/{chat_id}/history", content=b"# lost\n")
+        flaky_storage.stage_error = None
 
     assert_problem(response, status, code)
-    flaky_storage.stage_error = None
-    assert await snapshot(flaky_user, flaky_chat, data_dir) == before
 
 
 async def test_download_on_a_failing_disk_is_unavailable(
@@ -206,12 +235,10 @@ async def test_upload_onto_a_directory_planted_under_its_name_changes_nothing(
     (chat_path / "taken").mkdir()
     (chat_path / "taken" / "inner.txt").write_bytes(b"sandbox work")
     await upload_file(user, chat_id, "keep.txt", b"kept")
-    before = await snapshot(user, chat, data_dir)
-
-    response = await upload(user, chat_id, Part("taken", b"would replace a directory"))
+    async with unchanged(user, chat, data_dir):
+        response = await upload(user, chat_id, Part("taken", b"would replace a directory"))
 
     assert_problem(response, 503, "storage_unavailable")
-    assert await snapshot(user, chat, data_dir) == before
     assert (chat_path / "taken" / "inner.txt").read_bytes() == b"sandbox work"
 
 

@@ -1,4 +1,5 @@
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -19,8 +20,8 @@ from test.api.conftest import (
     multipart_body,
     put_history,
     sha256,
-    snapshot,
     staging_entries,
+    unchanged,
     upload,
     upload_file,
     used_bytes,
@@ -214,62 +215,96 @@ async def test_invalid_name_is_refused_and_leaves_no_trace(
     user: UserApi, chat: Json, chat_id: str, data_dir: Path, name: str | bytes
 ) -> None:
     await upload_file(user, chat_id, "keep.txt", b"kept")
-    before = await snapshot(user, chat, data_dir)
-
-    response = await upload(user, chat_id, Part(name, b"payload"))
-
-    assert_problem(response, 422, "invalid_attachment_name")
-    assert await snapshot(user, chat, data_dir) == before
-
-
-async def test_part_without_a_filename_is_an_invalid_name(
-    user: UserApi, chat: Json, chat_id: str, data_dir: Path
-) -> None:
-    before = await snapshot(user, chat, data_dir)
-
-    response = await upload(user, chat_id, Part(None, b"payload"))
+    async with unchanged(user, chat, data_dir):
+        response = await upload(user, chat_id, Part(name, b"payload"))
 
     assert_problem(response, 422, "invalid_attachment_name")
-    assert await snapshot(user, chat, data_dir) == before
 
 
-async def test_history_md_is_a_reserved_name_and_history_is_untouched(
-    user: UserApi, chat: Json, chat_id: str, data_dir: Path
-) -> None:
+async def nothing_first(user: UserApi, chat_id: str) -> None:
+    pass
+
+
+async def history_first(user: UserApi, chat_id: str) -> None:
     await put_history(user, chat_id, b"# real history\n")
-    before = await snapshot(user, chat, data_dir)
-
-    response = await upload(user, chat_id, Part("history.md", b"# overwritten"))
-
-    assert_problem(response, 422, "reserved_attachment_name")
-    assert await snapshot(user, chat, data_dir) == before
 
 
-async def test_file_over_the_maximum_size_is_refused_and_leaves_no_trace(
-    user: UserApi, chat: Json, chat_id: str, data_dir: Path
-) -> None:
+async def big_bin_first(user: UserApi, chat_id: str) -> None:
     await upload_file(user, chat_id, "big.bin", b"kept")
-    before = await snapshot(user, chat, data_dir)
 
-    response = await upload(user, chat_id, Part("big.bin", b"b" * (MAX_FILE_BYTES + 1)))
 
-    assert_problem(response, 413, "file_too_large")
-    assert await snapshot(user, chat, data_dir) == before
+REFUSED_UPLOADS = [
+    pytest.param(
+        nothing_first,
+        [Part(None, b"payload")],
+        422,
+        "invalid_attachment_name",
+        id="part-without-a-filename-is-an-invalid-name",
+    ),
+    pytest.param(
+        history_first,
+        [Part("history.md", b"# overwritten")],
+        422,
+        "reserved_attachment_name",
+        id="history-md-is-reserved-and-the-history-untouched",
+    ),
+    pytest.param(
+        big_bin_first,
+        [Part("big.bin", b"b" * (MAX_FILE_BYTES + 1))],
+        413,
+        "file_too_large",
+        id="file-over-the-maximum-size",
+    ),
+    pytest.param(
+        nothing_first,
+        [Part("a.txt", b"wrong field", name="attachment")],
+        422,
+        "validation_error",
+        id="multipart-without-a-file-part",
+    ),
+    pytest.param(nothing_first, [], 422, "validation_error", id="multipart-with-no-parts"),
+    pytest.param(
+        nothing_first,
+        [Part("twice.txt", b"one"), Part("twice.txt", b"two")],
+        422,
+        "duplicate_attachment_name",
+        id="duplicate-name-within-one-request",
+    ),
+]
+
+
+@pytest.mark.parametrize(("first", "parts", "status", "code"), REFUSED_UPLOADS)
+async def test_refused_upload_answers_its_problem_and_leaves_no_trace(
+    user: UserApi,
+    chat: Json,
+    chat_id: str,
+    data_dir: Path,
+    first: Callable[[UserApi, str], Awaitable[None]],
+    parts: list[Part],
+    status: int,
+    code: str,
+) -> None:
+    """What is stored `first` is left as it was, and nothing of the request is stored."""
+    await first(user, chat_id)
+
+    async with unchanged(user, chat, data_dir):
+        response = await upload(user, chat_id, *parts)
+
+    assert_problem(response, status, code)
 
 
 async def test_request_that_passes_the_quota_is_refused_and_leaves_no_trace(
     user: UserApi, chat: Json, chat_id: str, data_dir: Path
 ) -> None:
     await upload_file(user, chat_id, "keep.txt", b"kept")
-    before = await snapshot(user, chat, data_dir)
     part_bytes = 250 * 1024
     parts = [Part(f"part-{index}.bin", b"q" * part_bytes) for index in range(5)]
     assert len(parts) * part_bytes > QUOTA_BYTES
 
-    response = await upload(user, chat_id, *parts)
+    async with unchanged(user, chat, data_dir):
+        response = await upload(user, chat_id, *parts)
 
     assert_problem(response, 507, "workspace_quota_exceeded")
-    assert await snapshot(user, chat, data_dir) == before
 
 
 async def test_upload_that_fills_the_quota_exactly_is_accepted(user: UserApi, chat_id: str) -> None:
@@ -322,24 +357,20 @@ async def test_request_whose_second_part_is_bad_stores_neither_part(
     code: str,
 ) -> None:
     await upload_file(user, chat_id, "keep.txt", b"kept")
-    before = await snapshot(user, chat, data_dir)
-
-    response = await upload(user, chat_id, Part("first.txt", b"good bytes"), second)
+    async with unchanged(user, chat, data_dir):
+        response = await upload(user, chat_id, Part("first.txt", b"good bytes"), second)
 
     assert_problem(response, status, code)
-    assert await snapshot(user, chat, data_dir) == before
 
 
 async def test_replacement_in_a_refused_request_keeps_the_old_file(
     user: UserApi, chat: Json, chat_id: str, data_dir: Path
 ) -> None:
     old = await upload_file(user, chat_id, "keep.txt", b"kept")
-    before = await snapshot(user, chat, data_dir)
-
-    response = await upload(user, chat_id, Part("keep.txt", b"replacement"), Part("..", b""))
+    async with unchanged(user, chat, data_dir):
+        response = await upload(user, chat_id, Part("keep.txt", b"replacement"), Part("..", b""))
 
     assert_problem(response, 422, "invalid_attachment_name")
-    assert await snapshot(user, chat, data_dir) == before
     fetched = await user.get(f"{files_url(chat_id)}/{old['file_id']}/content")
     assert fetched.content == b"kept"
 
@@ -347,14 +378,12 @@ async def test_replacement_in_a_refused_request_keeps_the_old_file(
 async def test_upload_that_is_not_multipart_is_unsupported(
     user: UserApi, chat: Json, chat_id: str, data_dir: Path
 ) -> None:
-    before = await snapshot(user, chat, data_dir)
-
-    response = await user.post(
-        files_url(chat_id), content=b"raw bytes", headers={"Content-Type": "text/plain"}
-    )
+    async with unchanged(user, chat, data_dir):
+        response = await user.post(
+            files_url(chat_id), content=b"raw bytes", headers={"Content-Type": "text/plain"}
+        )
 
     assert_problem(response, 415, "unsupported_media_type")
-    assert await snapshot(user, chat, data_dir) == before
 
 
 @pytest.mark.parametrize(
@@ -407,26 +436,23 @@ async def test_malformed_multipart_body_is_a_validation_error_and_leaves_no_trac
     user: UserApi, chat: Json, chat_id: str, data_dir: Path, body: bytes, content_type: str
 ) -> None:
     await upload_file(user, chat_id, "keep.txt", b"kept")
-    before = await snapshot(user, chat, data_dir)
-
-    response = await user.post(
-        files_url(chat_id), content=body, headers={"Content-Type": content_type}
-    )
+    async with unchanged(user, chat, data_dir):
+        response = await user.post(
+            files_url(chat_id), content=body, headers={"Content-Type": content_type}
+        )
 
     assert_problem(response, 422, "validation_error")
-    assert await snapshot(user, chat, data_dir) == before
 
 
 async def test_truncated_second_part_stores_nothing(
     user: UserApi, chat: Json, chat_id: str, data_dir: Path
 ) -> None:
-    before = await snapshot(user, chat, data_dir)
     body = multipart_body(Part("a.txt", b"complete first"), Part("b.txt", b"second" * 100))
 
-    response = await upload_raw(user, chat_id, body[: len(body) - 200])
+    async with unchanged(user, chat, data_dir):
+        response = await upload_raw(user, chat_id, body[: len(body) - 200])
 
     assert_problem(response, 422, "validation_error")
-    assert await snapshot(user, chat, data_dir) == before
 
 
 async def upload_raw(user: UserApi, chat_id: str, body: bytes) -> httpx.Response:
@@ -437,46 +463,17 @@ async def upload_raw(user: UserApi, chat_id: str, body: bytes) -> httpx.Response
     )
 
 
-async def test_multipart_without_a_file_part_is_a_validation_error(
-    user: UserApi, chat: Json, chat_id: str, data_dir: Path
-) -> None:
-    before = await snapshot(user, chat, data_dir)
-
-    response = await upload(user, chat_id, Part("a.txt", b"wrong field", name="attachment"))
-
-    assert_problem(response, 422, "validation_error")
-    assert await snapshot(user, chat, data_dir) == before
-
-
-async def test_multipart_with_no_parts_is_a_validation_error(user: UserApi, chat_id: str) -> None:
-    response = await upload(user, chat_id)
-
-    assert_problem(response, 422, "validation_error")
-
-
-async def test_duplicate_name_within_one_request_is_refused_as_a_duplicate(
-    user: UserApi, chat: Json, chat_id: str, data_dir: Path
-) -> None:
-    before = await snapshot(user, chat, data_dir)
-
-    response = await upload(user, chat_id, Part("twice.txt", b"one"), Part("twice.txt", b"two"))
-
-    assert_problem(response, 422, "duplicate_attachment_name")
-    assert await snapshot(user, chat, data_dir) == before
-
-
 async def test_duplicate_as_the_last_of_large_parts_stores_nothing_and_keeps_usage(
     user: UserApi, chat: Json, chat_id: str, data_dir: Path
 ) -> None:
     await upload_file(user, chat_id, "keep.txt", b"kept")
-    before = await snapshot(user, chat, data_dir)
     large = [Part(f"large-{index}.bin", b"L" * (MAX_FILE_BYTES - index)) for index in range(3)]
 
-    response = await upload(user, chat_id, *large, Part("large-1.bin", b"again"))
+    async with unchanged(user, chat, data_dir):
+        response = await upload(user, chat_id, *large, Part("large-1.bin", b"again"))
 
     problem = assert_problem(response, 422, "duplicate_attachment_name")
     assert "large-1.bin" in problem["detail"]
-    assert await snapshot(user, chat, data_dir) == before
     assert await used_bytes(user) == len(b"kept")
 
 
@@ -558,12 +555,6 @@ async def test_get_file_answers_its_record(user: UserApi, chat_id: str) -> None:
 
     assert response.status_code == 200
     assert response.json() == item
-
-
-async def test_get_unknown_file_is_not_found(user: UserApi, chat_id: str) -> None:
-    response = await user.get(f"{files_url(chat_id)}/{uuid4()}")
-
-    assert_problem(response, 404, "chat_file_not_found")
 
 
 async def test_file_of_another_chat_is_not_found_through_this_chat(

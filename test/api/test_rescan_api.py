@@ -1,7 +1,7 @@
 import os
 import socket
 from pathlib import Path
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import anyio
 import pytest
@@ -242,12 +242,6 @@ async def test_usage_after_rescan_forgets_files_the_sandbox_removed(
     await rescan(user, chat_id)
 
     assert await used_bytes(user) == 50
-
-
-async def test_rescan_of_an_unknown_chat_is_not_found(user: UserApi, workspace: Json) -> None:
-    response = await user.post(f"/v1/chats/{uuid4()}/files/rescan")
-
-    assert_problem(response, 404, "chat_not_found")
 
 
 async def test_huge_sparse_file_a_sandbox_wrote_is_counted_but_never_imported_or_read(

@@ -24,11 +24,25 @@ def sessions_url(chat_id: str) -> str:
     return f"/v1/chats/{chat_id}/sandbox-sessions"
 
 
+def active_url(chat_id: str) -> str:
+    return f"{sessions_url(chat_id)}/active"
+
+
+def session_url(chat_id: str, session: Json) -> str:
+    return f"{sessions_url(chat_id)}/{session['session_id']}"
+
+
 async def start(user: UserApi, chat_id: str, json: object = None) -> Json:
     response = await user.post(sessions_url(chat_id), json=json)
     assert response.status_code == 201, response.text
     body: Json = response.json()
     return body
+
+
+@pytest.fixture
+async def session(user: UserApi, chat_id: str) -> Json:
+    """A session of `chat_id` started at START for 60 seconds."""
+    return await start(user, chat_id, {"ttl_seconds": 60})
 
 
 async def test_start_answers_201_with_the_default_ttl_of_an_hour(
@@ -82,9 +96,7 @@ async def test_start_with_a_bad_body_is_a_validation_error_and_starts_nothing(
     response = await user.post(sessions_url(chat_id), json=json)
 
     assert_problem(response, 422, "validation_error")
-    assert_problem(
-        await user.get(f"{sessions_url(chat_id)}/active"), 404, "sandbox_session_not_found"
-    )
+    assert_problem(await user.get(active_url(chat_id)), 404, "sandbox_session_not_found")
 
 
 async def test_start_with_a_body_that_is_not_json_is_a_validation_error(
@@ -105,7 +117,7 @@ async def test_second_start_while_one_is_active_is_refused(user: UserApi, chat_i
     response = await user.post(sessions_url(chat_id))
 
     assert_problem(response, 409, "sandbox_already_active")
-    active = await user.get(f"{sessions_url(chat_id)}/active")
+    active = await user.get(active_url(chat_id))
     assert active.json() == first
 
 
@@ -119,65 +131,49 @@ async def test_sessions_of_different_chats_are_independent(user: UserApi, chat_i
     assert second["chat_id"] == other_chat
 
 
-async def test_active_session_is_answered(user: UserApi, chat_id: str) -> None:
-    session = await start(user, chat_id, {"ttl_seconds": 60})
-
-    response = await user.get(f"{sessions_url(chat_id)}/active")
-
-    assert response.status_code == 200
-    assert response.json() == session
-
-
-async def test_active_without_a_session_is_not_found(user: UserApi, chat_id: str) -> None:
-    response = await user.get(f"{sessions_url(chat_id)}/active")
-
-    assert_problem(response, 404, "sandbox_session_not_found")
-
-
-async def test_active_after_expiry_is_not_found(
-    user: UserApi, chat_id: str, clock: FakeClock
+@pytest.mark.parametrize(
+    ("elapsed", "active"),
+    [
+        pytest.param(0, True, id="just-started"),
+        pytest.param(59.999, True, id="in-its-last-second"),
+        pytest.param(60, False, id="from-its-expiry-on"),
+    ],
+)
+async def test_active_answers_the_session_until_it_expires(
+    user: UserApi, chat_id: str, session: Json, clock: FakeClock, elapsed: float, active: bool
 ) -> None:
-    await start(user, chat_id, {"ttl_seconds": 60})
-    clock.advance(60)
+    """The session started for 60 seconds, `elapsed` seconds later."""
+    clock.advance(elapsed)
 
-    response = await user.get(f"{sessions_url(chat_id)}/active")
+    response = await user.get(active_url(chat_id))
 
-    assert_problem(response, 404, "sandbox_session_not_found")
-
-
-async def test_session_is_active_until_its_last_second(
-    user: UserApi, chat_id: str, clock: FakeClock
-) -> None:
-    session = await start(user, chat_id, {"ttl_seconds": 60})
-    clock.advance(59.999)
-
-    response = await user.get(f"{sessions_url(chat_id)}/active")
-
-    assert response.json() == session
+    if active:
+        assert response.status_code == 200
+        assert response.json() == session
+    else:
+        assert_problem(response, 404, "sandbox_session_not_found")
 
 
 async def test_heartbeat_moves_expiry_by_the_starting_ttl(
-    user: UserApi, chat_id: str, clock: FakeClock
+    user: UserApi, chat_id: str, session: Json, clock: FakeClock
 ) -> None:
-    session = await start(user, chat_id, {"ttl_seconds": 60})
     clock.advance(30)
 
-    response = await user.post(f"{sessions_url(chat_id)}/{session['session_id']}/heartbeat")
+    response = await user.post(f"{session_url(chat_id, session)}/heartbeat")
 
     assert response.status_code == 200
     assert response.json() == {**session, "expires_at": "2026-04-01T12:01:30Z"}
-    active = await user.get(f"{sessions_url(chat_id)}/active")
+    active = await user.get(active_url(chat_id))
     assert active.json() == response.json()
 
 
 async def test_heartbeat_honours_an_explicit_ttl(
-    user: UserApi, chat_id: str, clock: FakeClock
+    user: UserApi, chat_id: str, session: Json, clock: FakeClock
 ) -> None:
-    session = await start(user, chat_id, {"ttl_seconds": 60})
     clock.advance(30)
 
     response = await user.post(
-        f"{sessions_url(chat_id)}/{session['session_id']}/heartbeat", json={"ttl_seconds": 600}
+        f"{session_url(chat_id, session)}/heartbeat", json={"ttl_seconds": 600}
     )
 
     assert response.status_code == 200
@@ -186,10 +182,9 @@ async def test_heartbeat_honours_an_explicit_ttl(
 
 
 async def test_heartbeat_keeps_a_session_alive_past_its_first_expiry(
-    user: UserApi, chat_id: str, clock: FakeClock
+    user: UserApi, chat_id: str, session: Json, clock: FakeClock
 ) -> None:
-    session = await start(user, chat_id, {"ttl_seconds": 60})
-    url = f"{sessions_url(chat_id)}/{session['session_id']}/heartbeat"
+    url = f"{session_url(chat_id, session)}/heartbeat"
     for _ in range(3):
         clock.advance(50)
         assert (await user.post(url)).status_code == 200
@@ -201,16 +196,12 @@ async def test_heartbeat_keeps_a_session_alive_past_its_first_expiry(
 
 @pytest.mark.parametrize("json", BAD_TTL_BODIES)
 async def test_heartbeat_with_a_bad_body_is_a_validation_error_and_changes_nothing(
-    user: UserApi, chat_id: str, json: object
+    user: UserApi, chat_id: str, session: Json, json: object
 ) -> None:
-    session = await start(user, chat_id, {"ttl_seconds": 60})
-
-    response = await user.post(
-        f"{sessions_url(chat_id)}/{session['session_id']}/heartbeat", json=json
-    )
+    response = await user.post(f"{session_url(chat_id, session)}/heartbeat", json=json)
 
     assert_problem(response, 422, "validation_error")
-    assert (await user.get(f"{sessions_url(chat_id)}/active")).json() == session
+    assert (await user.get(active_url(chat_id))).json() == session
 
 
 async def test_heartbeat_of_an_unknown_session_is_not_found(user: UserApi, chat_id: str) -> None:
@@ -223,50 +214,47 @@ async def test_heartbeat_of_an_unknown_session_is_not_found(user: UserApi, chat_
 
 async def test_heartbeat_of_an_ended_session_is_not_found(user: UserApi, chat_id: str) -> None:
     session = await start(user, chat_id)
-    await user.delete(f"{sessions_url(chat_id)}/{session['session_id']}")
+    await user.delete(session_url(chat_id, session))
 
-    response = await user.post(f"{sessions_url(chat_id)}/{session['session_id']}/heartbeat")
+    response = await user.post(f"{session_url(chat_id, session)}/heartbeat")
 
     assert_problem(response, 404, "sandbox_session_not_found")
 
 
 async def test_heartbeat_of_an_expired_session_is_not_found_and_does_not_revive_it(
-    user: UserApi, chat_id: str, clock: FakeClock
+    user: UserApi, chat_id: str, session: Json, clock: FakeClock
 ) -> None:
-    session = await start(user, chat_id, {"ttl_seconds": 60})
     clock.advance(61)
 
-    response = await user.post(f"{sessions_url(chat_id)}/{session['session_id']}/heartbeat")
+    response = await user.post(f"{session_url(chat_id, session)}/heartbeat")
 
     assert_problem(response, 404, "sandbox_session_not_found")
-    assert_problem(
-        await user.get(f"{sessions_url(chat_id)}/active"), 404, "sandbox_session_not_found"
-    )
+    assert_problem(await user.get(active_url(chat_id)), 404, "sandbox_session_not_found")
 
 
 async def test_session_of_another_chat_is_not_found(user: UserApi, chat_id: str) -> None:
     other_chat = str((await create_chat(user))["chat_id"])
     session = await start(user, chat_id)
-    url = f"{sessions_url(other_chat)}/{session['session_id']}"
+    url = session_url(other_chat, session)
 
     heartbeat = await user.post(f"{url}/heartbeat")
     ended = await user.delete(url)
 
     assert_problem(heartbeat, 404, "sandbox_session_not_found")
     assert_problem(ended, 404, "sandbox_session_not_found")
-    assert (await user.get(f"{sessions_url(chat_id)}/active")).json() == session
+    assert (await user.get(active_url(chat_id))).json() == session
 
 
 async def test_session_of_another_user_is_not_found(
     user: UserApi, chat_id: str, other_user: UserApi
 ) -> None:
     session = await start(user, chat_id)
-    url = f"{sessions_url(chat_id)}/{session['session_id']}"
+    url = session_url(chat_id, session)
 
     assert_problem(await other_user.post(f"{url}/heartbeat"), 404, "chat_not_found")
     assert_problem(await other_user.delete(url), 404, "chat_not_found")
-    assert_problem(await other_user.get(f"{sessions_url(chat_id)}/active"), 404, "chat_not_found")
-    assert (await user.get(f"{sessions_url(chat_id)}/active")).json() == session
+    assert_problem(await other_user.get(active_url(chat_id)), 404, "chat_not_found")
+    assert (await user.get(active_url(chat_id))).json() == session
 
 
 async def test_end_answers_204_and_the_chat_has_no_active_session(
@@ -274,13 +262,11 @@ async def test_end_answers_204_and_the_chat_has_no_active_session(
 ) -> None:
     session = await start(user, chat_id)
 
-    response = await user.delete(f"{sessions_url(chat_id)}/{session['session_id']}")
+    response = await user.delete(session_url(chat_id, session))
 
     assert response.status_code == 204
     assert response.content == b""
-    assert_problem(
-        await user.get(f"{sessions_url(chat_id)}/active"), 404, "sandbox_session_not_found"
-    )
+    assert_problem(await user.get(active_url(chat_id)), 404, "sandbox_session_not_found")
 
 
 async def test_end_rescans_what_the_sandbox_wrote(
@@ -292,7 +278,7 @@ async def test_end_rescans_what_the_sandbox_wrote(
     (chat_path / "work").mkdir()
     (chat_path / "work" / "scratch.bin").write_bytes(b"s" * 100)
 
-    await user.delete(f"{sessions_url(chat_id)}/{session['session_id']}")
+    await user.delete(session_url(chat_id, session))
 
     (item,) = await list_files(user, chat_id)
     assert item["name"] == "result.txt"
@@ -303,22 +289,16 @@ async def test_end_rescans_what_the_sandbox_wrote(
 
 async def test_end_twice_is_not_found(user: UserApi, chat_id: str) -> None:
     session = await start(user, chat_id)
-    await user.delete(f"{sessions_url(chat_id)}/{session['session_id']}")
+    await user.delete(session_url(chat_id, session))
 
-    response = await user.delete(f"{sessions_url(chat_id)}/{session['session_id']}")
-
-    assert_problem(response, 404, "sandbox_session_not_found")
-
-
-async def test_end_of_an_unknown_session_is_not_found(user: UserApi, chat_id: str) -> None:
-    response = await user.delete(f"{sessions_url(chat_id)}/{uuid4()}")
+    response = await user.delete(session_url(chat_id, session))
 
     assert_problem(response, 404, "sandbox_session_not_found")
 
 
 async def test_new_session_can_start_once_the_last_one_ended(user: UserApi, chat_id: str) -> None:
     first = await start(user, chat_id)
-    await user.delete(f"{sessions_url(chat_id)}/{first['session_id']}")
+    await user.delete(session_url(chat_id, first))
 
     second = await start(user, chat_id)
 
@@ -335,14 +315,13 @@ async def test_new_session_can_start_once_the_last_one_expired(
 
     assert second["session_id"] != first["session_id"]
     assert second["started_at"] == "2026-04-01T12:01:00Z"
-    active = await user.get(f"{sessions_url(chat_id)}/active")
+    active = await user.get(active_url(chat_id))
     assert active.json() == second
 
 
 async def test_chat_can_be_deleted_once_its_session_expired(
-    user: UserApi, chat_id: str, chat_path: Path, clock: FakeClock
+    user: UserApi, chat_id: str, session: Json, chat_path: Path, clock: FakeClock
 ) -> None:
-    await start(user, chat_id, {"ttl_seconds": 60})
     clock.advance(61)
 
     response = await user.delete(f"/v1/chats/{chat_id}")
@@ -353,7 +332,7 @@ async def test_chat_can_be_deleted_once_its_session_expired(
 
 async def test_chat_can_be_deleted_once_its_session_ended(user: UserApi, chat_id: str) -> None:
     session = await start(user, chat_id)
-    await user.delete(f"{sessions_url(chat_id)}/{session['session_id']}")
+    await user.delete(session_url(chat_id, session))
 
     response = await user.delete(f"/v1/chats/{chat_id}")
 
@@ -361,13 +340,12 @@ async def test_chat_can_be_deleted_once_its_session_ended(user: UserApi, chat_id
 
 
 async def test_sessions_of_a_deleted_chat_are_gone(
-    user: UserApi, chat_id: str, clock: FakeClock
+    user: UserApi, chat_id: str, session: Json, clock: FakeClock
 ) -> None:
-    session = await start(user, chat_id, {"ttl_seconds": 60})
     clock.advance(61)
     await user.delete(f"/v1/chats/{chat_id}")
 
-    response = await user.delete(f"{sessions_url(chat_id)}/{session['session_id']}")
+    response = await user.delete(session_url(chat_id, session))
 
     assert_problem(response, 404, "chat_not_found")
 
@@ -377,14 +355,13 @@ async def test_concurrent_starts_open_exactly_one_session(user: UserApi, chat_id
 
     assert sorted(response.status_code for response in responses) == [201] + [409] * 4
     (started,) = [response.json() for response in responses if response.status_code == 201]
-    assert (await user.get(f"{sessions_url(chat_id)}/active")).json() == started
+    assert (await user.get(active_url(chat_id))).json() == started
 
 
 async def test_heartbeat_without_ttl_falls_back_to_the_starting_ttl_not_the_last_one(
-    user: UserApi, chat_id: str, clock: FakeClock
+    user: UserApi, chat_id: str, session: Json, clock: FakeClock
 ) -> None:
-    session = await start(user, chat_id, {"ttl_seconds": 60})
-    url = f"{sessions_url(chat_id)}/{session['session_id']}/heartbeat"
+    url = f"{session_url(chat_id, session)}/heartbeat"
     await user.post(url, json={"ttl_seconds": 600})
     clock.advance(100)
 

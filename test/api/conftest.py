@@ -220,6 +220,13 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> Json:
     return body
 
 
+def assert_not_modified(response: httpx.Response, etag: str) -> None:
+    """A 304 to a conditional GET: no body, and the ETag the client already holds."""
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response.headers["etag"] == etag
+
+
 def assert_head_problem(response: httpx.Response, status: int) -> None:
     """A HEAD answer to a request that failed: the problem's status and type, no body."""
     assert response.status_code == status

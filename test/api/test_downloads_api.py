@@ -10,6 +10,7 @@ from test.api.conftest import (
     Json,
     UserApi,
     assert_head_problem,
+    assert_not_modified,
     assert_problem,
     sha256,
     upload_file,
@@ -232,9 +233,7 @@ async def test_if_none_match_with_the_current_etag_answers_304(
 
     response = await user.get(content_url, headers={"If-None-Match": etag})
 
-    assert response.status_code == 304
-    assert response.content == b""
-    assert response.headers["etag"] == etag
+    assert_not_modified(response, etag)
 
 
 async def test_if_none_match_with_another_etag_answers_the_bytes(

@@ -1,4 +1,4 @@
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from uuid import uuid4
 
@@ -175,43 +175,47 @@ DISK_FAILURES = [
 ]
 
 
+async def keep_a_file(user: UserApi, chat_id: str) -> None:
+    await upload_file(user, chat_id, "keep.txt", b"kept")
+
+
+async def upload_a_replacement_and_another(user: UserApi, chat_id: str) -> httpx.Response:
+    return await upload(user, chat_id, Part("keep.txt", b"new"), Part("b.txt", b"b"))
+
+
+async def keep_a_history(user: UserApi, chat_id: str) -> None:
+    await put_history(user, chat_id, b"# kept\n")
+
+
+async def put_another_history(user: UserApi, chat_id: str) -> httpx.Response:
+    return await user.put(f"/v1/chats/{chat_id}/history", content=b"# lost\n")
+
+
+WRITES_ON_WHAT_IS_KEPT = [
+    pytest.param(keep_a_file, upload_a_replacement_and_another, id="upload"),
+    pytest.param(keep_a_history, put_another_history, id="history-put"),
+]
+
+
+@pytest.mark.parametrize(("keep", "write"), WRITES_ON_WHAT_IS_KEPT)
 @pytest.mark.parametrize(("error", "status", "code"), DISK_FAILURES)
-async def test_upload_on_a_failing_disk_answers_the_disk_error_and_changes_nothing(
+async def test_write_on_a_failing_disk_answers_the_disk_error_and_changes_nothing(
     flaky_user: UserApi,
     flaky_chat: Json,
     flaky_storage: FlakyStorage,
     data_dir: Path,
+    keep: Callable[[UserApi, str], Awaitable[None]],
+    write: Callable[[UserApi, str], Awaitable[httpx.Response]],
     error: Exception,
     status: int,
     code: str,
 ) -> None:
     chat_id = str(flaky_chat["chat_id"])
-    await upload_file(flaky_user, chat_id, "keep.txt", b"kept")
+    await keep(flaky_user, chat_id)
     assert isinstance(error, InsufficientStorageError | StorageUnavailableError)
     async with unchanged(flaky_user, flaky_chat, data_dir):
         flaky_storage.stage_error = error
-        response = await upload(flaky_user, chat_id, Part("keep.txt", b"new"), Part("b.txt", b"b"))
-        flaky_storage.stage_error = None
-
-    assert_problem(response, status, code)
-
-
-@pytest.mark.parametrize(("error", "status", "code"), DISK_FAILURES)
-async def test_history_put_on_a_failing_disk_answers_the_disk_error_and_changes_nothing(
-    flaky_user: UserApi,
-    flaky_chat: Json,
-    flaky_storage: FlakyStorage,
-    data_dir: Path,
-    error: Exception,
-    status: int,
-    code: str,
-) -> None:
-    chat_id = str(flaky_chat["chat_id"])
-    await put_history(flaky_user, chat_id, b"# kept\n")
-    assert isinstance(error, InsufficientStorageError | StorageUnavailableError)
-    async with unchanged(flaky_user, flaky_chat, data_dir):
-        flaky_storage.stage_error = error
-        response = await flaky_user.put(f"/v1/chats/{chat_id}/history", content=b"# lost\n")
+        response = await write(flaky_user, chat_id)
         flaky_storage.stage_error = None
 
     assert_problem(response, status, code)

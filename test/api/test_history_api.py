@@ -1,6 +1,6 @@
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -12,6 +12,7 @@ from test.api.conftest import (
     QUOTA_BYTES,
     Part,
     UserApi,
+    assert_not_modified,
     assert_problem,
     put_history,
     staging_entries,
@@ -104,9 +105,7 @@ async def test_if_none_match_with_the_current_etag_answers_304(user: UserApi, ch
 
     response = await user.get(history_url(chat_id), headers={"If-None-Match": etag})
 
-    assert response.status_code == 304
-    assert response.content == b""
-    assert response.headers["etag"] == etag
+    assert_not_modified(response, etag)
 
 
 async def test_if_none_match_with_a_stale_etag_answers_the_content(
@@ -328,25 +327,39 @@ async def test_put_replaces_a_planted_history_link_and_leaves_its_target_alone(
     assert (await read_history(user, chat_id)).content == b"# mine\n"
 
 
-async def test_missing_history_file_reads_as_empty(
-    user: UserApi, chat_id: str, chat_path: Path
-) -> None:
+async def remove_the_history_file(user: UserApi, chat_id: str, chat_path: Path) -> None:
     await put_history(user, chat_id, b"# soon gone")
     (chat_path / "history.md").unlink()
 
-    response = await user.get(history_url(chat_id))
 
-    assert response.status_code == 200
-    assert response.content == b""
-
-
-async def test_history_replaced_by_a_directory_reads_as_empty(
-    user: UserApi, chat_id: str, chat_path: Path
-) -> None:
+async def put_a_directory_in_its_place(user: UserApi, chat_id: str, chat_path: Path) -> None:
     (chat_path / "history.md").unlink()
     (chat_path / "history.md").mkdir()
 
-    response = await user.get(history_url(chat_id))
+
+async def put_a_fifo_in_its_place(user: UserApi, chat_id: str, chat_path: Path) -> None:
+    (chat_path / "history.md").unlink()
+    os.mkfifo(chat_path / "history.md")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(remove_the_history_file, id="missing"),
+        pytest.param(put_a_directory_in_its_place, id="replaced-by-a-directory"),
+        pytest.param(put_a_fifo_in_its_place, id="replaced-by-a-fifo-without-hanging"),
+    ],
+)
+async def test_history_that_is_not_a_regular_file_reads_as_empty(
+    user: UserApi,
+    chat_id: str,
+    chat_path: Path,
+    change: Callable[[UserApi, str, Path], Awaitable[None]],
+) -> None:
+    await change(user, chat_id, chat_path)
+
+    with anyio.fail_after(5):
+        response = await user.get(history_url(chat_id))
 
     assert response.status_code == 200
     assert response.content == b""
@@ -384,16 +397,3 @@ async def test_concurrent_writers_with_one_etag_let_exactly_one_win(
     winner = bodies[statuses.index(204)]
     assert (await read_history(user, chat_id)).content == winner
     assert await used_bytes(user) == len(winner)
-
-
-async def test_history_replaced_by_a_fifo_reads_as_empty_without_hanging(
-    user: UserApi, chat_id: str, chat_path: Path
-) -> None:
-    (chat_path / "history.md").unlink()
-    os.mkfifo(chat_path / "history.md")
-
-    with anyio.fail_after(5):
-        response = await user.get(history_url(chat_id))
-
-    assert response.status_code == 200
-    assert response.content == b""

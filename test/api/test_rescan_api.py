@@ -95,33 +95,24 @@ async def test_imported_file_gets_a_content_type_guessed_from_its_name(
     assert item["content_type"] == content_type
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(b"before", b"after, and longer", id="other-size"),
+        pytest.param(b"aaaa", b"bbbb", id="same-size"),
+    ],
+)
 async def test_file_whose_bytes_changed_keeps_its_id_with_new_size_and_sha256(
-    user: UserApi, chat_id: str, chat_path: Path
+    user: UserApi, chat_id: str, chat_path: Path, before: bytes, after: bytes
 ) -> None:
-    stored = await upload_file(user, chat_id, "a.txt", b"before")
-    (chat_path / "a.txt").write_bytes(b"after, and longer")
+    stored = await upload_file(user, chat_id, "a.txt", before)
+    (chat_path / "a.txt").write_bytes(after)
 
     (item,) = await rescan(user, chat_id)
 
-    assert item == {
-        **stored,
-        "size_bytes": len(b"after, and longer"),
-        "sha256": sha256(b"after, and longer"),
-    }
+    assert item == {**stored, "size_bytes": len(after), "sha256": sha256(after)}
     fetched = await user.get(f"/v1/chats/{chat_id}/files/{stored['file_id']}")
     assert fetched.json() == item
-
-
-async def test_file_with_same_size_but_new_bytes_gets_the_new_sha256(
-    user: UserApi, chat_id: str, chat_path: Path
-) -> None:
-    stored = await upload_file(user, chat_id, "a.txt", b"aaaa")
-    (chat_path / "a.txt").write_bytes(b"bbbb")
-
-    (item,) = await rescan(user, chat_id)
-
-    assert item["file_id"] == stored["file_id"]
-    assert item["sha256"] == sha256(b"bbbb")
 
 
 async def test_record_of_a_deleted_file_is_removed(

@@ -154,31 +154,25 @@ async def test_active_answers_the_session_until_it_expires(
         assert_problem(response, 404, "sandbox_session_not_found")
 
 
-async def test_heartbeat_moves_expiry_by_the_starting_ttl(
-    user: UserApi, chat_id: str, session: Json, clock: FakeClock
+@pytest.mark.parametrize(
+    ("json", "expires_at"),
+    [
+        pytest.param(None, "2026-04-01T12:01:30Z", id="without-a-ttl-by-the-starting-ttl"),
+        pytest.param({"ttl_seconds": 600}, "2026-04-01T12:10:30Z", id="by-an-explicit-ttl"),
+    ],
+)
+async def test_heartbeat_moves_the_expiry_from_now(
+    user: UserApi, chat_id: str, session: Json, clock: FakeClock, json: object, expires_at: str
 ) -> None:
     clock.advance(30)
 
-    response = await user.post(f"{session_url(chat_id, session)}/heartbeat")
+    response = await user.post(f"{session_url(chat_id, session)}/heartbeat", json=json)
 
     assert response.status_code == 200
-    assert response.json() == {**session, "expires_at": "2026-04-01T12:01:30Z"}
+    assert response.json() == {**session, "expires_at": expires_at}
+    assert response.json()["started_at"] == START_TEXT
     active = await user.get(active_url(chat_id))
     assert active.json() == response.json()
-
-
-async def test_heartbeat_honours_an_explicit_ttl(
-    user: UserApi, chat_id: str, session: Json, clock: FakeClock
-) -> None:
-    clock.advance(30)
-
-    response = await user.post(
-        f"{session_url(chat_id, session)}/heartbeat", json={"ttl_seconds": 600}
-    )
-
-    assert response.status_code == 200
-    assert response.json()["expires_at"] == "2026-04-01T12:10:30Z"
-    assert response.json()["started_at"] == START_TEXT
 
 
 async def test_heartbeat_keeps_a_session_alive_past_its_first_expiry(

@@ -1,4 +1,5 @@
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -172,39 +173,45 @@ async def test_head_of_content_answers_404_without_a_workspace(user: UserApi) ->
 # exact again without waiting for a rescan.
 
 
-async def test_deleting_a_file_a_sandbox_grew_still_counts_the_other_files(
-    user: UserApi, chat_id: str, chat_path: Path
+async def delete_it(user: UserApi, chat_id: str, item: Json) -> None:
+    await user.delete(f"/v1/chats/{chat_id}/files/{item['file_id']}")
+
+
+async def replace_it(user: UserApi, chat_id: str, item: Json) -> None:
+    """Upload 100 new bytes under its name."""
+    await upload_file(user, chat_id, item["name"], b"n" * 100)
+
+
+GROWN_AND_OTHER = {"grown.txt": b"g" * 100, "other.txt": b"o" * 500}
+
+
+@pytest.mark.parametrize(
+    ("stored", "rewritten", "act", "used"),
+    [
+        pytest.param(GROWN_AND_OTHER, b"G" * 1000, delete_it, 500, id="deleting-a-grown-file"),
+        pytest.param(
+            {"shrunk.txt": b"s" * 1000}, b"S" * 10, delete_it, 0, id="deleting-a-shrunk-file"
+        ),
+        pytest.param(GROWN_AND_OTHER, b"G" * 1000, replace_it, 600, id="replacing-a-grown-file"),
+    ],
+)
+async def test_usage_is_exact_once_the_service_acts_on_a_file_a_sandbox_rewrote(
+    user: UserApi,
+    chat_id: str,
+    chat_path: Path,
+    stored: dict[str, bytes],
+    rewritten: bytes,
+    act: Callable[[UserApi, str, Json], Awaitable[None]],
+    used: int,
 ) -> None:
-    grown = await upload_file(user, chat_id, "grown.txt", b"g" * 100)
-    await upload_file(user, chat_id, "other.txt", b"o" * 500)
-    (chat_path / "grown.txt").write_bytes(b"G" * 1000)
+    """The files `stored` are uploaded in order; the sandbox rewrites the first one. Usage
+    counts the other files and nothing of the sandbox's bytes: no phantom bytes."""
+    items = [await upload_file(user, chat_id, name, data) for name, data in stored.items()]
+    (chat_path / items[0]["name"]).write_bytes(rewritten)
 
-    await user.delete(f"/v1/chats/{chat_id}/files/{grown['file_id']}")
+    await act(user, chat_id, items[0])
 
-    assert await used_bytes(user) == 500
-
-
-async def test_deleting_a_file_a_sandbox_shrank_leaves_no_phantom_bytes(
-    user: UserApi, chat_id: str, chat_path: Path
-) -> None:
-    shrunk = await upload_file(user, chat_id, "shrunk.txt", b"s" * 1000)
-    (chat_path / "shrunk.txt").write_bytes(b"S" * 10)
-
-    await user.delete(f"/v1/chats/{chat_id}/files/{shrunk['file_id']}")
-
-    assert await used_bytes(user) == 0
-
-
-async def test_replacing_a_file_a_sandbox_grew_still_counts_the_other_files(
-    user: UserApi, chat_id: str, chat_path: Path
-) -> None:
-    await upload_file(user, chat_id, "grown.txt", b"g" * 100)
-    await upload_file(user, chat_id, "other.txt", b"o" * 500)
-    (chat_path / "grown.txt").write_bytes(b"G" * 1000)
-
-    await upload_file(user, chat_id, "grown.txt", b"n" * 100)
-
-    assert await used_bytes(user) == 600
+    assert await used_bytes(user) == used
 
 
 async def test_clearing_files_a_sandbox_grew_still_counts_the_history(

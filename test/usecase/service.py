@@ -143,3 +143,24 @@ class Gate:
         if self._arrived >= self._parties:
             self._open.set()
         await self._open.wait()
+
+
+async def delete_chat_mid_write(
+    service: Service,
+    chat: Chat,
+    write: Callable[[Callable[[], Awaitable[None]]], Awaitable[object]],
+) -> asyncio.Task[object]:
+    """Start `write(hold)`, whose body awaits `hold()` once part of it is sent; delete the
+    chat while it waits there, then let it go on. The write's task, to await."""
+    streaming = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        streaming.set()
+        await release.wait()
+
+    writer = asyncio.ensure_future(write(hold))
+    await streaming.wait()
+    await service.run.delete_chat(USER, chat.chat_id)
+    release.set()
+    return writer

@@ -31,6 +31,7 @@ from test.usecase.service import (
     Part,
     Service,
     chunks_of,
+    delete_chat_mid_write,
     entries,
     open_service,
     parts,
@@ -373,19 +374,10 @@ async def test_upload_into_a_chat_deleted_mid_upload_is_chat_not_found_and_leave
     service: Service,
 ) -> None:
     chat = await service.new_chat()
-    streaming = asyncio.Event()
-    release = asyncio.Event()
 
-    async def hold_after_first_chunk() -> None:
-        streaming.set()
-        await release.wait()
-
-    uploader = asyncio.create_task(
-        upload(service, chat, Part("a.bin", b"a" * 3000, pause=hold_after_first_chunk))
+    uploader = await delete_chat_mid_write(
+        service, chat, lambda hold: upload(service, chat, Part("a.bin", b"a" * 3000, pause=hold))
     )
-    await streaming.wait()
-    await service.run.delete_chat(USER, chat.chat_id)
-    release.set()
 
     with pytest.raises(ChatNotFoundError):
         await uploader

@@ -102,12 +102,17 @@ async def test_rescan_removes_the_record_of_a_file_no_longer_regular(
     assert outside.read_bytes() == b"outside the data root"
 
 
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A 1000-byte file beside the data root, for a planted link to point at."""
+    path = tmp_path / "outside.txt"
+    path.write_bytes(b"x" * 1000)
+    return path
+
+
 async def test_rescan_never_imports_links_odd_files_bad_names_or_the_history(
-    service: Service, tmp_path: Path
+    service: Service, chat: Chat, outside: Path
 ) -> None:
-    outside = tmp_path / "outside.txt"
-    outside.write_bytes(b"x" * 1000)
-    chat = await service.new_chat()
     directory = service.chat_dir(chat)
     (directory / "link.txt").symlink_to(outside)
     os.mkfifo(directory / "pipe")
@@ -122,11 +127,8 @@ async def test_rescan_never_imports_links_odd_files_bad_names_or_the_history(
 
 
 async def test_rescan_measures_usage_as_every_regular_file_at_any_depth(
-    service: Service, tmp_path: Path
+    service: Service, chat: Chat, outside: Path
 ) -> None:
-    outside = tmp_path / "outside.txt"
-    outside.write_bytes(b"x" * 1000)
-    chat = await service.new_chat()
     await service.run.put_history(USER, chat.chat_id, chunks_of(b"# history"), None)
     await upload(service, chat, "a.txt", b"a" * 10)
     directory = service.chat_dir(chat)

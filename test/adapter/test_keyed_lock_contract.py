@@ -32,6 +32,17 @@ def lock(request: pytest.FixtureRequest, tmp_path: Path) -> CountedLock:
 DEADLINE_SECONDS = 5
 
 
+@pytest.fixture
+def key() -> UUID:
+    return uuid4()
+
+
+@pytest.fixture
+def log() -> list[str]:
+    """Who held the key, in the order they got it."""
+    return []
+
+
 async def hold_and_log(lock: CountedLock, key: UUID, log: list[str], name: str) -> None:
     async with lock.hold(key):
         log.append(name)
@@ -44,8 +55,27 @@ async def join_queue(lock: CountedLock, key: UUID, log: list[str], name: str) ->
     return task
 
 
-async def test_holders_of_one_key_never_overlap(lock: CountedLock) -> None:
-    key = uuid4()
+async def assert_key_passed_on(
+    lock: CountedLock, cancelled: asyncio.Task[None], to: asyncio.Task[None]
+) -> None:
+    """`to` gets the key and is done with it, `cancelled` ended cancelled, and no entry is
+    left."""
+    async with asyncio.timeout(DEADLINE_SECONDS):
+        await to
+    assert cancelled.cancelled()
+    assert len(lock) == 0
+
+
+async def queued_while_held(
+    lock: CountedLock, key: UUID, log: list[str], count: int
+) -> list[asyncio.Task[None]]:
+    """Hold `key` while `count` waiters, named "waiter 0", "waiter 1", ..., queue for it,
+    then let it go: the waiters, still to be awaited."""
+    async with lock.hold(key):
+        return [await join_queue(lock, key, log, f"waiter {index}") for index in range(count)]
+
+
+async def test_holders_of_one_key_never_overlap(lock: CountedLock, key: UUID) -> None:
     inside, most_inside, finished = 0, 0, 0
 
     async def critical_section() -> None:
@@ -76,24 +106,20 @@ async def test_holders_of_different_keys_do_not_wait_for_each_other(lock: Counte
     assert log == ["other key"]
 
 
-async def test_waiters_are_served_in_arrival_order(lock: CountedLock) -> None:
-    key = uuid4()
-    log: list[str] = []
-
-    async with lock.hold(key):
-        waiters = [await join_queue(lock, key, log, f"waiter {index}") for index in range(5)]
+async def test_waiters_are_served_in_arrival_order(
+    lock: CountedLock, key: UUID, log: list[str]
+) -> None:
+    waiters = await queued_while_held(lock, key, log, 5)
 
     async with asyncio.timeout(DEADLINE_SECONDS):
         await asyncio.gather(*waiters)
     assert log == [f"waiter {index}" for index in range(5)]
 
 
-async def test_holder_coming_straight_back_queues_behind_the_waiters(lock: CountedLock) -> None:
-    key = uuid4()
-    log: list[str] = []
-
-    async with lock.hold(key):
-        waiters = [await join_queue(lock, key, log, f"waiter {index}") for index in range(2)]
+async def test_holder_coming_straight_back_queues_behind_the_waiters(
+    lock: CountedLock, key: UUID, log: list[str]
+) -> None:
+    waiters = await queued_while_held(lock, key, log, 2)
     async with asyncio.timeout(DEADLINE_SECONDS):
         await hold_and_log(lock, key, log, "former holder")
         await asyncio.gather(*waiters)
@@ -101,10 +127,9 @@ async def test_holder_coming_straight_back_queues_behind_the_waiters(lock: Count
     assert log == ["waiter 0", "waiter 1", "former holder"]
 
 
-async def test_key_has_an_entry_only_while_held_or_awaited(lock: CountedLock) -> None:
-    key = uuid4()
-    log: list[str] = []
-
+async def test_key_has_an_entry_only_while_held_or_awaited(
+    lock: CountedLock, key: UUID, log: list[str]
+) -> None:
     assert len(lock) == 0
     async with lock.hold(key):
         assert len(lock) == 1
@@ -116,10 +141,9 @@ async def test_key_has_an_entry_only_while_held_or_awaited(lock: CountedLock) ->
     assert len(lock) == 0
 
 
-async def test_holder_that_raises_releases_the_key_and_its_entry(lock: CountedLock) -> None:
-    key = uuid4()
-    log: list[str] = []
-
+async def test_holder_that_raises_releases_the_key_and_its_entry(
+    lock: CountedLock, key: UUID, log: list[str]
+) -> None:
     with pytest.raises(RuntimeError, match="boom"):
         async with lock.hold(key):
             raise RuntimeError("boom")
@@ -130,10 +154,9 @@ async def test_holder_that_raises_releases_the_key_and_its_entry(lock: CountedLo
     assert log == ["next holder"]
 
 
-async def test_cancelled_waiter_leaves_no_entry_behind(lock: CountedLock) -> None:
-    key = uuid4()
-    log: list[str] = []
-
+async def test_cancelled_waiter_leaves_no_entry_behind(
+    lock: CountedLock, key: UUID, log: list[str]
+) -> None:
     async with lock.hold(key):
         waiter = await join_queue(lock, key, log, "cancelled")
         waiter.cancel()
@@ -145,44 +168,33 @@ async def test_cancelled_waiter_leaves_no_entry_behind(lock: CountedLock) -> Non
     assert log == []
 
 
-async def test_cancelled_waiter_does_not_hold_up_those_behind_it(lock: CountedLock) -> None:
-    key = uuid4()
-    log: list[str] = []
-
+@pytest.mark.parametrize(
+    "while_queued",
+    [
+        pytest.param(True, id="cancelled-while-queued"),
+        # Releasing wakes the next in line, which has not run yet: it is cancelled before it
+        # takes the key.
+        pytest.param(False, id="cancelled-as-the-key-is-handed-to-it"),
+    ],
+)
+async def test_cancelled_waiter_passes_the_key_on_to_those_behind_it(
+    lock: CountedLock, key: UUID, log: list[str], while_queued: bool
+) -> None:
     async with lock.hold(key):
         cancelled = await join_queue(lock, key, log, "cancelled")
         behind = await join_queue(lock, key, log, "behind")
+        if while_queued:
+            cancelled.cancel()
+    if not while_queued:
         cancelled.cancel()
 
-    async with asyncio.timeout(DEADLINE_SECONDS):
-        await behind
-    assert cancelled.cancelled()
+    await assert_key_passed_on(lock, cancelled, to=behind)
     assert log == ["behind"]
-    assert len(lock) == 0
 
 
-async def test_waiter_cancelled_as_the_key_is_handed_to_it_passes_the_key_on(
-    lock: CountedLock,
+async def test_holder_cancelled_inside_its_block_releases_the_key(
+    lock: CountedLock, key: UUID, log: list[str]
 ) -> None:
-    key = uuid4()
-    log: list[str] = []
-
-    async with lock.hold(key):
-        next_in_line = await join_queue(lock, key, log, "next in line")
-        behind = await join_queue(lock, key, log, "behind")
-    # Releasing woke `next_in_line`, which has not run yet: cancel it before it takes the key.
-    next_in_line.cancel()
-
-    async with asyncio.timeout(DEADLINE_SECONDS):
-        await behind
-    assert next_in_line.cancelled()
-    assert log == ["behind"]
-    assert len(lock) == 0
-
-
-async def test_holder_cancelled_inside_its_block_releases_the_key(lock: CountedLock) -> None:
-    key = uuid4()
-    log: list[str] = []
     entered = asyncio.Event()
 
     async def hold_forever() -> None:
@@ -195,8 +207,5 @@ async def test_holder_cancelled_inside_its_block_releases_the_key(lock: CountedL
     waiter = await join_queue(lock, key, log, "waiter")
     holder.cancel()
 
-    async with asyncio.timeout(DEADLINE_SECONDS):
-        await waiter
-    assert holder.cancelled()
+    await assert_key_passed_on(lock, holder, to=waiter)
     assert log == ["waiter"]
-    assert len(lock) == 0

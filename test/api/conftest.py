@@ -41,6 +41,25 @@ BOUNDARY = "chatstore-test-boundary-7c1f"
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 
 
+# Ids that are not the 36-character form of RFC 9562 (api.md v1.1), refused alike in
+# X-User-Id and in a path; several are forms Python's lax `uuid.UUID` reads as some (often
+# another user's) id.
+NOT_THE_36_CHARACTER_FORM = [
+    pytest.param("not-a-uuid", id="word"),
+    pytest.param("12345", id="number"),
+    pytest.param("6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e1", id="one-digit-short"),
+    pytest.param("6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e10x", id="trailing-garbage"),
+    pytest.param("6f1c3a52_6d0e-4a8e-9d1b-2b1a4a7d5e10", id="underscore-inside"),
+    pytest.param("3ff21f2_-fece-4a8e-9d1b-2b1a4a7d5e10", id="underscore-for-digit"),
+    pytest.param("+6f1c3a5-6d0e-4a8e-9d1b-2b1a4a7d5e10", id="plus-sign"),
+    pytest.param("0x6f1c3a-6d0e-4a8e-9d1b-2b1a4a7d5e10", id="hex-prefix"),
+    pytest.param("6f1c3a526d0e4a8e9d1b2b1a4a7d5e10", id="no-hyphens"),
+    pytest.param("{6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e10}", id="braces"),
+    pytest.param("urn:uuid:6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e10", id="urn"),
+    pytest.param("6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e1\u0660", id="arabic-indic-digit"),
+]
+
+
 def make_settings(data_dir: Path, *, gateway_token: str | None = None) -> Settings:
     return Settings(
         data_dir=data_dir,

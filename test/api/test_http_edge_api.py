@@ -6,20 +6,13 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from test.api.conftest import UserApi, assert_problem, upload_file
+from test.api.conftest import NOT_THE_36_CHARACTER_FORM, UserApi, assert_problem, upload_file
+from test.routes import v1_get_paths
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.mark.parametrize(
-    "chat_id",
-    [
-        pytest.param("6f1c3a526d0e4a8e9d1b2b1a4a7d5e10", id="no-hyphens"),
-        pytest.param("{6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e10}", id="braces"),
-        pytest.param("urn:uuid:6f1c3a52-6d0e-4a8e-9d1b-2b1a4a7d5e10", id="urn"),
-        pytest.param("6f1c3a52_6d0e-4a8e-9d1b-2b1a4a7d5e10", id="underscore"),
-    ],
-)
+@pytest.mark.parametrize("chat_id", NOT_THE_36_CHARACTER_FORM)
 async def test_an_id_in_a_path_must_be_the_36_character_form(
     user: UserApi, workspace: object, chat_id: str
 ) -> None:
@@ -71,19 +64,7 @@ async def test_head_answers_every_get_route_with_its_status_and_headers(
 ) -> None:
     await user.put(f"/v1/chats/{chat_id}/history", content=b"# hello\n" * 1000)
     item = await upload_file(user, chat_id, "a.txt", b"abc")
-    for path in [
-        "/healthz",
-        "/v1/workspace",
-        "/v1/workspace/usage",
-        "/v1/chats",
-        f"/v1/chats/{chat_id}",
-        f"/v1/chats/{chat_id}/history",
-        f"/v1/chats/{chat_id}/files",
-        f"/v1/chats/{chat_id}/files/{item['file_id']}",
-        f"/v1/chats/{chat_id}/files/{item['file_id']}/content",
-        f"/v1/chats/{chat_id}/sandbox-sessions/active",
-        f"/v1/chats/{uuid4()}",
-    ]:
+    for path in ["/healthz", *v1_get_paths(chat_id, item["file_id"])]:
         got = await user.get(path)
         head = await user.head(path)
 

@@ -20,6 +20,7 @@ from test.e2e.client import (
 )
 from test.e2e.raw_http import RawAnswer, connect, exchange, read_answer
 from test.e2e.server import RunningServer, running_server
+from test.routes import v1_get_paths
 
 pytestmark = pytest.mark.e2e
 
@@ -292,16 +293,7 @@ def test_head_answers_like_get_on_every_get_route(
         "/metrics",
         "/openapi.json",
         "/docs",
-        "/v1/workspace",
-        "/v1/workspace/usage",
-        "/v1/chats",
-        f"/v1/chats/{chat_id}",
-        f"/v1/chats/{chat_id}/history",
-        f"/v1/chats/{chat_id}/files",
-        f"/v1/chats/{chat_id}/files/{file_id}",
-        f"/v1/chats/{chat_id}/files/{file_id}/content",
-        f"/v1/chats/{chat_id}/sandbox-sessions/active",
-        f"/v1/chats/{uuid4()}",
+        *v1_get_paths(chat_id, file_id),
     ]
     # /metrics grows between the two requests; the raw HEAD asked to close.
     varying = {"date", "content-length", "connection"}

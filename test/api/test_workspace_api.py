@@ -182,48 +182,56 @@ async def replace_it(user: UserApi, chat_id: str, item: Json) -> None:
     await upload_file(user, chat_id, item["name"], b"n" * 100)
 
 
+async def clear_the_files(user: UserApi, chat_id: str, item: Json) -> None:
+    assert (await user.delete(f"/v1/chats/{chat_id}/files")).status_code == 204
+
+
 GROWN_AND_OTHER = {"grown.txt": b"g" * 100, "other.txt": b"o" * 500}
 
 
 @pytest.mark.parametrize(
-    ("stored", "rewritten", "act", "used"),
+    ("history", "stored", "rewritten", "act", "used"),
     [
-        pytest.param(GROWN_AND_OTHER, b"G" * 1000, delete_it, 500, id="deleting-a-grown-file"),
         pytest.param(
-            {"shrunk.txt": b"s" * 1000}, b"S" * 10, delete_it, 0, id="deleting-a-shrunk-file"
+            None, GROWN_AND_OTHER, b"G" * 1000, delete_it, 500, id="deleting-a-grown-file"
         ),
-        pytest.param(GROWN_AND_OTHER, b"G" * 1000, replace_it, 600, id="replacing-a-grown-file"),
+        pytest.param(
+            None, {"shrunk.txt": b"s" * 1000}, b"S" * 10, delete_it, 0, id="deleting-a-shrunk-file"
+        ),
+        pytest.param(
+            None, GROWN_AND_OTHER, b"G" * 1000, replace_it, 600, id="replacing-a-grown-file"
+        ),
+        pytest.param(
+            b"h" * 10,
+            {"grown.txt": b"g" * 100},
+            b"G" * 1000,
+            clear_the_files,
+            10,
+            id="clearing-files-keeps-counting-the-history",
+        ),
     ],
 )
 async def test_usage_is_exact_once_the_service_acts_on_a_file_a_sandbox_rewrote(
     user: UserApi,
     chat_id: str,
     chat_path: Path,
+    history: bytes | None,
     stored: dict[str, bytes],
     rewritten: bytes,
     act: Callable[[UserApi, str, Json], Awaitable[None]],
     used: int,
 ) -> None:
-    """The files `stored` are uploaded in order; the sandbox rewrites the first one. Usage
-    counts the other files and nothing of the sandbox's bytes: no phantom bytes."""
+    """The `history`, if any, is written, then the files `stored` are uploaded in order; the
+    sandbox rewrites the first one. Usage counts the rest and nothing of the sandbox's bytes:
+    no phantom bytes."""
+    if history is not None:
+        await put_history(user, chat_id, history)
     items = [await upload_file(user, chat_id, name, data) for name, data in stored.items()]
     (chat_path / items[0]["name"]).write_bytes(rewritten)
 
     await act(user, chat_id, items[0])
 
     assert await used_bytes(user) == used
-
-
-async def test_clearing_files_a_sandbox_grew_still_counts_the_history(
-    user: UserApi, chat_id: str, chat_path: Path
-) -> None:
-    await put_history(user, chat_id, b"h" * 10)
-    await upload_file(user, chat_id, "grown.txt", b"g" * 100)
-    (chat_path / "grown.txt").write_bytes(b"G" * 1000)
-
-    assert (await user.delete(f"/v1/chats/{chat_id}/files")).status_code == 204
-
-    assert await used_bytes(user) == 10
 
 
 async def test_writing_a_history_a_sandbox_grew_still_counts_the_attachments(

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +106,13 @@ def _user_with_chat(pair: Pair) -> tuple[dict[str, str], str, str]:
         return new_user_with_chat(http)
 
 
+def assert_disk_holds(data_dir: Path, workspace_id: str, expected_bytes: int) -> None:
+    """The workspace's chats hold `expected_bytes` in regular files, and no process left
+    anything in staging or trash."""
+    assert regular_bytes_under(chats_dir(data_dir, workspace_id)) == expected_bytes
+    assert_no_leftovers(data_dir)
+
+
 def _used_bytes(server: RunningServer, headers: dict[str, str]) -> int:
     with client(server) as http:
         used: int = json_of(http.get("/v1/workspace/usage", headers=headers))["used_bytes"]
@@ -183,8 +190,7 @@ def test_racing_uploads_of_one_name_from_both_servers_keep_one_consistent_file(
                     assert_problem(gone, 404, "chat_file_not_found")
         # The history is empty: the chat holds exactly the one file.
         assert _used_bytes(server, headers) == record["size_bytes"]
-    assert regular_bytes_under(chats_dir(pair.data_dir, workspace_id)) == record["size_bytes"]
-    assert_no_leftovers(pair.data_dir)
+    assert_disk_holds(pair.data_dir, workspace_id, record["size_bytes"])
 
 
 def test_racing_sandbox_starts_from_both_servers_leave_one_active_session(pair: Pair) -> None:
@@ -349,8 +355,7 @@ def test_racing_history_writes_with_one_if_match_from_both_servers_let_one_win(
             stored_bytes += len(body)
     for server in pair.servers:
         assert _used_bytes(server, headers) == stored_bytes
-    assert regular_bytes_under(chats_dir(pair.data_dir, workspace_id)) == stored_bytes
-    assert_no_leftovers(pair.data_dir)
+    assert_disk_holds(pair.data_dir, workspace_id, stored_bytes)
 
 
 def test_a_chat_deleted_through_one_server_during_an_upload_through_the_other_stays_gone(
@@ -361,26 +366,12 @@ def test_a_chat_deleted_through_one_server_during_an_upload_through_the_other_st
     # (a commit that does not re-check the chat under the cross-process lock): its bytes
     # would come back as a directory, usage and records of a chat that no longer exists.
     headers, workspace_id, chat_id = _user_with_chat(pair)
-    body, content_type = multipart([("late.bin", os.urandom(2 * 1024 * 1024), None)])
-    half_sent, resume = threading.Event(), threading.Event()
+    body = multipart([("late.bin", os.urandom(2 * 1024 * 1024), None)])
 
-    with (
-        client(pair.servers[0]) as uploader,
-        client(pair.servers[1]) as deleter,
-        ThreadPoolExecutor(max_workers=1) as pool,
-    ):
-        sending = pool.submit(
-            uploader.post,
-            f"/v1/chats/{chat_id}/files",
-            headers={**headers, "Content-Type": content_type},
-            content=_paused_half_way(body, half_sent, resume),
-        )
-        try:
-            assert half_sent.wait(timeout=REQUEST_TIMEOUT_SECONDS)
+    with client(pair.servers[0]) as uploader, client(pair.servers[1]) as deleter:
+        with upload_paused_half_way(uploader, headers, chat_id, body) as paused:
             assert deleter.delete(f"/v1/chats/{chat_id}", headers=headers).status_code == 204
-        finally:
-            resume.set()
-        answer = sending.result(timeout=2 * REQUEST_TIMEOUT_SECONDS)
+            answer = paused.finish()
 
         assert_problem(answer, 404, "chat_not_found")
         for http in (uploader, deleter):
@@ -400,36 +391,55 @@ def test_a_server_starting_on_the_data_dir_spares_another_servers_upload_in_flig
     # (503) or commit nothing. The store plays no part here: the default SQLite file.
     data_dir = tmp_path / "data"
     content = os.urandom(3 * 1024 * 1024)
-    body, content_type = multipart([("in-flight.bin", content, None)])
-    half_sent, resume = threading.Event(), threading.Event()
+    body = multipart([("in-flight.bin", content, None)])
 
     with running_server(data_dir) as first, client(first) as http:
         headers = new_user(http)
         chat_id = new_chat(http, headers)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            sending = pool.submit(
-                http.post,
-                f"/v1/chats/{chat_id}/files",
-                headers={**headers, "Content-Type": content_type},
-                content=_paused_half_way(body, half_sent, resume),
-            )
-            try:
-                assert half_sent.wait(timeout=REQUEST_TIMEOUT_SECONDS)
-                _wait_for(lambda: bool(staged_files(data_dir)), "the upload to be staged")
-                with running_server(data_dir) as second:
-                    resume.set()
-                    answer = sending.result(timeout=2 * REQUEST_TIMEOUT_SECONDS)
-                    (stored,) = json_of(answer, 201)["items"]
-                    assert (stored["size_bytes"], stored["sha256"]) == (
-                        len(content),
-                        sha256(content),
-                    )
-                    with client(second) as other:
-                        url = f"/v1/chats/{chat_id}/files/{stored['file_id']}/content"
-                        assert other.get(url, headers=headers).content == content
-            finally:
-                resume.set()
+        with upload_paused_half_way(http, headers, chat_id, body) as paused:
+            _wait_for(lambda: bool(staged_files(data_dir)), "the upload to be staged")
+            with running_server(data_dir) as second:
+                answer = paused.finish()
+                (stored,) = json_of(answer, 201)["items"]
+                assert (stored["size_bytes"], stored["sha256"]) == (len(content), sha256(content))
+                with client(second) as other:
+                    url = f"/v1/chats/{chat_id}/files/{stored['file_id']}/content"
+                    assert other.get(url, headers=headers).content == content
         assert_no_leftovers(data_dir)
+
+
+@dataclass(frozen=True)
+class PausedUpload:
+    resume: threading.Event
+    sending: Future[httpx.Response]
+
+    def finish(self) -> httpx.Response:
+        """Send the rest, and the answer."""
+        self.resume.set()
+        return self.sending.result(timeout=2 * REQUEST_TIMEOUT_SECONDS)
+
+
+@contextmanager
+def upload_paused_half_way(
+    http: httpx.Client, headers: dict[str, str], chat_id: str, body: tuple[bytes, str]
+) -> Iterator[PausedUpload]:
+    """Send the upload of `body` (a multipart body and its Content-Type) from a thread: in
+    the block, half of it has been sent and the rest waits for `finish()` or the block's
+    end."""
+    content, content_type = body
+    half_sent, resume = threading.Event(), threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sending = pool.submit(
+            http.post,
+            f"/v1/chats/{chat_id}/files",
+            headers={**headers, "Content-Type": content_type},
+            content=_paused_half_way(content, half_sent, resume),
+        )
+        try:
+            assert half_sent.wait(timeout=REQUEST_TIMEOUT_SECONDS)
+            yield PausedUpload(resume, sending)
+        finally:
+            resume.set()
 
 
 def _paused_half_way(

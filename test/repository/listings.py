@@ -9,7 +9,7 @@ list a parent's records whole (`list_all_by_chat_id`), `whole` does that.
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 from uuid import UUID
 
 import pytest
@@ -103,4 +103,4 @@ FILES: Listing[ChatFile] = Listing(
     whole=lambda store, chat_id: store.files.list_all_by_chat_id(chat_id),
 )
 
-LISTINGS: list[Any] = [pytest.param(CHATS, id="chats"), pytest.param(FILES, id="files")]
+LISTINGS = [pytest.param(CHATS, id="chats"), pytest.param(FILES, id="files")]

@@ -98,6 +98,9 @@ class FilesystemChatStorage(ChatStorage):
         with translated_os_errors("delete the chat directory"):
             await off_loop(self._delete_chat, workspace_id, chat_id)
 
+    async def purge_chat(self, chat_id: UUID) -> None:
+        await off_loop(self._purge_chat, chat_id)
+
     async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> None:
         with translated_os_errors("mark the chat unsettled"):
             await off_loop(mark, self._root, workspace_id, chat_id)
@@ -229,11 +232,19 @@ class FilesystemChatStorage(ChatStorage):
                 return
             os.fsync(chats_fd)
             os.fsync(trash_fd)
-            try:
-                remove_entry(trash_fd, trashed)
-            except OSError:
-                # The chat is already out of sight; `prepare` empties the trash at next start.
-                _log.warning("could not empty trash/%s", trashed, exc_info=True)
+
+    def _purge_chat(self, chat_id: UUID) -> None:
+        prefix = f"{chat_id}."
+        try:
+            with ExitStack() as stack:
+                trash_fd = open_existing_dir(stack, open_root(stack, self._root), TRASH)
+                with os.scandir(trash_fd) as entries:
+                    trashed = [entry.name for entry in entries if entry.name.startswith(prefix)]
+                for name in trashed:
+                    remove_entry(trash_fd, name)
+        except OSError:
+            # The chat is already out of sight; `prepare` empties the trash at next start.
+            _log.warning("could not empty trash of chat %s", chat_id, exc_info=True)
 
     def _commit(
         self, workspace_id: UUID, chat_id: UUID, name: str, token: str, *, sync: bool

@@ -49,6 +49,7 @@ StorageMethod = Literal[
     "check_writable",
     "ensure_chat",
     "delete_chat",
+    "purge_chat",
     "mark_unsettled",
     "mark_settled",
     "unsettled_chats",
@@ -124,6 +125,10 @@ class FaultyChatStorage(ChatStorage):
     async def delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
         self._check("delete_chat")
         await self._inner.delete_chat(workspace_id, chat_id)
+
+    async def purge_chat(self, chat_id: UUID) -> None:
+        self.calls["purge_chat"] += 1
+        await self._inner.purge_chat(chat_id)
 
     async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> None:
         self._check("mark_unsettled")

@@ -160,8 +160,8 @@ class UsageRepository(Protocol):
     async def delete_chat(self, chat_id: UUID) -> None: ...
 
 
-class MetadataStore(Protocol):
-    """Every metadata repository of one backend, with its health and lifecycle."""
+class Repositories(Protocol):
+    """Every metadata repository of one backend."""
 
     @property
     def workspaces(self) -> WorkspaceRepository: ...
@@ -177,6 +177,20 @@ class MetadataStore(Protocol):
 
     @property
     def usage(self) -> UsageRepository: ...
+
+
+class MetadataStore(Repositories, Protocol):
+    """Every metadata repository of one backend, with its units of work, health and
+    lifecycle. Each method of the store's own repositories is a transaction by itself."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Repositories]:
+        """One unit of work: repositories whose writes are committed together when the
+        block ends, or rolled back together if it raises, so that an error between two
+        writes leaves neither. Inside the block, use only the repositories it yields (a
+        store with one writer would otherwise wait for itself), keep it short, and do no
+        file I/O in it but the one step that decides a change (ADR 0018). Blocks do not
+        nest."""
+        ...
 
     async def open(self) -> None:
         """Connect and bring the schema up to date; a no-op when already open. Raises
@@ -228,7 +242,14 @@ class ChatStorage(Protocol):
         ...
 
     async def delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
-        """Move the chat directory out of sight, then remove it without following links."""
+        """Move the chat directory out of sight, durably: the step of a chat's deletion
+        that can fail, after which its bytes are gone from every view. `purge_chat`
+        removes them (or the next start-up does)."""
+        ...
+
+    async def purge_chat(self, chat_id: UUID) -> None:
+        """Remove what `delete_chat` moved out of sight, never following links. Never
+        raises: what it cannot remove waits for the next start-up."""
         ...
 
     async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> None:

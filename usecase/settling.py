@@ -45,6 +45,8 @@ class SettleChats:
 
     async def _finish_deleting(self, workspace_id: UUID, chat_id: UUID) -> None:
         await self.storage.delete_chat(workspace_id, chat_id)
-        await self.metadata.files.delete_by_chat_id(chat_id)
-        await self.metadata.sessions.delete_by_chat_id(chat_id)
-        await self.metadata.usage.delete_chat(chat_id)
+        async with self.metadata.transaction() as records:
+            await records.files.delete_by_chat_id(chat_id)
+            await records.sessions.delete_by_chat_id(chat_id)
+            await records.usage.delete_chat(chat_id)
+        await self.storage.purge_chat(chat_id)

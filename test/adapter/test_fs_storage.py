@@ -555,6 +555,8 @@ async def test_delete_chat_removes_the_directory_without_following_links(
     plant_directory(chat / "nested", outside)
 
     await storage.delete_chat(WORKSPACE_ID, CHAT_ID)
+    assert directory_names(chat.parent) == []
+    await storage.purge_chat(CHAT_ID)
 
     assert directory_names(chat.parent) == []
     assert directory_names(root / "trash") == []

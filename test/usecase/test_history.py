@@ -325,9 +325,7 @@ async def wait_until_queued(service: Service, chat: Chat, writers: list[asyncio.
     """Wait until every writer that has not failed waits for the next batch."""
     commits = service.run.put_history.commits
     for _ in range(2000):
-        queue = commits._queues.get(chat.chat_id)
-        waiting = 0 if queue is None else len(queue.pending)
-        if waiting == sum(not writer.done() for writer in writers):
+        if commits.waiting(chat.chat_id) == sum(not writer.done() for writer in writers):
             return
         await asyncio.sleep(0.001)
     raise AssertionError("the writes never queued up")

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from adapter.fs_digest import READ_CHUNK_BYTES
 from adapter.fs_errors import translated_os_errors
 from adapter.fs_thread import off_loop
-from usecase.interface import ContentReader
+from usecase.ports.chat_bytes import ContentReader
 
 
 def _checked_start(start: int) -> int:

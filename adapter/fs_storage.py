@@ -46,14 +46,14 @@ from adapter.fs_thread import off_loop
 from adapter.fs_unsettled import mark, marked, note, noted, unmark
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
 from domain.chat_file import ChatFile
-from domain.content import ScannedFile, StagedContent
 from domain.errors import (
     ChatFileNotFoundError,
     InvalidAttachmentNameError,
     StorageUnavailableError,
 )
 from domain.history import HistoryVersion
-from usecase.interface import ChatStorage, ContentReader
+from usecase.ports.chat_bytes import ChatStorage, ContentReader, ScannedFile
+from usecase.ports.staging import StagedContent
 
 # Chunks arrive as small as 64 KiB; each write costs a hop to a worker thread, so they are
 # gathered into writes of about this size.

@@ -9,7 +9,7 @@ from adapter.fs_dirs import open_dir_fd, open_dirs, open_root
 from adapter.fs_errors import translated_os_errors
 from adapter.fs_layout import chat_dir_names
 from adapter.fs_thread import off_loop
-from usecase.interface import StorageUsageReader
+from usecase.ports.usage import StorageUsageReader
 
 
 class FilesystemUsageReader(StorageUsageReader):

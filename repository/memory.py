@@ -9,7 +9,7 @@ from repository.memory_session import InMemorySandboxSessionRepository
 from repository.memory_undo import undoable
 from repository.memory_usage import InMemoryUsageRepository
 from repository.memory_workspace import InMemoryWorkspaceRepository
-from usecase.interface import MetadataStore
+from usecase.ports.metadata import MetadataStore
 
 __all__ = [
     "InMemoryChatFileRepository",

@@ -5,7 +5,7 @@ from domain.chat_file import ChatFile
 from domain.paging import PageCursor, PageRequest
 from repository.memory_index import OrderedGroups
 from repository.memory_undo import put, remove
-from usecase.interface import ChatFileRepository
+from usecase.ports.records import ChatFileRepository
 
 
 def _chat_of(chat_file: ChatFile) -> UUID:

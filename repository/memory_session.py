@@ -3,7 +3,7 @@ from uuid import UUID
 
 from domain.sandbox_session import SandboxSession
 from repository.memory_undo import put, remove
-from usecase.interface import SandboxSessionRepository
+from usecase.ports.records import SandboxSessionRepository
 
 
 class InMemorySandboxSessionRepository(SandboxSessionRepository):

@@ -3,7 +3,7 @@ from uuid import UUID
 
 from domain.workspace import WorkspaceUsage
 from repository.memory_undo import on_undo, put, remove
-from usecase.interface import UsageRepository
+from usecase.ports.usage import UsageRepository
 
 
 @dataclass(slots=True)

@@ -2,7 +2,7 @@ from uuid import UUID
 
 from domain.workspace import Workspace
 from repository.memory_undo import put, remove
-from usecase.interface import WorkspaceRepository
+from usecase.ports.records import WorkspaceRepository
 
 
 class InMemoryWorkspaceRepository(WorkspaceRepository):

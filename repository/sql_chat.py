@@ -5,7 +5,7 @@ from domain.paging import PageRequest
 from repository.sql_database import SqlSession
 from repository.sql_paging import page_clause
 from repository.sql_records import CHAT_COLUMNS, chat_of, chat_params
-from usecase.interface import ChatRepository
+from usecase.ports.records import ChatRepository
 
 _SELECT = f"SELECT {CHAT_COLUMNS} FROM chats"
 

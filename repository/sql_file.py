@@ -6,7 +6,7 @@ from domain.paging import PageRequest
 from repository.sql_database import SqlSession, lock_key
 from repository.sql_paging import page_clause
 from repository.sql_records import FILE_COLUMNS, file_of, file_params
-from usecase.interface import ChatFileRepository
+from usecase.ports.records import ChatFileRepository
 
 _SELECT = f"SELECT {FILE_COLUMNS} FROM chat_files"
 _UPSERT = f"""

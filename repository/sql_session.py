@@ -4,7 +4,7 @@ from uuid import UUID
 from domain.sandbox_session import SandboxSession
 from repository.sql_database import SqlSession, SqlTransaction, lock_key
 from repository.sql_records import SESSION_COLUMNS, session_of, session_params
-from usecase.interface import SandboxSessionRepository
+from usecase.ports.records import SandboxSessionRepository
 
 _SELECT = f"SELECT {SESSION_COLUMNS} FROM sandbox_sessions"
 # `add` keeps one active at its own `now`; an earlier `now` may see more, so the newest wins.

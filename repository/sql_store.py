@@ -14,7 +14,7 @@ from repository.sql_session import SqlSandboxSessionRepository
 from repository.sql_usage import SqlUsageRepository
 from repository.sql_workspace import SqlWorkspaceRepository
 from repository.sqlite_database import SqliteDatabase
-from usecase.interface import MetadataStore, Repositories
+from usecase.ports.metadata import MetadataStore, Repositories
 
 
 class SqlRepositories(Repositories):

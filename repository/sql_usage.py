@@ -3,7 +3,7 @@ from uuid import UUID
 
 from domain.workspace import WorkspaceUsage
 from repository.sql_database import SqlSession, SqlTransaction, lock_key
-from usecase.interface import UsageRepository
+from usecase.ports.usage import UsageRepository
 
 
 @dataclass(frozen=True, slots=True)

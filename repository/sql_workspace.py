@@ -3,7 +3,7 @@ from uuid import UUID
 from domain.workspace import Workspace
 from repository.sql_database import SqlSession, lock_key
 from repository.sql_records import WORKSPACE_COLUMNS, workspace_of, workspace_params
-from usecase.interface import WorkspaceRepository
+from usecase.ports.records import WorkspaceRepository
 
 _SELECT = f"SELECT {WORKSPACE_COLUMNS} FROM workspaces"
 _UPSERT = f"""

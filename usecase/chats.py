@@ -6,13 +6,9 @@ from domain.errors import ChatHasActiveSandboxError
 from domain.paging import Page, PageCursor, PageRequest, page_of
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
-from usecase.interface import (
-    ChatStorage,
-    Clock,
-    IdGenerator,
-    KeyedLock,
-    MetadataStore,
-)
+from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
 from usecase.unsettled import unsettled
 
 

@@ -1,13 +1,11 @@
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
-from typing import Protocol
 from uuid import UUID
 
 from domain.attachment_name import ChatAttachmentName
 from domain.byte_range import ByteRange
 from domain.chat import Chat
 from domain.chat_file import ChatFile, checked_content_type
-from domain.content import StagedContent
 from domain.errors import (
     ChatFileNotFoundError,
     DuplicateAttachmentNameError,
@@ -20,30 +18,15 @@ from domain.limits import StorageLimits
 from domain.paging import Page, PageCursor, PageRequest, page_of
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
-from usecase.interface import (
-    ChatStorage,
-    Clock,
-    ContentReader,
-    IdGenerator,
-    MetadataStore,
-)
+from usecase.ports.chat_bytes import Attachments, ChatStorage, ContentReader
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator
+from usecase.ports.staging import StagedContent
+from usecase.ports.uploads import IncomingFile
 from usecase.quota import QuotaLedger, quota_exceeded
 from usecase.reconcile import ChatFileReconciler
 from usecase.streams import limited
 from usecase.unsettled import unsettled
-
-
-class IncomingFile(Protocol):
-    """One file of an upload as it arrives: its name (as the API edge read it from the
-    wire) and its type as sent, then its bytes."""
-
-    @property
-    def filename(self) -> str | None: ...
-
-    @property
-    def content_type(self) -> str | None: ...
-
-    def chunks(self) -> AsyncIterator[bytes]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +194,7 @@ class OpenFileContent:
     to the name."""
 
     metadata: MetadataStore
-    storage: ChatStorage
+    storage: Attachments
     guard: ChatGuard
 
     async def __call__(

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
-from domain.content import StagedContent
 from domain.errors import DomainError, HistoryTooLargeError
 from domain.history import HistoryVersion, Utf8Validator
 from domain.limits import StorageLimits
@@ -12,7 +11,9 @@ from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
 from usecase.group_commit import GroupCommit
 from usecase.history_plan import Accepted, Outcome, needs_current, plan_batch, precondition
-from usecase.interface import ChatStorage, ContentReader, MetadataStore
+from usecase.ports.chat_bytes import ChatStorage, ContentReader, HistoryFiles
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.staging import StagedContent
 from usecase.quota import QuotaLedger, quota_exceeded
 from usecase.streams import limited
 
@@ -28,7 +29,7 @@ class HistoryRead:
 @dataclass(frozen=True, slots=True)
 class GetHistory:
     access: ChatAccess
-    storage: ChatStorage
+    storage: HistoryFiles
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, if_none_match: str | None

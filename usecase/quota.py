@@ -12,7 +12,8 @@ from uuid import UUID
 
 from domain.chat import Chat
 from domain.errors import QuotaExceededError
-from usecase.interface import Repositories, UsageRepository
+from usecase.ports.metadata import Repositories
+from usecase.ports.usage import UsageRepository
 
 
 def quota_exceeded(what: str = "the write") -> QuotaExceededError:

@@ -5,14 +5,10 @@ from dataclasses import dataclass
 from domain.attachment_name import ChatAttachmentName
 from domain.chat import Chat
 from domain.chat_file import ChatFile
-from domain.content import ScannedFile
-from usecase.interface import (
-    ChatStorage,
-    Clock,
-    IdGenerator,
-    MetadataStore,
-    StorageUsageReader,
-)
+from usecase.ports.chat_bytes import ChatStorage, ScannedFile
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator
+from usecase.ports.usage import StorageUsageReader
 from usecase.unsettled import unsettled
 
 # Built-in table only, so a guess never depends on the host's /etc/mime.types.

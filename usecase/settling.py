@@ -4,7 +4,9 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
-from usecase.interface import ChatStorage, KeyedLock, MetadataStore
+from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import KeyedLock
 from usecase.reconcile import ChatFileReconciler
 
 

@@ -12,12 +12,12 @@ import pytest
 
 from adapter.fs_storage import FilesystemChatStorage
 from domain.attachment_name import ChatAttachmentName
-from domain.content import StagedContent
 from domain.errors import ChatFileNotFoundError, FileTooLargeError, StorageUnavailableError
 from domain.history import HistoryVersion
 from test.disk import staged_files
 from test.planted import PLANTERS, Planter, plant_directory, plant_socket
-from usecase.interface import ContentReader
+from usecase.ports.chat_bytes import ContentReader
+from usecase.ports.staging import StagedContent
 
 WORKSPACE_ID = UUID("00000000-0000-4000-8000-00000000000a")
 CHAT_ID = UUID("00000000-0000-4000-8000-00000000000c")

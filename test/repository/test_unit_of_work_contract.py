@@ -13,7 +13,7 @@ from domain.chat import Chat
 from domain.chat_file import ChatFile
 from domain.paging import PageRequest
 from test.repository.records import T0, at, chat, chat_file, session, workspace
-from usecase.interface import MetadataStore, Repositories
+from usecase.ports.metadata import MetadataStore, Repositories
 
 pytestmark = pytest.mark.anyio
 

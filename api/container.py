@@ -6,6 +6,7 @@ from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats
+from usecase.crash_safety import SettleChats
 from usecase.files import (
     ClearFiles,
     DeleteFile,
@@ -29,7 +30,6 @@ from usecase.sandbox import (
     HeartbeatSandboxSession,
     StartSandboxSession,
 )
-from usecase.settling import SettleChats
 from usecase.workspaces import EnsureWorkspace, GetWorkspace, GetWorkspaceUsage
 
 
@@ -78,7 +78,7 @@ def build_use_cases(
         ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
         get_workspace=GetWorkspace(access),
         get_workspace_usage=GetWorkspaceUsage(access, metadata.usage, limits),
-        create_chat=CreateChat(access, metadata, storage, ids, clock, locks),
+        create_chat=CreateChat(access, metadata, storage, ids, clock, guard),
         list_chats=ListChats(access, metadata),
         get_chat=GetChat(access),
         delete_chat=DeleteChat(metadata, storage, clock, guard),

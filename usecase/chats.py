@@ -8,8 +8,7 @@ from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.metadata import MetadataStore
-from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
-from usecase.unsettled import unsettled
+from usecase.ports.runtime import Clock, IdGenerator
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,14 +21,12 @@ class CreateChat:
     storage: ChatStorage
     ids: IdGenerator
     clock: Clock
-    locks: KeyedLock
+    guard: ChatGuard
 
     async def __call__(self, user_id: UUID) -> Chat:
         workspace = await self.access.workspace(user_id)
         chat = Chat(self.ids.new_id(), workspace.workspace_id, self.clock.now())
-        # Locked although nobody knows the id yet: start-up settling in another instance
-        # must not take the directory for a deleted chat's before the record exists.
-        async with self.locks.hold(chat.chat_id), unsettled(self.storage, chat):
+        async with self.guard.creating(chat):
             await self.storage.ensure_chat(chat.workspace_id, chat.chat_id)
             async with self.metadata.transaction() as records:
                 await records.chats.save(chat)
@@ -75,7 +72,7 @@ class DeleteChat:
                 raise ChatHasActiveSandboxError(
                     f"chat {chat_id} has an active sandbox session {active.session_id}"
                 )
-            async with unsettled(self.storage, chat):
+            async with self.guard.marked(chat):
                 await self._delete(chat)
 
     async def _delete(self, chat: Chat) -> None:

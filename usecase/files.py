@@ -26,7 +26,6 @@ from usecase.ports.uploads import IncomingFile
 from usecase.quota import QuotaLedger, quota_exceeded
 from usecase.reconcile import ChatFileReconciler
 from usecase.streams import limited
-from usecase.unsettled import unsettled
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +236,7 @@ class DeleteFile:
     async def __call__(self, user_id: UUID, chat_id: UUID, file_id: UUID) -> None:
         async with self.guard.held(user_id, chat_id) as chat:
             record = await _record_in(self.metadata, chat_id, file_id)
-            async with unsettled(self.storage, chat):
+            async with self.guard.marked(chat):
                 await _remove_file(self.metadata, self.storage, self.ledger, chat, record)
 
 
@@ -283,5 +282,5 @@ class RescanFiles:
     guard: ChatGuard
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> list[ChatFile]:
-        async with self.guard.held(user_id, chat_id) as chat:
+        async with self.guard.changing(user_id, chat_id) as chat:
             return await self.reconciler.reconcile(chat)

@@ -9,7 +9,6 @@ from usecase.ports.chat_bytes import ChatStorage, ScannedFile
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator
 from usecase.ports.usage import StorageUsageReader
-from usecase.unsettled import unsettled
 
 # Built-in table only, so a guess never depends on the host's /etc/mime.types.
 _MIME_TYPES = mimetypes.MimeTypes(filenames=())
@@ -29,7 +28,7 @@ class ChatFileReconciler:
     A file bigger than the largest upload allowed is treated as no attachment: it gets no
     record (and loses the one it had) and is never hashed, so a huge or sparse file a
     sandbox wrote cannot stall the rescan. Its bytes still count in the usage, which is
-    then measured afresh. Callers hold the chat's lock."""
+    then measured afresh. Callers hold the chat's lock and its unsettled mark."""
 
     metadata: MetadataStore
     storage: ChatStorage
@@ -42,8 +41,7 @@ class ChatFileReconciler:
         """`pending`: records a change noted before a crash stopped it between its bytes
         and its records; a file whose bytes are the ones a pending record describes takes
         that record, whatever record its name had."""
-        async with unsettled(self.storage, chat):
-            return await self._reconcile(chat, {record.name: record for record in pending})
+        return await self._reconcile(chat, {record.name: record for record in pending})
 
     async def _reconcile(
         self, chat: Chat, pending: dict[ChatAttachmentName, ChatFile]

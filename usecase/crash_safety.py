@@ -1,13 +1,42 @@
-"""The repair, at start-up, of chats whose change a crash interrupted."""
+"""Crash safety's one home: the mark a change holds while a chat's bytes and records may
+disagree, and the repair at start-up of every chat a crash left marked (ADR 0011,
+ADR 0017). The journal that keeps the marks is the CrashJournal port; what a repaired chat's
+records should be is the reconciler's (usecase/reconcile.py)."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
+from domain.errors import DomainError
 from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.crash_journal import CrashJournal
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import KeyedLock
 from usecase.reconcile import ChatFileReconciler
+
+
+@asynccontextmanager
+async def unsettled(journal: CrashJournal, chat: Chat) -> AsyncIterator[None]:
+    """Keep the chat marked unsettled while the block changes its bytes and records.
+
+    A DomainError means the block refused the change and put back what it had done, so
+    the mark goes with it; anything else (the process dying, a cancelled task, a bug)
+    leaves the mark for `SettleChats` at the next start."""
+    await journal.mark_unsettled(chat.workspace_id, chat.chat_id)
+    try:
+        yield
+    except DomainError:
+        await _unmark(journal, chat)
+        raise
+    await _unmark(journal, chat)
+
+
+async def _unmark(journal: CrashJournal, chat: Chat) -> None:
+    # The change itself is done; a mark that stays only costs a needless settle later.
+    with suppress(DomainError):
+        await journal.mark_settled(chat.workspace_id, chat.chat_id)
 
 
 @dataclass(frozen=True, slots=True)

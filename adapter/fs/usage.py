@@ -5,10 +5,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs_dirs import open_dir_fd, open_dirs, open_root
-from adapter.fs_errors import translated_os_errors
-from adapter.fs_layout import chat_dir_names
-from adapter.fs_thread import off_loop
+from adapter.fs.dirs import open_dir_fd, open_dirs, open_root
+from adapter.fs.errors import translated_os_errors
+from adapter.fs.layout import chat_dir_names
+from adapter.fs.off_loop import off_loop
 from usecase.interface import StorageUsageReader
 
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs_dirs import make_dirs, open_root
-from adapter.fs_layout import FILE_MODE, PRIVATE_DIR_MODE
+from adapter.fs.dirs import make_dirs, open_root
+from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
 

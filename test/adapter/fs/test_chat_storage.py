@@ -10,7 +10,7 @@ from uuid import UUID
 import anyio
 import pytest
 
-from adapter.fs_storage import FilesystemChatStorage
+from adapter.fs.chat_storage import FilesystemChatStorage
 from domain.attachment_name import ChatAttachmentName
 from domain.content import StagedContent
 from domain.errors import ChatFileNotFoundError, FileTooLargeError, StorageUnavailableError

@@ -8,9 +8,9 @@ import secrets
 import threading
 from contextlib import ExitStack, suppress
 
-from adapter.fs_dirs import CREATE_FLAGS, open_root
-from adapter.fs_layout import FILE_MODE
-from adapter.fs_staging_area import StagingArea
+from adapter.fs.dirs import CREATE_FLAGS, open_root
+from adapter.fs.layout import FILE_MODE
+from adapter.fs.staging_area import StagingArea
 from domain.content import StagedContent
 
 _TOKEN = re.compile(r"[0-9a-f]{32}\.tmp")

@@ -3,9 +3,9 @@ import threading
 import weakref
 from collections.abc import AsyncIterator
 
-from adapter.fs_digest import READ_CHUNK_BYTES
-from adapter.fs_errors import translated_os_errors
-from adapter.fs_thread import off_loop
+from adapter.fs.digest import READ_CHUNK_BYTES
+from adapter.fs.errors import translated_os_errors
+from adapter.fs.off_loop import off_loop
 from usecase.interface import ContentReader
 
 

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
-from adapter.fs_unsettled import UNSETTLED, mark, marked, note, noted, unmark
+from adapter.fs.unsettled import UNSETTLED, mark, marked, note, noted, unmark
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
 

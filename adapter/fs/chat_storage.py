@@ -10,8 +10,8 @@ from functools import partial
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs_digest import EMPTY_SHA256, read_up_to, sha256_up_to
-from adapter.fs_dirs import (
+from adapter.fs.digest import EMPTY_SHA256, read_up_to, sha256_up_to
+from adapter.fs.dirs import (
     clear_dir,
     create_empty,
     lstat_or_none,
@@ -23,8 +23,8 @@ from adapter.fs_dirs import (
     regular_size,
     remove_entry,
 )
-from adapter.fs_errors import os_error_reason, translated_os_errors
-from adapter.fs_layout import (
+from adapter.fs.errors import os_error_reason, translated_os_errors
+from adapter.fs.layout import (
     CHATS,
     DIR_MODE,
     PRIVATE_DIR_MODE,
@@ -32,8 +32,9 @@ from adapter.fs_layout import (
     WORKSPACES,
     chat_dir_names,
 )
-from adapter.fs_reader import BytesContentReader, FdContentReader
-from adapter.fs_staging import (
+from adapter.fs.off_loop import off_loop
+from adapter.fs.readers import BytesContentReader, FdContentReader
+from adapter.fs.staging import (
     StagingFile,
     checked_token,
     new_token,
@@ -41,9 +42,8 @@ from adapter.fs_staging import (
     remove_staged,
     sync_staged,
 )
-from adapter.fs_staging_area import StagingArea
-from adapter.fs_thread import off_loop
-from adapter.fs_unsettled import mark, marked, note, noted, unmark
+from adapter.fs.staging_area import StagingArea
+from adapter.fs.unsettled import mark, marked, note, noted, unmark
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
 from domain.chat_file import ChatFile
 from domain.content import ScannedFile, StagedContent

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 from uuid import UUID
 
+from adapter.fs.commit import commit_all, replace_into
 from adapter.fs.digest import EMPTY_SHA256, read_up_to, sha256_up_to
 from adapter.fs.dirs import (
     clear_dir,
@@ -37,7 +38,6 @@ from adapter.fs.readers import BytesContentReader, FdContentReader
 from adapter.fs.staging import (
     StagingFile,
     checked_token,
-    new_token,
     probe_staging,
     remove_staged,
     sync_staged,
@@ -247,7 +247,7 @@ class FilesystemChatStorage(ChatStorage):
                 replaced = regular_size(chat_fd, name)
                 if sync:
                     sync_staged(staging_fd, token)
-                _replace_into(staging_fd, token, chat_fd, name)
+                replace_into(staging_fd, token, chat_fd, name)
                 renamed = True
                 os.fsync(chat_fd)
                 return replaced
@@ -259,44 +259,19 @@ class FilesystemChatStorage(ChatStorage):
     def _commit_all(
         self, workspace_id: UUID, chat_id: UUID, pairs: list[tuple[str, str]]
     ) -> list[int]:
-        """Commit (name, staging token) pairs in order; on a failure, undo the ones done.
-
-        What a commit replaces is first hard-linked into staging, so that undoing it is one
-        rename back. Staged files not committed are removed whatever happens."""
-        pending = {token for _, token in pairs}
-        try:
-            with ExitStack() as stack:
-                root_fd = open_root(stack, self._root)
-                staging_fd = self._staging.open(stack, root_fd)
+        """`commit_all`, with what the commits replace kept aside in staging; staged files
+        not committed are removed whatever happens."""
+        with ExitStack() as stack:
+            root_fd = open_root(stack, self._root)
+            staging_fd = self._staging.open(stack, root_fd)
+            try:
                 chat_fd = self._make_chat(stack, root_fd, workspace_id, chat_id)
-                done: list[tuple[str, str | None]] = []
-                try:
-                    replaced = []
-                    for name, token in pairs:
-                        replaced.append(regular_size(chat_fd, name))
-                        backup = _keep_aside(chat_fd, staging_fd, name)
-                        try:
-                            _replace_into(staging_fd, token, chat_fd, name)
-                        except BaseException:
-                            if backup is not None:
-                                with suppress(OSError):
-                                    os.unlink(backup, dir_fd=staging_fd)
-                            raise
-                        pending.discard(token)
-                        done.append((name, backup))
-                    os.fsync(chat_fd)
-                except BaseException:
-                    _undo(chat_fd, staging_fd, done)
-                    raise
-                for _, backup in done:
-                    if backup is not None:
-                        with suppress(OSError):
-                            os.unlink(backup, dir_fd=staging_fd)
-                return replaced
-        finally:
-            for token in pending:
-                with suppress(OSError):
-                    remove_staged(self._staging, token)
+                return commit_all(chat_fd, staging_fd, staging_fd, pairs)
+            except BaseException:
+                for _, token in pairs:
+                    with suppress(OSError):
+                        os.unlink(token, dir_fd=staging_fd)
+                raise
 
     def _open_chat_file(
         self, stack: ExitStack, file_stack: ExitStack, workspace_id: UUID, chat_id: UUID, name: str
@@ -386,36 +361,3 @@ class FilesystemChatStorage(ChatStorage):
                     sha256, size_bytes = sha256_up_to(*opened)
                 found.append(ScannedFile(name, size_bytes, sha256))
             return found
-
-
-def _replace_into(staging_fd: int, token: str, chat_fd: int, name: str) -> None:
-    try:
-        os.replace(token, name, src_dir_fd=staging_fd, dst_dir_fd=chat_fd)
-    except IsADirectoryError as error:
-        raise StorageUnavailableError(
-            f"a directory stands where {name!r} would be written"
-        ) from error
-
-
-def _keep_aside(chat_fd: int, staging_fd: int, name: str) -> str | None:
-    """Hard-link the entry `name` (never a directory, never following a link) into
-    staging, so a commit over it can be undone; None when there is nothing to keep."""
-    status = lstat_or_none(chat_fd, name)
-    if status is None or stat.S_ISDIR(status.st_mode):
-        return None
-    backup = new_token()
-    os.link(name, backup, src_dir_fd=chat_fd, dst_dir_fd=staging_fd, follow_symlinks=False)
-    return backup
-
-
-def _undo(chat_fd: int, staging_fd: int, done: list[tuple[str, str | None]]) -> None:
-    """Put back what the commits in `done` replaced, newest first. Best effort: the caller
-    is already failing, and a crash here is what start-up recovery is for."""
-    for name, backup in reversed(done):
-        with suppress(OSError):
-            if backup is None:
-                os.unlink(name, dir_fd=chat_fd)
-            else:
-                os.replace(backup, name, src_dir_fd=staging_fd, dst_dir_fd=chat_fd)
-    with suppress(OSError):
-        os.fsync(chat_fd)

@@ -6,7 +6,6 @@ import secrets
 import stat
 from collections.abc import AsyncIterable, Sequence
 from contextlib import ExitStack, suppress
-from functools import partial
 from pathlib import Path
 from uuid import UUID
 
@@ -24,7 +23,7 @@ from adapter.fs.dirs import (
     regular_size,
     remove_entry,
 )
-from adapter.fs.errors import os_error_reason, translated_os_errors
+from adapter.fs.errors import os_error_reason
 from adapter.fs.layout import (
     CHATS,
     DIR_MODE,
@@ -33,7 +32,7 @@ from adapter.fs.layout import (
     WORKSPACES,
     chat_dir_names,
 )
-from adapter.fs.off_loop import off_loop
+from adapter.fs.off_loop import off_loop, storage_call
 from adapter.fs.readers import BytesContentReader, FdContentReader
 from adapter.fs.staging import (
     StagingFile,
@@ -78,8 +77,7 @@ class FilesystemChatStorage(ChatStorage):
         self._staging = StagingArea(root)
 
     async def prepare(self) -> None:
-        with translated_os_errors("prepare the data directory"):
-            await off_loop(self._prepare)
+        await storage_call("prepare the data directory", self._prepare)
 
     async def check_writable(self) -> None:
         try:
@@ -91,51 +89,45 @@ class FilesystemChatStorage(ChatStorage):
             ) from error
 
     async def ensure_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
-        with translated_os_errors("create the chat directory"):
-            await off_loop(self._ensure_chat, workspace_id, chat_id)
+        await storage_call("create the chat directory", self._ensure_chat, workspace_id, chat_id)
 
     async def delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
-        with translated_os_errors("delete the chat directory"):
-            await off_loop(self._delete_chat, workspace_id, chat_id)
+        await storage_call("delete the chat directory", self._delete_chat, workspace_id, chat_id)
 
     async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> None:
-        with translated_os_errors("mark the chat unsettled"):
-            await off_loop(mark, self._root, workspace_id, chat_id)
+        await storage_call("mark the chat unsettled", mark, self._root, workspace_id, chat_id)
 
     async def mark_settled(self, workspace_id: UUID, chat_id: UUID) -> None:
-        with translated_os_errors("mark the chat settled"):
-            await off_loop(unmark, self._root, workspace_id, chat_id)
+        await storage_call("mark the chat settled", unmark, self._root, workspace_id, chat_id)
 
     async def unsettled_chats(self) -> list[tuple[UUID, UUID]]:
-        with translated_os_errors("list unsettled chats"):
-            return await off_loop(marked, self._root)
+        return await storage_call("list unsettled chats", marked, self._root)
 
     async def note_pending_files(
         self, workspace_id: UUID, chat_id: UUID, records: Sequence[ChatFile]
     ) -> None:
-        with translated_os_errors("note the pending records"):
-            await off_loop(note, self._root, workspace_id, chat_id, list(records))
+        await storage_call(
+            "note the pending records", note, self._root, workspace_id, chat_id, list(records)
+        )
 
     async def pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
-        with translated_os_errors("read the pending records"):
-            return await off_loop(noted, self._root, workspace_id, chat_id)
+        return await storage_call(
+            "read the pending records", noted, self._root, workspace_id, chat_id
+        )
 
     async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
         staging = StagingFile(self._staging)
         try:
-            with translated_os_errors("create a staging file"):
-                await off_loop(staging.create)
+            await storage_call("create a staging file", staging.create)
             buffer = bytearray()
             async for chunk in chunks:
                 buffer += chunk
                 if len(buffer) >= WRITE_BUFFER_BYTES:
-                    with translated_os_errors("write a staging file"):
-                        await off_loop(staging.write, buffer)
+                    await storage_call("write a staging file", staging.write, buffer)
                     buffer = bytearray()
-            with translated_os_errors("write a staging file"):
-                if buffer:
-                    await off_loop(staging.write, buffer)
-                return await off_loop(partial(staging.finish, durable=durable))
+            if buffer:
+                await storage_call("write a staging file", staging.write, buffer)
+            return await storage_call("write a staging file", staging.finish, durable=durable)
         except BaseException:
             # Also on cancellation: the removal is handed to the pool before this task can be
             # interrupted again, and it runs after any write still in flight.
@@ -144,25 +136,28 @@ class FilesystemChatStorage(ChatStorage):
 
     async def discard(self, staged: StagedContent) -> None:
         token = checked_token(staged.token)
-        with translated_os_errors("remove a staging file"):
-            await off_loop(remove_staged, self._staging, token)
+        await storage_call("remove a staging file", remove_staged, self._staging, token)
 
     async def history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
-        with translated_os_errors("read the history"):
-            return await off_loop(self._history_version, workspace_id, chat_id)
+        return await storage_call("read the history", self._history_version, workspace_id, chat_id)
 
     async def open_history(
         self, workspace_id: UUID, chat_id: UUID
     ) -> tuple[HistoryVersion, ContentReader]:
-        with translated_os_errors("read the history"):
-            return await off_loop(self._open_history, workspace_id, chat_id)
+        return await storage_call("read the history", self._open_history, workspace_id, chat_id)
 
     async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
         token = checked_token(staged.token)
-        with translated_os_errors("write the history"):
-            # The staged history may not be durable yet (stage(durable=False)): make it so.
-            commit = partial(self._commit, sync=True)
-            return await off_loop(commit, workspace_id, chat_id, HISTORY_FILE_NAME, token)
+        # The staged history may not be durable yet (stage(durable=False)): make it so.
+        return await storage_call(
+            "write the history",
+            self._commit,
+            workspace_id,
+            chat_id,
+            HISTORY_FILE_NAME,
+            token,
+            sync=True,
+        )
 
     async def commit_attachments(
         self,
@@ -171,26 +166,34 @@ class FilesystemChatStorage(ChatStorage):
         items: Sequence[tuple[ChatAttachmentName, StagedContent]],
     ) -> list[int]:
         pairs = [(name.value, checked_token(staged.token)) for name, staged in items]
-        with translated_os_errors("write an attachment"):
-            return await off_loop(self._commit_all, workspace_id, chat_id, pairs)
+        return await storage_call(
+            "write an attachment", self._commit_all, workspace_id, chat_id, pairs
+        )
 
     async def open_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
     ) -> ContentReader:
-        with translated_os_errors("read the attachment"):
-            return await off_loop(self._open_attachment, workspace_id, chat_id, name)
+        return await storage_call(
+            "read the attachment", self._open_attachment, workspace_id, chat_id, name
+        )
 
     async def delete_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
     ) -> int:
-        with translated_os_errors("delete the attachment"):
-            return await off_loop(self._delete_attachment, workspace_id, chat_id, name)
+        return await storage_call(
+            "delete the attachment", self._delete_attachment, workspace_id, chat_id, name
+        )
 
     async def scan_attachments(
         self, workspace_id: UUID, chat_id: UUID, max_size_bytes: int
     ) -> list[ScannedFile]:
-        with translated_os_errors("scan the chat directory"):
-            return await off_loop(self._scan_attachments, workspace_id, chat_id, max_size_bytes)
+        return await storage_call(
+            "scan the chat directory",
+            self._scan_attachments,
+            workspace_id,
+            chat_id,
+            max_size_bytes,
+        )
 
     # The blocking halves, run in a worker thread.
 

@@ -255,7 +255,12 @@ class ChatStorage(Protocol):
         ...
 
     async def pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
-        """The records `note_pending_files` kept with the chat's mark; [] when none."""
+        """The records `note_pending_files` kept with the chat's mark; [] when none.
+        Called under the chat's lock when settling: a `commit_attachments` that a crash
+        cut short before its last rename is first rolled back (what it replaced put back,
+        what it added removed) and its note dropped, so the chat settles to its state
+        before that change; one whose renames were all done stands, and its note is
+        returned."""
         ...
 
     async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
@@ -297,8 +302,9 @@ class ChatStorage(Protocol):
         Each one replaces atomically what stands under its name (a planted link is
         replaced, never written through). If any fails, those already in place are rolled
         back (what they replaced is put back) and the error propagates; every staged file
-        of the call is consumed either way. Returns, per item, the size of the regular file
-        it replaced (0 if there was none)."""
+        of the call is consumed either way. A crash part of the way through is rolled back
+        too, by `pending_files` when the chat is settled. Returns, per item, the size of
+        the regular file it replaced (0 if there was none)."""
         ...
 
     async def open_attachment(

@@ -9,6 +9,7 @@ readers       ContentReader over a checked descriptor, or over bytes read whole
 staging_area  each process's own directory under staging/ (ADR 0010)
 staging       files being written in staging before a rename makes them visible
 unsettled     the marks of chats a change is under way on, and their notes (ADR 0011, 0017)
+commit        the all-or-nothing commit of staged files, its journal and undo (ADR 0019)
 chat_storage  FilesystemChatStorage, the ChatStorage port
 usage         FilesystemUsageReader, the StorageUsageReader port
 """

@@ -4,12 +4,12 @@ import logging
 import os
 import secrets
 import stat
-from collections.abc import AsyncIterable, Sequence
-from contextlib import ExitStack, suppress
+from collections.abc import AsyncIterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs.commit import commit_all, replace_into
+from adapter.fs.commit import commit_all, commit_one, undo_cut_short
 from adapter.fs.digest import EMPTY_SHA256, read_up_to, sha256_up_to
 from adapter.fs.dirs import (
     clear_dir,
@@ -20,7 +20,6 @@ from adapter.fs.dirs import (
     open_existing_dir,
     open_regular,
     open_root,
-    regular_size,
     remove_entry,
 )
 from adapter.fs.errors import os_error_reason
@@ -42,7 +41,15 @@ from adapter.fs.staging import (
     sync_staged,
 )
 from adapter.fs.staging_area import StagingArea
-from adapter.fs.unsettled import mark, marked, note, noted, unmark
+from adapter.fs.unsettled import (
+    journal_name,
+    mark,
+    marked,
+    note,
+    noted,
+    open_marks_dir,
+    unmark,
+)
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
 from domain.chat_file import ChatFile
 from domain.content import ScannedFile, StagedContent
@@ -112,7 +119,7 @@ class FilesystemChatStorage(ChatStorage):
 
     async def pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
         return await storage_call(
-            "read the pending records", noted, self._root, workspace_id, chat_id
+            "read the pending records", self._pending_files, workspace_id, chat_id
         )
 
     async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
@@ -148,15 +155,8 @@ class FilesystemChatStorage(ChatStorage):
 
     async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
         token = checked_token(staged.token)
-        # The staged history may not be durable yet (stage(durable=False)): make it so.
         return await storage_call(
-            "write the history",
-            self._commit,
-            workspace_id,
-            chat_id,
-            HISTORY_FILE_NAME,
-            token,
-            sync=True,
+            "write the history", self._write_history, workspace_id, chat_id, token
         )
 
     async def commit_attachments(
@@ -167,7 +167,7 @@ class FilesystemChatStorage(ChatStorage):
     ) -> list[int]:
         pairs = [(name.value, checked_token(staged.token)) for name, staged in items]
         return await storage_call(
-            "write an attachment", self._commit_all, workspace_id, chat_id, pairs
+            "write an attachment", self._commit_attachments, workspace_id, chat_id, pairs
         )
 
     async def open_attachment(
@@ -221,6 +221,8 @@ class FilesystemChatStorage(ChatStorage):
     def _delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
         with ExitStack() as stack:
             root_fd = open_root(stack, self._root)
+            # What a commit cut short had kept aside goes with the chat.
+            remove_entry(open_marks_dir(stack, root_fd), journal_name(workspace_id, chat_id))
             chats_fd = open_dirs(stack, root_fd, (WORKSPACES, str(workspace_id), CHATS))
             if chats_fd is None:
                 return
@@ -238,43 +240,55 @@ class FilesystemChatStorage(ChatStorage):
                 # The chat is already out of sight; `prepare` empties the trash at next start.
                 _log.warning("could not empty trash/%s", trashed, exc_info=True)
 
-    def _commit(
-        self, workspace_id: UUID, chat_id: UUID, name: str, token: str, *, sync: bool
-    ) -> int:
-        renamed = False
-        try:
-            with ExitStack() as stack:
-                root_fd = open_root(stack, self._root)
-                staging_fd = self._staging.open(stack, root_fd)
-                chat_fd = self._make_chat(stack, root_fd, workspace_id, chat_id)
-                replaced = regular_size(chat_fd, name)
-                if sync:
-                    sync_staged(staging_fd, token)
-                replace_into(staging_fd, token, chat_fd, name)
-                renamed = True
-                os.fsync(chat_fd)
-                return replaced
-        finally:
-            if not renamed:
-                with suppress(OSError):
-                    remove_staged(self._staging, token)
-
-    def _commit_all(
-        self, workspace_id: UUID, chat_id: UUID, pairs: list[tuple[str, str]]
-    ) -> list[int]:
-        """`commit_all`, with what the commits replace kept aside in staging; staged files
-        not committed are removed whatever happens."""
+    @contextmanager
+    def _committing(
+        self, workspace_id: UUID, chat_id: UUID, tokens: Sequence[str]
+    ) -> Iterator[tuple[int, int, int]]:
+        """The data root's, the staging area's and the chat's descriptors (the chat made if
+        missing) for committing the staged files `tokens`; those the block did not commit
+        are removed if it fails."""
         with ExitStack() as stack:
             root_fd = open_root(stack, self._root)
             staging_fd = self._staging.open(stack, root_fd)
             try:
-                chat_fd = self._make_chat(stack, root_fd, workspace_id, chat_id)
-                return commit_all(chat_fd, staging_fd, staging_fd, pairs)
+                yield root_fd, staging_fd, self._make_chat(stack, root_fd, workspace_id, chat_id)
             except BaseException:
-                for _, token in pairs:
+                for token in tokens:
                     with suppress(OSError):
                         os.unlink(token, dir_fd=staging_fd)
                 raise
+
+    def _write_history(self, workspace_id: UUID, chat_id: UUID, token: str) -> int:
+        with self._committing(workspace_id, chat_id, [token]) as (_, staging_fd, chat_fd):
+            # The staged history may not be durable yet (stage(durable=False)): make it so.
+            sync_staged(staging_fd, token)
+            return commit_one(chat_fd, staging_fd, HISTORY_FILE_NAME, token)
+
+    def _commit_attachments(
+        self, workspace_id: UUID, chat_id: UUID, pairs: list[tuple[str, str]]
+    ) -> list[int]:
+        tokens = [token for _, token in pairs]
+        with (
+            self._committing(workspace_id, chat_id, tokens) as (root_fd, staging_fd, chat_fd),
+            ExitStack() as stack,
+        ):
+            journals_fd = open_marks_dir(stack, root_fd)
+            journal = journal_name(workspace_id, chat_id)
+            return commit_all(chat_fd, staging_fd, journals_fd, journal, pairs)
+
+    def _pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
+        """The noted records, once an attachments commit that a crash cut short before it
+        had done its renames is undone; its note then goes too, so that the chat settles to
+        its state before that change. A commit that had done its renames stands."""
+        with ExitStack() as stack:
+            root_fd = open_root(stack, self._root)
+            chat_fd = open_dirs(stack, root_fd, chat_dir_names(workspace_id, chat_id))
+            journals_fd = open_marks_dir(stack, root_fd)
+            journal = journal_name(workspace_id, chat_id)
+            if undo_cut_short(chat_fd, journals_fd, journal):
+                note(self._root, workspace_id, chat_id, [])
+            remove_entry(journals_fd, journal)
+        return noted(self._root, workspace_id, chat_id)
 
     def _open_chat_file(
         self, stack: ExitStack, file_stack: ExitStack, workspace_id: UUID, chat_id: UUID, name: str

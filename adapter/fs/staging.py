@@ -56,7 +56,7 @@ def probe_staging(area: StagingArea) -> None:
         os.unlink(token, dir_fd=staging_fd)
 
 
-def _write_all(fd: int, data: bytes | bytearray) -> None:
+def write_all(fd: int, data: bytes | bytearray) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
@@ -90,7 +90,7 @@ class StagingFile:
         with self._lock:
             fd = self._open_fd()
             self._sha256.update(data)
-            _write_all(fd, data)
+            write_all(fd, data)
             self._size_bytes += len(data)
 
     def finish(self, *, durable: bool = True) -> StagedContent:

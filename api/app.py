@@ -25,14 +25,10 @@ from api.settings import Settings, load_settings
 from domain.limits import StorageLimits
 from repository.memory import InMemoryMetadataStore
 from repository.sql_store import postgres_metadata_store, sqlite_metadata_store
-from usecase.interface import (
-    ChatStorage,
-    Clock,
-    IdGenerator,
-    KeyedLock,
-    MetadataStore,
-    StorageUsageReader,
-)
+from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
+from usecase.ports.usage import StorageUsageReader
 
 _log = logging.getLogger("chatstore")
 

@@ -16,14 +16,10 @@ from usecase.files import (
     UploadFiles,
 )
 from usecase.history import GetHistory, HistoryCommits, PutHistory
-from usecase.interface import (
-    ChatStorage,
-    Clock,
-    IdGenerator,
-    KeyedLock,
-    MetadataStore,
-    StorageUsageReader,
-)
+from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
+from usecase.ports.usage import StorageUsageReader
 from usecase.quota import QuotaLedger
 from usecase.readiness import CheckReadiness
 from usecase.reconcile import ChatFileReconciler

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from domain.chat import Chat
 from usecase.access import ChatAccess
-from usecase.interface import ChatStorage, KeyedLock
+from usecase.ports.crash_journal import CrashJournal
+from usecase.ports.runtime import KeyedLock
 from usecase.unsettled import unsettled
 
 
@@ -16,7 +17,7 @@ from usecase.unsettled import unsettled
 class ChatGuard:
     access: ChatAccess
     locks: KeyedLock
-    storage: ChatStorage
+    journal: CrashJournal
 
     @asynccontextmanager
     async def held(self, user_id: UUID, chat_id: UUID) -> AsyncIterator[Chat]:
@@ -30,5 +31,5 @@ class ChatGuard:
     async def changing(self, user_id: UUID, chat_id: UUID) -> AsyncIterator[Chat]:
         """As `held`, with the chat marked unsettled while the block changes its bytes and
         records together (see `unsettled` for what a crash inside it leaves)."""
-        async with self.held(user_id, chat_id) as chat, unsettled(self.storage, chat):
+        async with self.held(user_id, chat_id) as chat, unsettled(self.journal, chat):
             yield chat

@@ -5,7 +5,8 @@ from domain.errors import SandboxAlreadyActiveError, SandboxSessionNotFoundError
 from domain.sandbox_session import SandboxSession
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
-from usecase.interface import Clock, IdGenerator, MetadataStore
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator
 from usecase.reconcile import ChatFileReconciler
 
 

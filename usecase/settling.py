@@ -4,7 +4,9 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
-from usecase.interface import ChatStorage, KeyedLock, MetadataStore
+from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import KeyedLock
 from usecase.reconcile import ChatFileReconciler
 
 
@@ -45,6 +47,8 @@ class SettleChats:
 
     async def _finish_deleting(self, workspace_id: UUID, chat_id: UUID) -> None:
         await self.storage.delete_chat(workspace_id, chat_id)
-        await self.metadata.files.delete_by_chat_id(chat_id)
-        await self.metadata.sessions.delete_by_chat_id(chat_id)
-        await self.metadata.usage.delete_chat(chat_id)
+        async with self.metadata.transaction() as records:
+            await records.files.delete_by_chat_id(chat_id)
+            await records.sessions.delete_by_chat_id(chat_id)
+            await records.usage.delete_chat(chat_id)
+        await self.storage.purge_chat(chat_id)

@@ -52,14 +52,14 @@ from adapter.fs.unsettled import (
 )
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
 from domain.chat_file import ChatFile
-from domain.content import ScannedFile, StagedContent
 from domain.errors import (
     ChatFileNotFoundError,
     InvalidAttachmentNameError,
     StorageUnavailableError,
 )
 from domain.history import HistoryVersion
-from usecase.interface import ChatStorage, ContentReader
+from usecase.ports.chat_bytes import ChatStorage, ContentReader, ScannedFile
+from usecase.ports.staging import StagedContent
 
 # Chunks arrive as small as 64 KiB; each write costs a hop to a worker thread, so they are
 # gathered into writes of about this size.
@@ -100,6 +100,9 @@ class FilesystemChatStorage(ChatStorage):
 
     async def delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
         await storage_call("delete the chat directory", self._delete_chat, workspace_id, chat_id)
+
+    async def purge_chat(self, chat_id: UUID) -> None:
+        await off_loop(self._purge_chat, chat_id)
 
     async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> None:
         await storage_call("mark the chat unsettled", mark, self._root, workspace_id, chat_id)
@@ -234,11 +237,19 @@ class FilesystemChatStorage(ChatStorage):
                 return
             os.fsync(chats_fd)
             os.fsync(trash_fd)
-            try:
-                remove_entry(trash_fd, trashed)
-            except OSError:
-                # The chat is already out of sight; `prepare` empties the trash at next start.
-                _log.warning("could not empty trash/%s", trashed, exc_info=True)
+
+    def _purge_chat(self, chat_id: UUID) -> None:
+        prefix = f"{chat_id}."
+        try:
+            with ExitStack() as stack:
+                trash_fd = open_existing_dir(stack, open_root(stack, self._root), TRASH)
+                with os.scandir(trash_fd) as entries:
+                    trashed = [entry.name for entry in entries if entry.name.startswith(prefix)]
+                for name in trashed:
+                    remove_entry(trash_fd, name)
+        except OSError:
+            # The chat is already out of sight; `prepare` empties the trash at next start.
+            _log.warning("could not empty trash of chat %s", chat_id, exc_info=True)
 
     @contextmanager
     def _committing(

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 from adapter.fs.digest import READ_CHUNK_BYTES
 from adapter.fs.off_loop import off_loop, storage_call
-from usecase.interface import ContentReader
+from usecase.ports.chat_bytes import ContentReader
 
 
 def _checked_start(start: int) -> int:

@@ -11,7 +11,7 @@ from contextlib import ExitStack, suppress
 from adapter.fs.dirs import CREATE_FLAGS, open_root
 from adapter.fs.layout import FILE_MODE
 from adapter.fs.staging_area import StagingArea
-from domain.content import StagedContent
+from usecase.ports.staging import StagedContent
 
 _TOKEN = re.compile(r"[0-9a-f]{32}\.tmp")
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from adapter.fs.dirs import open_dir_fd, open_dirs, open_root
 from adapter.fs.layout import chat_dir_names
 from adapter.fs.off_loop import storage_call
-from usecase.interface import StorageUsageReader
+from usecase.ports.usage import StorageUsageReader
 
 
 class FilesystemUsageReader(StorageUsageReader):

@@ -6,9 +6,9 @@ from uuid import UUID
 
 from adapter.fs.chat_storage import FilesystemChatStorage
 from domain.attachment_name import ChatAttachmentName
-from domain.content import StagedContent
 from domain.errors import DomainError
-from usecase.interface import ContentReader
+from usecase.ports.chat_bytes import ContentReader
+from usecase.ports.staging import StagedContent
 
 
 class FlakyStorage(FilesystemChatStorage):

@@ -17,7 +17,8 @@ from test.repository.records import (
     stored_chat,
     uid,
 )
-from usecase.interface import ChatFileRepository, MetadataStore
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.records import ChatFileRepository
 
 pytestmark = pytest.mark.anyio
 

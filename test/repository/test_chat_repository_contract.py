@@ -15,7 +15,8 @@ from test.repository.records import (
     stored_workspace,
     uid,
 )
-from usecase.interface import ChatRepository, MetadataStore
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.records import ChatRepository
 
 pytestmark = pytest.mark.anyio
 

@@ -30,7 +30,7 @@ from test.repository.records import (
     stored_workspace,
     uid,
 )
-from usecase.interface import MetadataStore
+from usecase.ports.metadata import MetadataStore
 
 # (second, id number) per item: few seconds and few ids, so ties in time are common and
 # the id decides. Unique ids; a list of up to 40 items.

@@ -4,7 +4,7 @@ from uuid import uuid4
 import pytest
 
 from test.repository.records import T0, at, session
-from usecase.interface import SandboxSessionRepository
+from usecase.ports.records import SandboxSessionRepository
 
 pytestmark = pytest.mark.anyio
 

@@ -20,8 +20,8 @@ from domain.limits import StorageLimits
 from repository.memory import InMemoryMetadataStore
 from test.disk import staged_files
 from test.fakes import FakeClock, FaultyChatStorage, SequentialIds
-from usecase.files import IncomingFile
-from usecase.interface import ContentReader
+from usecase.ports.chat_bytes import ContentReader
+from usecase.ports.uploads import IncomingFile
 
 T0 = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 USER = UUID("00000000-0000-4000-8000-0000000000f1")

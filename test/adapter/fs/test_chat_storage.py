@@ -14,13 +14,13 @@ import pytest
 from adapter.fs.chat_storage import FilesystemChatStorage
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
-from domain.content import StagedContent
 from domain.errors import ChatFileNotFoundError, FileTooLargeError, StorageUnavailableError
 from domain.history import HistoryVersion
 from test.adapter.fs.cut_short import cut_short, mark_renamed
 from test.disk import staged_files
 from test.planted import PLANTERS, Planter, plant_directory, plant_socket
-from usecase.interface import ContentReader
+from usecase.ports.chat_bytes import ContentReader
+from usecase.ports.staging import StagedContent
 
 WORKSPACE_ID = UUID("00000000-0000-4000-8000-00000000000a")
 CHAT_ID = UUID("00000000-0000-4000-8000-00000000000c")
@@ -558,6 +558,8 @@ async def test_delete_chat_removes_the_directory_without_following_links(
     plant_directory(chat / "nested", outside)
 
     await storage.delete_chat(WORKSPACE_ID, CHAT_ID)
+    assert directory_names(chat.parent) == []
+    await storage.purge_chat(CHAT_ID)
 
     assert directory_names(chat.parent) == []
     assert directory_names(root / "trash") == []

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from adapter.clock import SystemClock
 from adapter.file_locks import FileKeyedLock
-from adapter.fs_storage import FilesystemChatStorage
-from adapter.fs_usage import FilesystemUsageReader
+from adapter.fs.chat_storage import FilesystemChatStorage
+from adapter.fs.usage import FilesystemUsageReader
 from adapter.ids import UuidGenerator
 from api.body_limit import BodyLimitMiddleware
 from api.container import build_use_cases

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterable
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs_storage import FilesystemChatStorage
+from adapter.fs.chat_storage import FilesystemChatStorage
 from domain.attachment_name import ChatAttachmentName
 from domain.errors import DomainError
 from usecase.ports.chat_bytes import ContentReader

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs_storage import FilesystemChatStorage
-from adapter.fs_usage import FilesystemUsageReader
+from adapter.fs.chat_storage import FilesystemChatStorage
+from adapter.fs.usage import FilesystemUsageReader
 from adapter.locks import InProcessKeyedLock
 from api.container import UseCases, build_use_cases
 from domain.chat import Chat

@@ -102,8 +102,9 @@ class Attachments(Protocol):
         Each one replaces atomically what stands under its name (a planted link is
         replaced, never written through). If any fails, those already in place are rolled
         back (what they replaced is put back) and the error propagates; every staged file
-        of the call is consumed either way. Returns, per item, the size of the regular file
-        it replaced (0 if there was none)."""
+        of the call is consumed either way. A crash part of the way through is rolled back
+        too, by `pending_files` when the chat is settled. Returns, per item, the size of
+        the regular file it replaced (0 if there was none)."""
         ...
 
     async def open_attachment(

@@ -33,5 +33,10 @@ class CrashJournal(Protocol):
         ...
 
     async def pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
-        """The records `note_pending_files` kept with the chat's mark; [] when none."""
+        """The records `note_pending_files` kept with the chat's mark; [] when none.
+        Called under the chat's lock when settling: a `commit_attachments` that a crash
+        cut short before its last rename is first rolled back (what it replaced put back,
+        what it added removed) and its note dropped, so the chat settles to its state
+        before that change; one whose renames were all done stands, and its note is
+        returned."""
         ...

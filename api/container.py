@@ -6,7 +6,7 @@ from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats
-from usecase.crash_safety import SettleChats
+from usecase.crash_safety import ChatSettler, SettleChats
 from usecase.files import (
     ClearFiles,
     DeleteFile,
@@ -69,11 +69,12 @@ def build_use_cases(
     limits: StorageLimits,
 ) -> UseCases:
     access = ChatAccess(metadata.workspaces, metadata.chats)
-    guard = ChatGuard(access, locks, storage)
     ledger = QuotaLedger(metadata.usage, limits.quota_bytes)
     reconciler = ChatFileReconciler(
         metadata, storage, usage_reader, ids, clock, limits.max_file_bytes
     )
+    settler = ChatSettler(storage, reconciler)
+    guard = ChatGuard(access, locks, settler)
     return UseCases(
         ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
         get_workspace=GetWorkspace(access),
@@ -96,5 +97,5 @@ def build_use_cases(
         heartbeat_sandbox_session=HeartbeatSandboxSession(metadata, clock, guard),
         end_sandbox_session=EndSandboxSession(metadata, reconciler, clock, guard),
         check_readiness=CheckReadiness(storage, metadata),
-        settle_chats=SettleChats(metadata, storage, reconciler, locks),
+        settle_chats=SettleChats(metadata, storage, settler, locks),
     )

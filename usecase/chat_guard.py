@@ -8,8 +8,7 @@ from uuid import UUID
 
 from domain.chat import Chat
 from usecase.access import ChatAccess
-from usecase.crash_safety import unsettled
-from usecase.ports.crash_journal import CrashJournal
+from usecase.crash_safety import ChatSettler, unsettled
 from usecase.ports.runtime import KeyedLock
 
 
@@ -17,7 +16,7 @@ from usecase.ports.runtime import KeyedLock
 class ChatGuard:
     access: ChatAccess
     locks: KeyedLock
-    journal: CrashJournal
+    settler: ChatSettler
 
     @asynccontextmanager
     async def held(self, user_id: UUID, chat_id: UUID) -> AsyncIterator[Chat]:
@@ -37,7 +36,7 @@ class ChatGuard:
     def marked(self, chat: Chat) -> AbstractAsyncContextManager[None]:
         """The chat's unsettled mark for the block, for a change that first checks what it
         changes under `held` (see `unsettled` for what a crash inside it leaves)."""
-        return unsettled(self.journal, chat)
+        return unsettled(self.settler, chat)
 
     @asynccontextmanager
     async def creating(self, chat: Chat) -> AsyncIterator[None]:

@@ -17,14 +17,35 @@ from usecase.ports.runtime import KeyedLock
 from usecase.reconcile import ChatFileReconciler
 
 
+@dataclass(frozen=True, slots=True)
+class ChatSettler:
+    """Repairs one chat a change was interrupted on; callers hold its lock."""
+
+    journal: CrashJournal
+    reconciler: ChatFileReconciler
+
+    async def settle(self, chat: Chat) -> None:
+        """Re-derive the chat's records and usage from its directory, giving bytes an
+        interrupted upload put in place the records it noted (a commit it left half-done
+        is rolled back first, by the journal)."""
+        pending = await self.journal.pending_files(chat.workspace_id, chat.chat_id)
+        await self.reconciler.reconcile(chat, pending)
+
+
 @asynccontextmanager
-async def unsettled(journal: CrashJournal, chat: Chat) -> AsyncIterator[None]:
+async def unsettled(settler: ChatSettler, chat: Chat) -> AsyncIterator[None]:
     """Keep the chat marked unsettled while the block changes its bytes and records.
+
+    A mark found already there (the chat's lock is held, so no live change holds it) was
+    left by a change a crash cut short, in this instance or another one still running: the
+    chat is settled first, so that no change builds on, or wipes out, what that crash left.
 
     A DomainError means the block refused the change and put back what it had done, so
     the mark goes with it; anything else (the process dying, a cancelled task, a bug)
     leaves the mark for `SettleChats` at the next start."""
-    await journal.mark_unsettled(chat.workspace_id, chat.chat_id)
+    journal = settler.journal
+    if await journal.mark_unsettled(chat.workspace_id, chat.chat_id):
+        await settler.settle(chat)
     try:
         yield
     except DomainError:
@@ -55,7 +76,7 @@ class SettleChats:
 
     metadata: MetadataStore
     storage: ChatStorage
-    reconciler: ChatFileReconciler
+    settler: ChatSettler
     locks: KeyedLock
 
     async def __call__(self) -> list[Chat | None]:
@@ -68,8 +89,7 @@ class SettleChats:
                     await self._finish_deleting(workspace_id, chat_id)
                     settled.append(None)
                 else:
-                    pending = await self.storage.pending_files(workspace_id, chat_id)
-                    await self.reconciler.reconcile(chat, pending)
+                    await self.settler.settle(chat)
                     settled.append(chat)
                 await self.storage.mark_settled(workspace_id, chat_id)
         return settled

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs.dirs import make_dirs, open_root
+from adapter.fs.dirs import lstat_or_none, make_dirs, open_root
 from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
@@ -47,16 +47,17 @@ def _marks_dir(stack: ExitStack, root: Path) -> int:
     return open_marks_dir(stack, open_root(stack, root))
 
 
-def mark(root: Path, workspace_id: UUID, chat_id: UUID) -> None:
-    """Blocking."""
+def mark(root: Path, workspace_id: UUID, chat_id: UUID) -> bool:
+    """Blocking. Whether the chat was marked already: by a mark or a commit journal."""
+    name = _mark_name(workspace_id, chat_id)
     with ExitStack() as stack:
-        fd = os.open(
-            _mark_name(workspace_id, chat_id),
-            _MARK_FLAGS,
-            FILE_MODE,
-            dir_fd=_marks_dir(stack, root),
-        )
+        marks_fd = _marks_dir(stack, root)
+        try:
+            fd = os.open(name, _MARK_FLAGS | os.O_EXCL, FILE_MODE, dir_fd=marks_fd)
+        except FileExistsError:
+            return True
         os.close(fd)
+        return lstat_or_none(marks_fd, name + _JOURNAL_SUFFIX) is not None
 
 
 def unmark(root: Path, workspace_id: UUID, chat_id: UUID) -> None:

@@ -9,9 +9,13 @@ from domain.chat_file import ChatFile
 
 
 class CrashJournal(Protocol):
-    async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> None:
+    async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> bool:
         """Note, before a change that spans the chat's bytes and its metadata, that a crash
-        could leave the two disagreeing; the mark stays until `mark_settled`."""
+        could leave the two disagreeing; the mark stays until `mark_settled`.
+
+        Returns whether the chat was marked already. Called under the chat's lock, where no
+        other change holds a mark, that is a change a crash cut short, in this instance or
+        another: the caller settles it before going on."""
         ...
 
     async def mark_settled(self, workspace_id: UUID, chat_id: UUID) -> None:

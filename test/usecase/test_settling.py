@@ -1,6 +1,6 @@
 """After a crash: chats whose change was interrupted are marked, and start-up settles them."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from uuid import uuid4
 
@@ -234,5 +234,5 @@ async def test_the_next_change_settles_what_a_crash_left_before_going_on(
     assert marks(service) == []
 
 
-async def _files(service: Service, chat: Chat) -> list[ChatFile]:
+async def _files(service: Service, chat: Chat) -> Sequence[ChatFile]:
     return (await service.run.list_files(USER, chat.chat_id, _page())).items

@@ -22,7 +22,7 @@ from typing import Generic, Protocol, TypeVar
 
 from domain.errors import PreconditionFailedError, QuotaExceededError
 from domain.history import HistoryVersion
-from usecase.quota import quota_exceeded
+from usecase.quota import fits_beside, quota_exceeded
 
 
 class PlannedWrite(Protocol):
@@ -128,4 +128,4 @@ def _outcome(
 
 
 def _fits(write: PlannedWrite, others_bytes: int, quota_bytes: int) -> bool:
-    return others_bytes + write.version.size_bytes <= quota_bytes
+    return fits_beside(others_bytes, write.version.size_bytes, quota_bytes)

@@ -20,6 +20,12 @@ def quota_exceeded(what: str = "the write") -> QuotaExceededError:
     return QuotaExceededError(f"{what} would take the workspace over its quota")
 
 
+def fits_beside(others_bytes: int, size_bytes: int, quota_bytes: int) -> bool:
+    """Whether a figure counted whole, such as a history, fits in the quota beside the
+    `others_bytes` the rest of the workspace uses."""
+    return others_bytes + size_bytes <= quota_bytes
+
+
 @dataclass(frozen=True, slots=True)
 class QuotaLedger:
     usage: UsageRepository

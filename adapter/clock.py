@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from usecase.interface import Clock
+from usecase.ports.runtime import Clock
 
 
 class SystemClock(Clock):

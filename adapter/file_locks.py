@@ -12,7 +12,7 @@ from uuid import UUID
 
 from adapter.locks import InProcessKeyedLock
 from domain.errors import StorageUnavailableError
-from usecase.interface import KeyedLock
+from usecase.ports.runtime import KeyedLock
 
 LOCKS_DIR = "locks"
 _STRIPES = 1024

@@ -1,6 +1,6 @@
 from uuid import UUID, uuid4
 
-from usecase.interface import IdGenerator
+from usecase.ports.runtime import IdGenerator
 
 
 class UuidGenerator(IdGenerator):

@@ -4,7 +4,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from usecase.interface import KeyedLock
+from usecase.ports.runtime import KeyedLock
 
 
 @dataclass(slots=True)

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from adapter.clock import SystemClock
 from adapter.file_locks import FileKeyedLock
-from adapter.fs_storage import FilesystemChatStorage
-from adapter.fs_usage import FilesystemUsageReader
+from adapter.fs.chat_storage import FilesystemChatStorage
+from adapter.fs.usage import FilesystemUsageReader
 from adapter.ids import UuidGenerator
 from api.body_limit import BodyLimitMiddleware
 from api.container import build_use_cases
@@ -25,14 +25,10 @@ from api.settings import Settings, load_settings
 from domain.limits import StorageLimits
 from repository.memory import InMemoryMetadataStore
 from repository.sql_store import postgres_metadata_store, sqlite_metadata_store
-from usecase.interface import (
-    ChatStorage,
-    Clock,
-    IdGenerator,
-    KeyedLock,
-    MetadataStore,
-    StorageUsageReader,
-)
+from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
+from usecase.ports.usage import StorageUsageReader
 
 _log = logging.getLogger("chatstore")
 

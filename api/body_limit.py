@@ -4,6 +4,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.body_bytes import CountingReceive
 from api.http_problem import HttpProblemError, invalid_request
 from api.problems import problem
 
@@ -33,15 +34,12 @@ class BodyLimitMiddleware:
             # Outside the app's exception handlers here, so answer directly.
             await problem(refusal.status, refusal.code, refusal.detail)(scope, receive, send)
             return
-        received = 0
+        counted = CountingReceive(receive)
 
         async def bounded_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > JSON_BODY_MAX_BYTES:
-                    raise _too_large()
+            message = await counted()
+            if counted.received > JSON_BODY_MAX_BYTES:
+                raise _too_large()
             return message
 
         await self._app(scope, bounded_receive, send)

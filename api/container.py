@@ -6,6 +6,7 @@ from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats
+from usecase.crash_safety import ChatSettler, SettleChats
 from usecase.files import (
     ClearFiles,
     DeleteFile,
@@ -16,14 +17,10 @@ from usecase.files import (
     UploadFiles,
 )
 from usecase.history import GetHistory, HistoryCommits, PutHistory
-from usecase.interface import (
-    ChatStorage,
-    Clock,
-    IdGenerator,
-    KeyedLock,
-    MetadataStore,
-    StorageUsageReader,
-)
+from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
+from usecase.ports.usage import StorageUsageReader
 from usecase.quota import QuotaLedger
 from usecase.readiness import CheckReadiness
 from usecase.reconcile import ChatFileReconciler
@@ -33,7 +30,6 @@ from usecase.sandbox import (
     HeartbeatSandboxSession,
     StartSandboxSession,
 )
-from usecase.settling import SettleChats
 from usecase.workspaces import EnsureWorkspace, GetWorkspace, GetWorkspaceUsage
 
 
@@ -73,16 +69,17 @@ def build_use_cases(
     limits: StorageLimits,
 ) -> UseCases:
     access = ChatAccess(metadata.workspaces, metadata.chats)
-    guard = ChatGuard(access, locks, storage)
     ledger = QuotaLedger(metadata.usage, limits.quota_bytes)
     reconciler = ChatFileReconciler(
         metadata, storage, usage_reader, ids, clock, limits.max_file_bytes
     )
+    settler = ChatSettler(storage, reconciler)
+    guard = ChatGuard(access, locks, settler)
     return UseCases(
         ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
         get_workspace=GetWorkspace(access),
         get_workspace_usage=GetWorkspaceUsage(access, metadata.usage, limits),
-        create_chat=CreateChat(access, metadata, storage, ids, clock, locks),
+        create_chat=CreateChat(access, metadata, storage, ids, clock, guard),
         list_chats=ListChats(access, metadata),
         get_chat=GetChat(access),
         delete_chat=DeleteChat(metadata, storage, clock, guard),
@@ -100,5 +97,5 @@ def build_use_cases(
         heartbeat_sandbox_session=HeartbeatSandboxSession(metadata, clock, guard),
         end_sandbox_session=EndSandboxSession(metadata, reconciler, clock, guard),
         check_readiness=CheckReadiness(storage, metadata),
-        settle_chats=SettleChats(metadata, storage, reconciler, locks),
+        settle_chats=SettleChats(metadata, storage, settler, locks),
     )

@@ -7,7 +7,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from usecase.files import FileDownload
-from usecase.interface import ContentReader
+from usecase.ports.chat_bytes import ContentReader
 
 # RFC 8187 attr-char beyond alphanumerics: everything else is percent-encoded.
 _ATTR_CHARS = "!#$&+-.^_`|~"

@@ -6,6 +6,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.body_bytes import CountingReceive
+
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
@@ -59,15 +61,8 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
-        received = 0
+        counted = CountingReceive(receive)
         sent = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-            return message
 
         async def counting_send(message: Message) -> None:
             nonlocal status, sent
@@ -78,13 +73,13 @@ class MetricsMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, counting_send)
+            await self.app(scope, counted, counting_send)
         finally:
             route = _route_of(scope)
             labels = (scope["method"], route, str(status))
             self.metrics.requests.labels(*labels).inc()
             self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
-            if received:
-                self.metrics.uploaded.labels(route).inc(received)
+            if counted.received:
+                self.metrics.uploaded.labels(route).inc(counted.received)
             if sent:
                 self.metrics.downloaded.labels(route).inc(sent)

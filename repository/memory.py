@@ -1,11 +1,15 @@
 """The in-memory metadata store: the fake for tests, and a backend for a single process."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from repository.memory_chat import InMemoryChatRepository
 from repository.memory_file import InMemoryChatFileRepository
 from repository.memory_session import InMemorySandboxSessionRepository
+from repository.memory_undo import undoable
 from repository.memory_usage import InMemoryUsageRepository
 from repository.memory_workspace import InMemoryWorkspaceRepository
-from usecase.interface import MetadataStore
+from usecase.ports.metadata import MetadataStore
 
 __all__ = [
     "InMemoryChatFileRepository",
@@ -21,6 +25,8 @@ class InMemoryMetadataStore(MetadataStore):
     """Metadata that lives as long as this object, seen only by this process's event loop.
 
     Every method runs without awaiting, so each one is atomic with respect to the others.
+    A unit of work is an undo log of its writes (see `memory_undo`): its repositories are
+    the store's own, and their writes are visible before it ends.
     """
 
     def __init__(self) -> None:
@@ -49,6 +55,11 @@ class InMemoryMetadataStore(MetadataStore):
     @property
     def usage(self) -> InMemoryUsageRepository:
         return self._usage
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator["InMemoryMetadataStore"]:
+        with undoable():
+            yield self
 
     async def open(self) -> None:
         pass

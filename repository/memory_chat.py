@@ -4,7 +4,7 @@ from domain.chat import Chat
 from domain.paging import PageCursor, PageRequest
 from repository.memory_file import InMemoryChatFileRepository
 from repository.memory_index import OrderedGroups
-from usecase.interface import ChatRepository
+from usecase.ports.records import ChatRepository
 
 
 def _workspace_of(chat: Chat) -> UUID:

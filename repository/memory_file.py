@@ -4,7 +4,8 @@ from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
 from domain.paging import PageCursor, PageRequest
 from repository.memory_index import OrderedGroups
-from usecase.interface import ChatFileRepository
+from repository.memory_undo import put, remove
+from usecase.ports.records import ChatFileRepository
 
 
 def _chat_of(chat_file: ChatFile) -> UUID:
@@ -41,16 +42,16 @@ class InMemoryChatFileRepository(ChatFileRepository):
         if holder_id is not None:
             self._remove(holder_id)
         self._files.put(chat_file)
-        self._id_by_name[chat_file.chat_id, chat_file.name] = chat_file.file_id
+        put(self._id_by_name, (chat_file.chat_id, chat_file.name), chat_file.file_id)
 
     async def delete(self, file_id: UUID) -> None:
         self._remove(file_id)
 
     async def delete_by_chat_id(self, chat_id: UUID) -> None:
         for chat_file in self._files.pop_group(chat_id):
-            del self._id_by_name[chat_id, chat_file.name]
+            remove(self._id_by_name, (chat_id, chat_file.name))
 
     def _remove(self, file_id: UUID) -> None:
         chat_file = self._files.pop(file_id)
         if chat_file is not None:
-            del self._id_by_name[chat_file.chat_id, chat_file.name]
+            remove(self._id_by_name, (chat_file.chat_id, chat_file.name))

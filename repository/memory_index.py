@@ -6,6 +6,7 @@ from typing import Generic, TypeVar
 from uuid import UUID
 
 from domain.paging import PageCursor, PageRequest
+from repository.memory_undo import on_undo
 
 T = TypeVar("T")
 
@@ -14,7 +15,8 @@ class OrderedGroups(Generic[T]):
     """Records by id, and each group's ids sorted by position, i.e. (created_at, id).
 
     A page costs O(log n + limit). Insert and remove shift the group's sorted list, a memmove
-    that stays cheap at tens of thousands of entries.
+    that stays cheap at tens of thousands of entries. Every change can be undone within a
+    unit of work (see `memory_undo`).
     """
 
     def __init__(
@@ -29,20 +31,15 @@ class OrderedGroups(Generic[T]):
         return self._by_id.get(item_id)
 
     def put(self, record: T) -> None:
-        position = self._position_of(record)
-        self.pop(position.item_id)
-        self._by_id[position.item_id] = record
-        insort(self._positions.setdefault(self._group_of(record), []), position)
+        item_id = self._position_of(record).item_id
+        self.pop(item_id)
+        self._insert(record)
+        on_undo(lambda: self._delete(item_id))
 
     def pop(self, item_id: UUID) -> T | None:
-        record = self._by_id.pop(item_id, None)
-        if record is None:
-            return None
-        group = self._group_of(record)
-        positions = self._positions[group]
-        del positions[bisect_left(positions, self._position_of(record))]
-        if not positions:
-            del self._positions[group]
+        record = self._delete(item_id)
+        if record is not None:
+            on_undo(lambda: self._insert(record))
         return record
 
     def page(self, group: UUID, page: PageRequest) -> list[T]:
@@ -54,4 +51,28 @@ class OrderedGroups(Generic[T]):
         return [self._by_id[position.item_id] for position in self._positions.get(group, [])]
 
     def pop_group(self, group: UUID) -> list[T]:
-        return [self._by_id.pop(position.item_id) for position in self._positions.pop(group, [])]
+        records = [self._by_id.pop(position.item_id) for position in self._positions.pop(group, [])]
+        if records:
+            on_undo(lambda: self._insert_group(group, records))
+        return records
+
+    def _insert(self, record: T) -> None:
+        position = self._position_of(record)
+        self._by_id[position.item_id] = record
+        insort(self._positions.setdefault(self._group_of(record), []), position)
+
+    def _insert_group(self, group: UUID, records: list[T]) -> None:
+        for record in records:
+            self._by_id[self._position_of(record).item_id] = record
+        self._positions[group] = [self._position_of(record) for record in records]
+
+    def _delete(self, item_id: UUID) -> T | None:
+        record = self._by_id.pop(item_id, None)
+        if record is None:
+            return None
+        group = self._group_of(record)
+        positions = self._positions[group]
+        del positions[bisect_left(positions, self._position_of(record))]
+        if not positions:
+            del self._positions[group]
+        return record

@@ -2,13 +2,14 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.sandbox_session import SandboxSession
-from usecase.interface import SandboxSessionRepository
+from repository.memory_undo import put, remove
+from usecase.ports.records import SandboxSessionRepository
 
 
 class InMemorySandboxSessionRepository(SandboxSessionRepository):
     def __init__(self) -> None:
         self._by_id: dict[UUID, SandboxSession] = {}
-        self._ids_by_chat: dict[UUID, set[UUID]] = {}
+        self._ids_by_chat: dict[UUID, frozenset[UUID]] = {}
 
     async def get(self, session_id: UUID) -> SandboxSession | None:
         return self._by_id.get(session_id)
@@ -29,8 +30,8 @@ class InMemorySandboxSessionRepository(SandboxSessionRepository):
             self._put(session)
 
     async def delete_by_chat_id(self, chat_id: UUID) -> None:
-        for session_id in self._ids_by_chat.pop(chat_id, set()):
-            del self._by_id[session_id]
+        for session_id in remove(self._ids_by_chat, chat_id) or ():
+            remove(self._by_id, session_id)
 
     def _find_active(self, chat_id: UUID, now: datetime) -> SandboxSession | None:
         sessions = (self._by_id[session_id] for session_id in self._ids_by_chat.get(chat_id, ()))
@@ -44,9 +45,11 @@ class InMemorySandboxSessionRepository(SandboxSessionRepository):
     def _put(self, session: SandboxSession) -> None:
         previous = self._by_id.get(session.session_id)
         if previous is not None and previous.chat_id != session.chat_id:
-            siblings = self._ids_by_chat[previous.chat_id]
-            siblings.discard(session.session_id)
-            if not siblings:
-                del self._ids_by_chat[previous.chat_id]
-        self._by_id[session.session_id] = session
-        self._ids_by_chat.setdefault(session.chat_id, set()).add(session.session_id)
+            siblings = self._ids_by_chat[previous.chat_id] - {session.session_id}
+            if siblings:
+                put(self._ids_by_chat, previous.chat_id, siblings)
+            else:
+                remove(self._ids_by_chat, previous.chat_id)
+        put(self._by_id, session.session_id, session)
+        siblings = self._ids_by_chat.get(session.chat_id, frozenset())
+        put(self._ids_by_chat, session.chat_id, siblings | {session.session_id})

@@ -1,7 +1,8 @@
 from uuid import UUID
 
 from domain.workspace import Workspace
-from usecase.interface import WorkspaceRepository
+from repository.memory_undo import put, remove
+from usecase.ports.records import WorkspaceRepository
 
 
 class InMemoryWorkspaceRepository(WorkspaceRepository):
@@ -32,9 +33,9 @@ class InMemoryWorkspaceRepository(WorkspaceRepository):
     def _store(self, workspace: Workspace) -> None:
         previous = self._by_id.get(workspace.workspace_id)
         if previous is not None and previous.user_id != workspace.user_id:
-            del self._id_by_user[previous.user_id]
+            remove(self._id_by_user, previous.user_id)
         replaced_id = self._id_by_user.get(workspace.user_id)
         if replaced_id is not None and replaced_id != workspace.workspace_id:
-            del self._by_id[replaced_id]
-        self._by_id[workspace.workspace_id] = workspace
-        self._id_by_user[workspace.user_id] = workspace.workspace_id
+            remove(self._by_id, replaced_id)
+        put(self._by_id, workspace.workspace_id, workspace)
+        put(self._id_by_user, workspace.user_id, workspace.workspace_id)

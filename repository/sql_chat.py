@@ -2,16 +2,16 @@ from uuid import UUID
 
 from domain.chat import Chat
 from domain.paging import PageRequest
-from repository.sql_database import SqlDatabase
+from repository.sql_database import SqlSession
 from repository.sql_paging import page_clause
 from repository.sql_records import CHAT_COLUMNS, chat_of, chat_params
-from usecase.interface import ChatRepository
+from usecase.ports.records import ChatRepository
 
 _SELECT = f"SELECT {CHAT_COLUMNS} FROM chats"
 
 
 class SqlChatRepository(ChatRepository):
-    def __init__(self, db: SqlDatabase) -> None:
+    def __init__(self, db: SqlSession) -> None:
         self._db = db
 
     async def get(self, chat_id: UUID) -> Chat | None:

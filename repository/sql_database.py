@@ -5,7 +5,8 @@ implement them. Statements use PostgreSQL's `$1` placeholders; the SQLite side r
 """
 
 import hashlib
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -43,7 +44,9 @@ class SqlTransaction(Protocol):
         ...
 
 
-class SqlDatabase(Protocol):
+class SqlSession(Protocol):
+    """Where a repository's statements run: a transaction per block, or one shared by all."""
+
     @property
     def codec(self) -> SqlCodec: ...
 
@@ -55,6 +58,8 @@ class SqlDatabase(Protocol):
         """One transaction: committed when the block ends, rolled back if it raises."""
         ...
 
+
+class SqlDatabase(SqlSession, Protocol):
     async def open(self) -> None:
         """Connect (a no-op when open); StorageUnavailableError when it cannot."""
         ...
@@ -62,6 +67,27 @@ class SqlDatabase(Protocol):
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class InTransaction(SqlSession):
+    """A session bound to one open transaction: every block, reading or writing, runs in it,
+    so the writes of many repository calls commit or roll back together with it."""
+
+    def __init__(self, codec: SqlCodec, tx: SqlTransaction) -> None:
+        self._codec = codec
+        self._tx = tx
+
+    @property
+    def codec(self) -> SqlCodec:
+        return self._codec
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[SqlTransaction]:
+        yield self._tx
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[SqlTransaction]:
+        yield self._tx
 
 
 def lock_key(scope: str, value: UUID) -> int:

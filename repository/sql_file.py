@@ -3,10 +3,10 @@ from uuid import UUID
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
 from domain.paging import PageRequest
-from repository.sql_database import SqlDatabase, lock_key
+from repository.sql_database import SqlSession, lock_key
 from repository.sql_paging import page_clause
 from repository.sql_records import FILE_COLUMNS, file_of, file_params
-from usecase.interface import ChatFileRepository
+from usecase.ports.records import ChatFileRepository
 
 _SELECT = f"SELECT {FILE_COLUMNS} FROM chat_files"
 _UPSERT = f"""
@@ -21,7 +21,7 @@ _UPSERT = f"""
 class SqlChatFileRepository(ChatFileRepository):
     """One record per (chat, name), held by a unique index."""
 
-    def __init__(self, db: SqlDatabase) -> None:
+    def __init__(self, db: SqlSession) -> None:
         self._db = db
 
     async def get(self, file_id: UUID) -> ChatFile | None:

@@ -2,9 +2,9 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.sandbox_session import SandboxSession
-from repository.sql_database import SqlDatabase, SqlTransaction, lock_key
+from repository.sql_database import SqlSession, SqlTransaction, lock_key
 from repository.sql_records import SESSION_COLUMNS, session_of, session_params
-from usecase.interface import SandboxSessionRepository
+from usecase.ports.records import SandboxSessionRepository
 
 _SELECT = f"SELECT {SESSION_COLUMNS} FROM sandbox_sessions"
 # `add` keeps one active at its own `now`; an earlier `now` may see more, so the newest wins.
@@ -17,7 +17,7 @@ _ACTIVE = (
 class SqlSandboxSessionRepository(SandboxSessionRepository):
     """One active session per chat: `add` checks and inserts under the chat's lock."""
 
-    def __init__(self, db: SqlDatabase) -> None:
+    def __init__(self, db: SqlSession) -> None:
         self._db = db
 
     async def get(self, session_id: UUID) -> SandboxSession | None:

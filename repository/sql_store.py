@@ -1,10 +1,12 @@
 """The metadata store over a SQL database: SQLite on one host, PostgreSQL for many."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from repository.postgres_database import PostgresDatabase
 from repository.sql_chat import SqlChatRepository
-from repository.sql_database import SqlDatabase
+from repository.sql_database import InTransaction, SqlDatabase, SqlSession
 from repository.sql_file import SqlChatFileRepository
 from repository.sql_migrations import Migration, migrate
 from repository.sql_schema import POSTGRES_TYPES, SQLITE_TYPES, schema_migrations
@@ -12,20 +14,18 @@ from repository.sql_session import SqlSandboxSessionRepository
 from repository.sql_usage import SqlUsageRepository
 from repository.sql_workspace import SqlWorkspaceRepository
 from repository.sqlite_database import SqliteDatabase
-from usecase.interface import MetadataStore
+from usecase.ports.metadata import MetadataStore, Repositories
 
 
-class SqlMetadataStore(MetadataStore):
-    """Every repository over one database, whose schema `open` brings up to date."""
+class SqlRepositories(Repositories):
+    """Every repository over one session: a transaction per call, or one for them all."""
 
-    def __init__(self, db: SqlDatabase, migrations: tuple[Migration, ...]) -> None:
-        self._db = db
-        self._migrations = migrations
-        self._workspaces = SqlWorkspaceRepository(db)
-        self._chats = SqlChatRepository(db)
-        self._files = SqlChatFileRepository(db)
-        self._sessions = SqlSandboxSessionRepository(db)
-        self._usage = SqlUsageRepository(db)
+    def __init__(self, session: SqlSession) -> None:
+        self._workspaces = SqlWorkspaceRepository(session)
+        self._chats = SqlChatRepository(session)
+        self._files = SqlChatFileRepository(session)
+        self._sessions = SqlSandboxSessionRepository(session)
+        self._usage = SqlUsageRepository(session)
 
     @property
     def workspaces(self) -> SqlWorkspaceRepository:
@@ -46,6 +46,22 @@ class SqlMetadataStore(MetadataStore):
     @property
     def usage(self) -> SqlUsageRepository:
         return self._usage
+
+
+class SqlMetadataStore(SqlRepositories, MetadataStore):
+    """Every repository over one database, whose schema `open` brings up to date. A unit of
+    work is one write transaction of the database: SQLite's `BEGIN IMMEDIATE` on its one
+    writer connection, or one PostgreSQL connection's transaction."""
+
+    def __init__(self, db: SqlDatabase, migrations: tuple[Migration, ...]) -> None:
+        super().__init__(db)
+        self._db = db
+        self._migrations = migrations
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlRepositories]:
+        async with self._db.writing() as tx:
+            yield SqlRepositories(InTransaction(self._db.codec, tx))
 
     async def open(self) -> None:
         await self._db.open()

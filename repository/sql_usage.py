@@ -2,8 +2,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.workspace import WorkspaceUsage
-from repository.sql_database import SqlDatabase, SqlTransaction, lock_key
-from usecase.interface import UsageRepository
+from repository.sql_database import SqlSession, SqlTransaction, lock_key
+from usecase.ports.usage import UsageRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +18,7 @@ class SqlUsageRepository(UsageRepository):
     `workspace_usage`, so the quota check reads one row. Every change runs in one
     transaction holding the workspace's lock, so two processes never both pass the quota."""
 
-    def __init__(self, db: SqlDatabase) -> None:
+    def __init__(self, db: SqlSession) -> None:
         self._db = db
 
     async def used_bytes(self, workspace_id: UUID) -> int:

@@ -1,9 +1,9 @@
 from uuid import UUID
 
 from domain.workspace import Workspace
-from repository.sql_database import SqlDatabase, lock_key
+from repository.sql_database import SqlSession, lock_key
 from repository.sql_records import WORKSPACE_COLUMNS, workspace_of, workspace_params
-from usecase.interface import WorkspaceRepository
+from usecase.ports.records import WorkspaceRepository
 
 _SELECT = f"SELECT {WORKSPACE_COLUMNS} FROM workspaces"
 _UPSERT = f"""
@@ -16,7 +16,7 @@ _UPSERT = f"""
 class SqlWorkspaceRepository(WorkspaceRepository):
     """One workspace per user, held by a unique index on `user_id`."""
 
-    def __init__(self, db: SqlDatabase) -> None:
+    def __init__(self, db: SqlSession) -> None:
         self._db = db
 
     async def get(self, workspace_id: UUID) -> Workspace | None:

@@ -1,4 +1,4 @@
-"""Small fakes of the ports in usecase.interface, shared by every test package.
+"""Small fakes of the ports in usecase.ports, shared by every test package.
 
 Fakes, not mocks: each one is a working implementation that records state a test can read.
 """
@@ -12,10 +12,11 @@ from uuid import UUID
 
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
-from domain.content import ScannedFile, StagedContent
 from domain.errors import DomainError
 from domain.history import HistoryVersion
-from usecase.interface import ChatStorage, Clock, ContentReader, IdGenerator
+from usecase.ports.chat_bytes import ChatStorage, ContentReader, ScannedFile
+from usecase.ports.runtime import Clock, IdGenerator
+from usecase.ports.staging import StagedContent
 
 
 class FakeClock(Clock):
@@ -49,6 +50,7 @@ StorageMethod = Literal[
     "check_writable",
     "ensure_chat",
     "delete_chat",
+    "purge_chat",
     "mark_unsettled",
     "mark_settled",
     "unsettled_chats",
@@ -125,9 +127,13 @@ class FaultyChatStorage(ChatStorage):
         self._check("delete_chat")
         await self._inner.delete_chat(workspace_id, chat_id)
 
-    async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> None:
+    async def purge_chat(self, chat_id: UUID) -> None:
+        self.calls["purge_chat"] += 1
+        await self._inner.purge_chat(chat_id)
+
+    async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> bool:
         self._check("mark_unsettled")
-        await self._inner.mark_unsettled(workspace_id, chat_id)
+        return await self._inner.mark_unsettled(workspace_id, chat_id)
 
     async def mark_settled(self, workspace_id: UUID, chat_id: UUID) -> None:
         self._check("mark_settled")

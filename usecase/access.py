@@ -5,7 +5,7 @@ from uuid import UUID
 from domain.chat import Chat
 from domain.errors import ChatNotFoundError, WorkspaceNotFoundError
 from domain.workspace import Workspace
-from usecase.interface import ChatRepository, WorkspaceRepository
+from usecase.ports.records import ChatRepository, WorkspaceRepository
 
 # Workspaces remembered per process. A workspace never changes and is never deleted, so a
 # remembered one is never stale; the bound only caps memory (about 200 bytes each).

@@ -2,21 +2,21 @@
 the lock, and (for a change that spans bytes and records) its unsettled mark."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
 from usecase.access import ChatAccess
-from usecase.interface import ChatStorage, KeyedLock
-from usecase.unsettled import unsettled
+from usecase.crash_safety import ChatSettler, unsettled
+from usecase.ports.runtime import KeyedLock
 
 
 @dataclass(frozen=True, slots=True)
 class ChatGuard:
     access: ChatAccess
     locks: KeyedLock
-    storage: ChatStorage
+    settler: ChatSettler
 
     @asynccontextmanager
     async def held(self, user_id: UUID, chat_id: UUID) -> AsyncIterator[Chat]:
@@ -30,5 +30,18 @@ class ChatGuard:
     async def changing(self, user_id: UUID, chat_id: UUID) -> AsyncIterator[Chat]:
         """As `held`, with the chat marked unsettled while the block changes its bytes and
         records together (see `unsettled` for what a crash inside it leaves)."""
-        async with self.held(user_id, chat_id) as chat, unsettled(self.storage, chat):
+        async with self.held(user_id, chat_id) as chat, self.marked(chat):
             yield chat
+
+    def marked(self, chat: Chat) -> AbstractAsyncContextManager[None]:
+        """The chat's unsettled mark for the block, for a change that first checks what it
+        changes under `held` (see `unsettled` for what a crash inside it leaves)."""
+        return unsettled(self.settler, chat)
+
+    @asynccontextmanager
+    async def creating(self, chat: Chat) -> AsyncIterator[None]:
+        """The lock and the mark of a chat being created. Locked although nobody knows the
+        id yet: start-up settling in another instance must not take the directory for a
+        deleted chat's before the record exists."""
+        async with self.locks.hold(chat.chat_id), self.marked(chat):
+            yield

@@ -2,18 +2,13 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
-from domain.errors import ChatHasActiveSandboxError, DomainError
+from domain.errors import ChatHasActiveSandboxError
 from domain.paging import Page, PageCursor, PageRequest, page_of
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
-from usecase.interface import (
-    ChatStorage,
-    Clock,
-    IdGenerator,
-    KeyedLock,
-    MetadataStore,
-)
-from usecase.unsettled import unsettled
+from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,17 +21,16 @@ class CreateChat:
     storage: ChatStorage
     ids: IdGenerator
     clock: Clock
-    locks: KeyedLock
+    guard: ChatGuard
 
     async def __call__(self, user_id: UUID) -> Chat:
         workspace = await self.access.workspace(user_id)
         chat = Chat(self.ids.new_id(), workspace.workspace_id, self.clock.now())
-        # Locked although nobody knows the id yet: start-up settling in another instance
-        # must not take the directory for a deleted chat's before the record exists.
-        async with self.locks.hold(chat.chat_id), unsettled(self.storage, chat):
+        async with self.guard.creating(chat):
             await self.storage.ensure_chat(chat.workspace_id, chat.chat_id)
-            await self.metadata.chats.save(chat)
-            await self.metadata.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, 0, 0)
+            async with self.metadata.transaction() as records:
+                await records.chats.save(chat)
+                await records.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, 0, 0)
         return chat
 
 
@@ -62,8 +56,9 @@ class GetChat:
 @dataclass(frozen=True, slots=True)
 class DeleteChat:
     """Records first, then bytes, so a crash never leaves a visible chat half-deleted.
-    Refused while a sandbox session is active on the chat. If the disk refuses to move
-    the directory away, the records come back and nothing has changed."""
+    Refused while a sandbox session is active on the chat. The records, sessions and usage
+    go in one unit of work that ends by moving the directory out of sight: if the disk
+    refuses, the unit rolls back and nothing has changed. The bytes are removed after."""
 
     metadata: MetadataStore
     storage: ChatStorage
@@ -77,21 +72,15 @@ class DeleteChat:
                 raise ChatHasActiveSandboxError(
                     f"chat {chat_id} has an active sandbox session {active.session_id}"
                 )
-            async with unsettled(self.storage, chat):
+            async with self.guard.marked(chat):
                 await self._delete(chat)
 
     async def _delete(self, chat: Chat) -> None:
         chat_id = chat.chat_id
-        records = await self.metadata.files.list_all_by_chat_id(chat_id)
-        await self.metadata.chats.delete(chat_id)
-        await self.metadata.files.delete_by_chat_id(chat_id)
-        try:
+        async with self.metadata.transaction() as records:
+            await records.chats.delete(chat_id)
+            await records.files.delete_by_chat_id(chat_id)
+            await records.sessions.delete_by_chat_id(chat_id)
+            await records.usage.delete_chat(chat_id)
             await self.storage.delete_chat(chat.workspace_id, chat_id)
-        except DomainError:
-            await self.metadata.chats.save(chat)
-            for record in records:
-                await self.metadata.files.save(record)
-            raise
-        # Sessions and usage go once the bytes are gone: until then they still hold.
-        await self.metadata.sessions.delete_by_chat_id(chat_id)
-        await self.metadata.usage.delete_chat(chat_id)
+        await self.storage.purge_chat(chat_id)

@@ -1,16 +1,13 @@
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
-from typing import Protocol
 from uuid import UUID
 
 from domain.attachment_name import ChatAttachmentName
 from domain.byte_range import ByteRange
 from domain.chat import Chat
 from domain.chat_file import ChatFile, checked_content_type
-from domain.content import StagedContent
 from domain.errors import (
     ChatFileNotFoundError,
-    DomainError,
     DuplicateAttachmentNameError,
     FileTooLargeError,
     InvalidInputError,
@@ -21,30 +18,14 @@ from domain.limits import StorageLimits
 from domain.paging import Page, PageCursor, PageRequest, page_of
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
-from usecase.interface import (
-    ChatStorage,
-    Clock,
-    ContentReader,
-    IdGenerator,
-    MetadataStore,
-)
+from usecase.ports.chat_bytes import Attachments, ChatStorage, ContentReader
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator
+from usecase.ports.staging import StagedContent
+from usecase.ports.uploads import IncomingFile
 from usecase.quota import QuotaLedger, quota_exceeded
 from usecase.reconcile import ChatFileReconciler
 from usecase.streams import limited
-from usecase.unsettled import unsettled
-
-
-class IncomingFile(Protocol):
-    """One file of an upload as it arrives: its name (as the API edge read it from the
-    wire) and its type as sent, then its bytes."""
-
-    @property
-    def filename(self) -> str | None: ...
-
-    @property
-    def content_type(self) -> str | None: ...
-
-    def chunks(self) -> AsyncIterator[bytes]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +125,11 @@ class UploadFiles:
                 chat.workspace_id, chat.chat_id, [(item.name, item.content) for item in items]
             )
         except BaseException:
-            await self.ledger.give_back(chat, reserved)
+            await self.ledger.refund(chat, reserved)
             raise
-        for record in stored:
-            await files.save(record)
+        async with self.metadata.transaction() as records:
+            for record in stored:
+                await records.files.save(record)
         return stored
 
 
@@ -211,7 +193,7 @@ class OpenFileContent:
     to the name."""
 
     metadata: MetadataStore
-    storage: ChatStorage
+    storage: Attachments
     guard: ChatGuard
 
     async def __call__(
@@ -242,7 +224,8 @@ class OpenFileContent:
 
 @dataclass(frozen=True, slots=True)
 class DeleteFile:
-    """The record first, then the bytes. If the disk refuses, the record comes back: the
+    """The record first, then the bytes: one unit of work removes the record and releases
+    its bytes, and ends by removing the file. If the disk refuses, the unit rolls back: the
     answer says nothing changed, and nothing has."""
 
     metadata: MetadataStore
@@ -253,22 +236,14 @@ class DeleteFile:
     async def __call__(self, user_id: UUID, chat_id: UUID, file_id: UUID) -> None:
         async with self.guard.held(user_id, chat_id) as chat:
             record = await _record_in(self.metadata, chat_id, file_id)
-            async with unsettled(self.storage, chat):
-                await self.metadata.files.delete(record.file_id)
-                try:
-                    await self.storage.delete_attachment(chat.workspace_id, chat_id, record.name)
-                except DomainError:
-                    await self.metadata.files.save(record)
-                    raise
-                # The record's size: a sandbox's change to the file counts from the next
-                # rescan on, and so does its removal.
-                await self.ledger.give_back(chat, record.size_bytes)
+            async with self.guard.marked(chat):
+                await _remove_file(self.metadata, self.storage, self.ledger, chat, record)
 
 
 @dataclass(frozen=True, slots=True)
 class ClearFiles:
-    """Remove every attachment of a chat (records first, then bytes); keep the history.
-    If the disk refuses one, it and the ones not yet reached keep their records."""
+    """Remove every attachment of a chat, each as DeleteFile does; keep the history. If
+    the disk refuses one, it and the ones not yet reached keep their records."""
 
     metadata: MetadataStore
     storage: ChatStorage
@@ -280,21 +255,25 @@ class ClearFiles:
             await self._clear(chat)
 
     async def _clear(self, chat: Chat) -> None:
-        records = await self.metadata.files.list_all_by_chat_id(chat.chat_id)
-        await self.metadata.files.delete_by_chat_id(chat.chat_id)
-        freed = 0
-        try:
-            while records:
-                await self.storage.delete_attachment(
-                    chat.workspace_id, chat.chat_id, records[0].name
-                )
-                freed += records.pop(0).size_bytes
-        except DomainError:
-            for record in records:
-                await self.metadata.files.save(record)
-            raise
-        finally:
-            await self.ledger.give_back(chat, freed)
+        for record in await self.metadata.files.list_all_by_chat_id(chat.chat_id):
+            await _remove_file(self.metadata, self.storage, self.ledger, chat, record)
+
+
+async def _remove_file(
+    metadata: MetadataStore,
+    storage: ChatStorage,
+    ledger: QuotaLedger,
+    chat: Chat,
+    record: ChatFile,
+) -> None:
+    """One unit of work: the record goes and its bytes are released, then the file is
+    removed; if the disk refuses, the unit rolls back."""
+    async with metadata.transaction() as records:
+        await records.files.delete(record.file_id)
+        # The record's size: a sandbox's change to the file counts from the next rescan
+        # on, and so does its removal.
+        await ledger.in_unit(records).release(chat, record.size_bytes)
+        await storage.delete_attachment(chat.workspace_id, chat.chat_id, record.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,5 +282,5 @@ class RescanFiles:
     guard: ChatGuard
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> list[ChatFile]:
-        async with self.guard.held(user_id, chat_id) as chat:
+        async with self.guard.changing(user_id, chat_id) as chat:
             return await self.reconciler.reconcile(chat)

@@ -51,6 +51,17 @@ class GroupCommit(Generic[T, R]):
     def __init__(self) -> None:
         self._queues: dict[UUID, _Queue[T, R]] = {}
 
+    @property
+    def active_keys(self) -> frozenset[UUID]:
+        """The keys with a batch under way or callers waiting; nothing is kept for the others."""
+        return frozenset(self._queues)
+
+    def waiting(self, key: UUID) -> int:
+        """How many callers of `key` wait for their turn: not taken into a batch, not woken
+        to lead one, and not cancelled."""
+        queue = self._queues.get(key)
+        return 0 if queue is None else sum(not entry.outcome.done() for entry in queue.pending)
+
     async def submit(
         self,
         key: UUID,

@@ -4,18 +4,16 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
-from domain.content import StagedContent
-from domain.errors import (
-    DomainError,
-    HistoryTooLargeError,
-    PreconditionFailedError,
-)
+from domain.errors import DomainError, HistoryTooLargeError
 from domain.history import HistoryVersion, Utf8Validator
 from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
 from usecase.group_commit import GroupCommit
-from usecase.interface import ChatStorage, ContentReader, MetadataStore
+from usecase.history_plan import Accepted, Outcome, needs_current, plan_batch, precondition
+from usecase.ports.chat_bytes import ChatStorage, ContentReader, HistoryFiles
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.staging import StagedContent
 from usecase.quota import QuotaLedger, quota_exceeded
 from usecase.streams import limited
 
@@ -31,7 +29,7 @@ class HistoryRead:
 @dataclass(frozen=True, slots=True)
 class GetHistory:
     access: ChatAccess
-    storage: ChatStorage
+    storage: HistoryFiles
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, if_none_match: str | None
@@ -139,21 +137,20 @@ class PutHistory:
     async def _apply(
         self, chat: Chat, writes: list[HistoryWrite]
     ) -> tuple[list[HistoryVersion | BaseException], HistoryWrite | None]:
-        """Check the writes in order, write the last accepted one and count it."""
+        """Plan the batch (usecase/history_plan.py), write the winner and count it."""
         workspace_id, chat_id = chat.workspace_id, chat.chat_id
-        usage = self.metadata.usage
+        usage, quota = self.metadata.usage, self.ledger.quota_bytes
         counted = await usage.history_bytes(chat_id)
         for _ in range(_PLAN_ATTEMPTS):
             others = await usage.used_bytes(workspace_id) - counted
-            outcomes = await self._plan(workspace_id, chat_id, writes, others)
-            accepted = [
-                write
-                for write, outcome in zip(writes, outcomes, strict=True)
-                if isinstance(outcome, HistoryVersion)
-            ]
-            if not accepted:
+            current = None  # read, and hashed, only if the plan needs it
+            if needs_current(writes, others, quota):
+                current = await self.storage.history_version(workspace_id, chat_id)
+            plan = plan_batch(writes, current=current, others_bytes=others, quota_bytes=quota)
+            outcomes = [_answer(outcome) for outcome in plan.outcomes]
+            winner = plan.winner
+            if winner is None:
                 return outcomes, None
-            winner = accepted[-1]
             if await self.ledger.try_count_history(chat, winner.staged.size_bytes):
                 break
             # Another chat of the workspace grew meanwhile: plan again with its figure.
@@ -166,35 +163,16 @@ class PutHistory:
             raise
         return outcomes, winner
 
-    async def _plan(
-        self, workspace_id: UUID, chat_id: UUID, writes: list[HistoryWrite], others: int
-    ) -> list[HistoryVersion | BaseException]:
-        """Each write's outcome in the serial order of the batch, given the bytes the rest
-        of the workspace uses."""
-        current: HistoryVersion | None = None  # read only if a write asks for it
-        outcomes: list[HistoryVersion | BaseException] = []
-        for write in writes:
-            if write.if_match is not None:
-                if current is None:
-                    current = await self.storage.history_version(workspace_id, chat_id)
-                if not current.matches(write.if_match):
-                    outcomes.append(_precondition_failed(current, write.if_match))
-                    continue
-            if others + write.staged.size_bytes > self.ledger.quota_bytes:
-                outcomes.append(quota_exceeded())
-                continue
-            current = write.version
-            outcomes.append(current)
-        return outcomes
-
     async def _check_precondition(
         self, workspace_id: UUID, chat_id: UUID, if_match: str | None
     ) -> None:
+        """Refuse a stale write before its body is read (why: usecase/history_plan.py)."""
         if if_match is None:
             return  # no need to read and hash the current history
         current = await self.storage.history_version(workspace_id, chat_id)
-        if not current.matches(if_match):
-            raise _precondition_failed(current, if_match)
+        refused = precondition(current, if_match)
+        if refused is not None:
+            raise refused.error()
 
 
 # How many times a batch is planned again when another chat's growth made the plan's
@@ -202,5 +180,6 @@ class PutHistory:
 _PLAN_ATTEMPTS = 4
 
 
-def _precondition_failed(current: HistoryVersion, if_match: str) -> PreconditionFailedError:
-    return PreconditionFailedError(f"history is at {current.etag}, not {if_match}")
+def _answer(outcome: Outcome) -> HistoryVersion | BaseException:
+    """What the writer of a planned write is told: its version, or the error it raises."""
+    return outcome.version if isinstance(outcome, Accepted) else outcome.error()

@@ -1,18 +1,29 @@
 """The workspace quota's one home: what a write may still add while its bytes stream, the
-reservation a write makes under the chat's lock, and the bytes given back when a write is
-refused after reserving or a delete frees them. The figures themselves live in the
-UsageRepository, which applies each change atomically."""
+reservation a write makes under the chat's lock before its bytes go in place, the refund
+of a reservation whose bytes never did, and the release of the bytes a delete frees. The
+figures themselves live in the UsageRepository, which applies each change atomically.
+
+A write reserves in a transaction of its own, before its bytes, because the quota must
+hold while they go in place and no transaction spans file I/O (ADR 0018); a delete
+releases inside the unit of work that removes its records."""
 
 from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
 from domain.errors import QuotaExceededError
-from usecase.interface import UsageRepository
+from usecase.ports.metadata import Repositories
+from usecase.ports.usage import UsageRepository
 
 
 def quota_exceeded(what: str = "the write") -> QuotaExceededError:
     return QuotaExceededError(f"{what} would take the workspace over its quota")
+
+
+def fits_beside(others_bytes: int, size_bytes: int, quota_bytes: int) -> bool:
+    """Whether a figure counted whole, such as a history, fits in the quota beside the
+    `others_bytes` the rest of the workspace uses."""
+    return others_bytes + size_bytes <= quota_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +45,21 @@ class QuotaLedger:
         ):
             raise quota_exceeded(what)
 
-    async def give_back(self, chat: Chat, freed_bytes: int) -> None:
-        """Count `freed_bytes` less for the chat: a reservation whose write was refused, or
-        the bytes a delete removed. Always applies."""
-        if freed_bytes:
-            await self.usage.try_add(
-                chat.workspace_id, chat.chat_id, -freed_bytes, self.quota_bytes
-            )
+    async def refund(self, chat: Chat, reserved_bytes: int) -> None:
+        """Count less the `reserved_bytes` a write reserved and then never put in place."""
+        await self._count_less(chat, reserved_bytes)
+
+    async def release(self, chat: Chat, freed_bytes: int) -> None:
+        """Count less the `freed_bytes` a delete removed."""
+        await self._count_less(chat, freed_bytes)
+
+    def in_unit(self, records: Repositories) -> "QuotaLedger":
+        """This ledger over the usage of a unit of work, so its changes commit with it."""
+        return QuotaLedger(records.usage, self.quota_bytes)
+
+    async def _count_less(self, chat: Chat, bytes_: int) -> None:
+        if bytes_:  # a negative delta always applies, whatever the quota
+            await self.usage.try_add(chat.workspace_id, chat.chat_id, -bytes_, self.quota_bytes)
 
     async def try_count_history(self, chat: Chat, size_bytes: int) -> bool:
         """Count `size_bytes` as the chat's history in place of what was counted, unless

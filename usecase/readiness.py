@@ -1,14 +1,15 @@
 from dataclasses import dataclass
 
 from domain.errors import DomainError
-from usecase.interface import ChatStorage, MetadataStore
+from usecase.ports.chat_bytes import ChatDirectories
+from usecase.ports.metadata import MetadataStore
 
 
 @dataclass(frozen=True, slots=True)
 class CheckReadiness:
     """What keeps the service from serving: the data directory and the metadata store."""
 
-    storage: ChatStorage
+    storage: ChatDirectories
     metadata: MetadataStore
 
     async def __call__(self) -> dict[str, str]:

@@ -5,14 +5,10 @@ from dataclasses import dataclass
 from domain.attachment_name import ChatAttachmentName
 from domain.chat import Chat
 from domain.chat_file import ChatFile
-from usecase.interface import (
-    ChatStorage,
-    Clock,
-    IdGenerator,
-    MetadataStore,
-    StorageUsageReader,
-)
-from usecase.unsettled import unsettled
+from usecase.ports.chat_bytes import ChatStorage, ScannedFile
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator
+from usecase.ports.usage import StorageUsageReader
 
 # Built-in table only, so a guess never depends on the host's /etc/mime.types.
 _MIME_TYPES = mimetypes.MimeTypes(filenames=())
@@ -32,7 +28,7 @@ class ChatFileReconciler:
     A file bigger than the largest upload allowed is treated as no attachment: it gets no
     record (and loses the one it had) and is never hashed, so a huge or sparse file a
     sandbox wrote cannot stall the rescan. Its bytes still count in the usage, which is
-    then measured afresh. Callers hold the chat's lock."""
+    then measured afresh. Callers hold the chat's lock and its unsettled mark."""
 
     metadata: MetadataStore
     storage: ChatStorage
@@ -45,47 +41,56 @@ class ChatFileReconciler:
         """`pending`: records a change noted before a crash stopped it between its bytes
         and its records; a file whose bytes are the ones a pending record describes takes
         that record, whatever record its name had."""
-        async with unsettled(self.storage, chat):
-            return await self._reconcile(chat, {record.name: record for record in pending})
+        return await self._reconcile(chat, {record.name: record for record in pending})
 
     async def _reconcile(
         self, chat: Chat, pending: dict[ChatAttachmentName, ChatFile]
     ) -> list[ChatFile]:
-        files = self.metadata.files
-        records = {record.name: record for record in await files.list_all_by_chat_id(chat.chat_id)}
-        scanned = await self.storage.scan_attachments(
-            chat.workspace_id, chat.chat_id, self.max_file_bytes
-        )
-        on_disk = {found.name for found in scanned}
-        for record in records.values():
-            if record.name not in on_disk:
-                await files.delete(record.file_id)
-        for found in scanned:
-            known = records.get(found.name)
-            noted = pending.get(found.name)
-            if noted is not None and (noted.size_bytes, noted.sha256) == (
-                found.size_bytes,
-                found.sha256,
-            ):
-                if known is None or known.file_id != noted.file_id:
-                    await files.save(noted)  # replaces the record holding the name
-            elif known is None:
-                await files.save(
-                    ChatFile(
-                        file_id=self.ids.new_id(),
-                        chat_id=chat.chat_id,
-                        name=found.name,
-                        content_type=guess_content_type(found.name.value),
-                        size_bytes=found.size_bytes,
-                        sha256=found.sha256,
-                        created_at=self.clock.now(),
-                    )
-                )
-            elif (known.size_bytes, known.sha256) != (found.size_bytes, found.sha256):
-                await files.save(known.with_content(found.size_bytes, found.sha256))
-        used = await self.usage_reader.chat_used_bytes(chat.workspace_id, chat.chat_id)
-        history = await self.storage.history_version(chat.workspace_id, chat.chat_id)
-        await self.metadata.usage.set_chat_bytes(
-            chat.workspace_id, chat.chat_id, used, history.size_bytes
-        )
-        return await files.list_all_by_chat_id(chat.chat_id)
+        """The disk is read first; the records and the usage then change in one unit."""
+        workspace_id, chat_id = chat.workspace_id, chat.chat_id
+        scanned = await self.storage.scan_attachments(workspace_id, chat_id, self.max_file_bytes)
+        used = await self.usage_reader.chat_used_bytes(workspace_id, chat_id)
+        history = await self.storage.history_version(workspace_id, chat_id)
+        async with self.metadata.transaction() as records:
+            files = records.files
+            known_by_name = {
+                record.name: record for record in await files.list_all_by_chat_id(chat_id)
+            }
+            on_disk = {found.name for found in scanned}
+            for record in known_by_name.values():
+                if record.name not in on_disk:
+                    await files.delete(record.file_id)
+            for found in scanned:
+                settled = self._settled(chat, found, known_by_name.get(found.name), pending)
+                if settled is not None:
+                    await files.save(settled)  # replaces any record holding the name
+            await records.usage.set_chat_bytes(workspace_id, chat_id, used, history.size_bytes)
+            return await files.list_all_by_chat_id(chat_id)
+
+    def _settled(
+        self,
+        chat: Chat,
+        found: ScannedFile,
+        known: ChatFile | None,
+        pending: dict[ChatAttachmentName, ChatFile],
+    ) -> ChatFile | None:
+        """The record `found` should have, or None when the one it has is right."""
+        noted = pending.get(found.name)
+        if noted is not None and (noted.size_bytes, noted.sha256) == (
+            found.size_bytes,
+            found.sha256,
+        ):
+            return None if known is not None and known.file_id == noted.file_id else noted
+        if known is None:
+            return ChatFile(
+                file_id=self.ids.new_id(),
+                chat_id=chat.chat_id,
+                name=found.name,
+                content_type=guess_content_type(found.name.value),
+                size_bytes=found.size_bytes,
+                sha256=found.sha256,
+                created_at=self.clock.now(),
+            )
+        if (known.size_bytes, known.sha256) != (found.size_bytes, found.sha256):
+            return known.with_content(found.size_bytes, found.sha256)
+        return None

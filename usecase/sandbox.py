@@ -5,7 +5,8 @@ from domain.errors import SandboxAlreadyActiveError, SandboxSessionNotFoundError
 from domain.sandbox_session import SandboxSession
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
-from usecase.interface import Clock, IdGenerator, MetadataStore
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator
 from usecase.reconcile import ChatFileReconciler
 
 
@@ -84,5 +85,6 @@ class EndSandboxSession:
             if session is None or session.chat_id != chat_id or session.ended_at is not None:
                 raise _not_found(session_id)
             # Rescan first: if the disk fails, the session is still there to end on a retry.
-            await self.reconciler.reconcile(chat)
+            async with self.guard.marked(chat):
+                await self.reconciler.reconcile(chat)
             await self.metadata.sessions.save(session.ended(self.clock.now()))

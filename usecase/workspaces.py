@@ -4,7 +4,9 @@ from uuid import UUID
 from domain.limits import StorageLimits
 from domain.workspace import Workspace, WorkspaceUsage
 from usecase.access import ChatAccess
-from usecase.interface import Clock, IdGenerator, UsageRepository, WorkspaceRepository
+from usecase.ports.records import WorkspaceRepository
+from usecase.ports.runtime import Clock, IdGenerator
+from usecase.ports.usage import UsageRepository
 
 
 @dataclass(frozen=True, slots=True)

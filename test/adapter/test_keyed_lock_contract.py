@@ -12,7 +12,7 @@ import pytest
 
 from adapter.file_locks import FileKeyedLock
 from adapter.locks import InProcessKeyedLock
-from usecase.interface import KeyedLock
+from usecase.ports.runtime import KeyedLock
 
 pytestmark = pytest.mark.anyio
 

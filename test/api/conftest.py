@@ -25,7 +25,8 @@ from api.app import create_app
 from api.settings import Settings
 from test.disk import staged_files
 from test.fakes import FakeClock
-from usecase.interface import ChatStorage, Clock
+from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.runtime import Clock
 
 Json = dict[str, Any]
 

@@ -4,11 +4,11 @@ from collections.abc import AsyncIterable
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs_storage import FilesystemChatStorage
+from adapter.fs.chat_storage import FilesystemChatStorage
 from domain.attachment_name import ChatAttachmentName
-from domain.content import StagedContent
 from domain.errors import DomainError
-from usecase.interface import ContentReader
+from usecase.ports.chat_bytes import ContentReader
+from usecase.ports.staging import StagedContent
 
 
 class FlakyStorage(FilesystemChatStorage):

@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import httpx
 
-from test.disk import staged_files
+from test.disk import regular_bytes_under, staged_files
 from test.e2e.server import RunningServer
 
 BOUNDARY = "chatstore-e2e-boundary"
@@ -132,3 +132,19 @@ def assert_no_leftovers(data_dir: Path) -> None:
     been answered."""
     assert staged_files(data_dir) == []
     assert sorted(path.name for path in (data_dir / "trash").iterdir()) == []
+
+
+def assert_records_bytes_and_usage_agree(
+    http: httpx.Client, headers: dict[str, str], data_dir: Path, workspace_id: str
+) -> None:
+    for chat in json_of(http.get("/v1/chats", headers=headers))["items"]:
+        chat_id = chat["chat_id"]
+        directory = chats_dir(data_dir, workspace_id) / chat_id
+        records = json_of(http.get(f"/v1/chats/{chat_id}/files?limit=1000", headers=headers))
+        on_disk = sorted(path.name for path in directory.iterdir() if path.name != "history.md")
+        assert sorted(record["name"] for record in records["items"]) == on_disk
+        for record in records["items"]:
+            content = (directory / record["name"]).read_bytes()
+            assert (len(content), sha256(content)) == (record["size_bytes"], record["sha256"])
+    usage = json_of(http.get("/v1/workspace/usage", headers=headers))
+    assert usage["used_bytes"] == regular_bytes_under(chats_dir(data_dir, workspace_id))

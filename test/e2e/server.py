@@ -7,7 +7,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,8 @@ _STDERR_TAIL_CHARS = 4000
 # uvicorn re-raises the SIGTERM it handled once it has shut down, so -SIGTERM is graceful too.
 _GRACEFUL_EXIT_CODES = (0, -signal.SIGTERM)
 _SHUTDOWN_COMPLETE = "Application shutdown complete."
+# The arguments of `python` that serve chatstore.
+SERVE = ("-m", "api")
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,14 @@ def running_servers(data_dir: Path, count: int, **settings: str) -> Iterator[lis
 
 
 @contextmanager
-def server_to_kill(data_dir: Path, **settings: str) -> Iterator[RunningServer]:
+def server_to_kill(
+    data_dir: Path, *, command: Sequence[str] = SERVE, **settings: str
+) -> Iterator[RunningServer]:
     """Like `running_server`, for a test that kills the server with SIGKILL inside the
     block: on leaving it, the server is killed if it still runs, and nothing more is
-    checked."""
+    checked. `command`: the arguments of `python` that run it, `-m api` unless told."""
     with tempfile.TemporaryFile() as stderr:
-        launched = _spawn(data_dir, settings, stderr)
+        launched = _spawn(data_dir, settings, stderr, command)
         try:
             yield launched.wait_until_healthy()
         finally:
@@ -95,8 +99,10 @@ def server_to_kill(data_dir: Path, **settings: str) -> Iterator[RunningServer]:
             launched.process.wait(timeout=_STOP_TIMEOUT_SECONDS)
 
 
-def _spawn(data_dir: Path, settings: dict[str, str], stderr: IO[bytes]) -> "_Launched":
-    """`python -m api` on `data_dir` and a free port, its stderr into `stderr`."""
+def _spawn(
+    data_dir: Path, settings: dict[str, str], stderr: IO[bytes], command: Sequence[str] = SERVE
+) -> "_Launched":
+    """`python <command>` on `data_dir` and a free port, its stderr into `stderr`."""
     port = free_port()
     env = {
         **os.environ,
@@ -106,7 +112,7 @@ def _spawn(data_dir: Path, settings: dict[str, str], stderr: IO[bytes]) -> "_Lau
         **{f"CHATSTORE_{key.upper()}": value for key, value in settings.items()},
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "api"], env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        [sys.executable, *command], env=env, stdout=subprocess.DEVNULL, stderr=stderr
     )
     return _Launched(process, f"http://127.0.0.1:{port}", data_dir, stderr)
 

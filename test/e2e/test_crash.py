@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from test.disk import regular_bytes_under
 from test.e2e.client import (
     REQUEST_TIMEOUT_SECONDS,
     assert_no_leftovers,
+    assert_records_bytes_and_usage_agree,
     chats_dir,
     client,
     json_of,
@@ -78,22 +78,6 @@ def kill_while_sending(
 def assert_nothing_left_to_settle(data_dir: Path) -> None:
     assert_no_leftovers(data_dir)
     assert list((data_dir / "unsettled").iterdir()) == []
-
-
-def assert_records_bytes_and_usage_agree(
-    http: httpx.Client, headers: dict[str, str], data_dir: Path, workspace_id: str
-) -> None:
-    for chat in json_of(http.get("/v1/chats", headers=headers))["items"]:
-        chat_id = chat["chat_id"]
-        directory = chats_dir(data_dir, workspace_id) / chat_id
-        records = json_of(http.get(f"/v1/chats/{chat_id}/files?limit=1000", headers=headers))
-        on_disk = sorted(path.name for path in directory.iterdir() if path.name != "history.md")
-        assert sorted(record["name"] for record in records["items"]) == on_disk
-        for record in records["items"]:
-            content = (directory / record["name"]).read_bytes()
-            assert (len(content), sha256(content)) == (record["size_bytes"], record["sha256"])
-    usage = json_of(http.get("/v1/workspace/usage", headers=headers))
-    assert usage["used_bytes"] == regular_bytes_under(chats_dir(data_dir, workspace_id))
 
 
 def test_history_is_one_complete_version_after_a_kill_during_large_puts(

@@ -3,9 +3,10 @@ real server, hit on purpose rather than by luck.
 
 The test watches the chat's unsettled mark; the moment the upload notes its records there,
 the test takes SQLite's write lock on the server's metadata store, so the upload's record
-saves wait. Once the new bytes are in place under the lock, the server is killed. After a
-restart, the acknowledged file ids must be gone (404) and the new bytes must carry records
-with new ids: never an acknowledged id holding bytes nobody acknowledged."""
+saves wait. Once the new bytes are in place under the lock (all renamed, the commit's
+journal gone), the server is killed. After a restart, the acknowledged file ids must be
+gone (404) and the new bytes must carry records with new ids: never an acknowledged id
+holding bytes nobody acknowledged."""
 
 import contextlib
 import os
@@ -44,8 +45,10 @@ def bodies(tag: bytes) -> list[tuple[str, bytes, str | None]]:
 
 def wedge_when_noted(mark: Path, last: Path, new_bytes: bytes) -> sqlite3.Connection | None:
     """Wait for the upload's note in `mark`, then hold the store's write lock. Returns the
-    connection holding it once the upload's last file holds its new bytes, or None if the
-    window was missed."""
+    connection holding it once the upload's last file holds its new bytes and its commit
+    stands (its journal beside the mark is gone, ADR 0019), or None if the window was
+    missed."""
+    journal = mark.with_name(mark.name + ".commit")
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         try:
@@ -59,7 +62,7 @@ def wedge_when_noted(mark: Path, last: Path, new_bytes: bytes) -> sqlite3.Connec
     store.isolation_level = None
     store.execute("BEGIN IMMEDIATE")
     while time.monotonic() < deadline:
-        if last.read_bytes() == new_bytes:
+        if last.read_bytes() == new_bytes and not journal.exists():
             return store
     store.close()
     return None

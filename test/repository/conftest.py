@@ -17,14 +17,14 @@ from repository.memory import InMemoryMetadataStore
 from repository.sql_store import postgres_metadata_store, sqlite_metadata_store
 from test.postgres_server import PostgresServer
 from test.repository.records import stored_chat, stored_workspace
-from usecase.interface import (
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.records import (
     ChatFileRepository,
     ChatRepository,
-    MetadataStore,
     SandboxSessionRepository,
-    UsageRepository,
     WorkspaceRepository,
 )
+from usecase.ports.usage import UsageRepository
 
 StoreFactory = Callable[[Path], Awaitable[MetadataStore]]
 # A factory that may ask pytest for what it needs (a database server) before opening.

@@ -27,7 +27,7 @@ from test.repository.records import (
     stored_chat,
     stored_workspace,
 )
-from usecase.interface import MetadataStore
+from usecase.ports.metadata import MetadataStore
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ from domain.chat_file import ChatFile
 from domain.paging import PageCursor, PageRequest
 from domain.sandbox_session import SandboxSession
 from domain.workspace import Workspace
-from usecase.interface import MetadataStore
+from usecase.ports.metadata import MetadataStore
 
 T = TypeVar("T")
 

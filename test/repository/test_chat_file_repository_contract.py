@@ -10,7 +10,8 @@ from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
 from domain.paging import PageRequest
 from test.repository.records import at, chat_file, save_all, stored_chat
-from usecase.interface import ChatFileRepository, MetadataStore
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.records import ChatFileRepository
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,8 @@ import pytest
 from domain.chat import Chat
 from domain.paging import PageCursor, PageRequest
 from test.repository.records import at, chat, chat_file, save_all, stored_workspace
-from usecase.interface import ChatRepository, MetadataStore
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.records import ChatRepository
 
 pytestmark = pytest.mark.anyio
 

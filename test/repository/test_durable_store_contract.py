@@ -21,7 +21,7 @@ from test.repository.records import (
     shuffled,
     workspace,
 )
-from usecase.interface import MetadataStore
+from usecase.ports.metadata import MetadataStore
 
 pytestmark = pytest.mark.anyio
 

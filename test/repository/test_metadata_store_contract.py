@@ -2,7 +2,7 @@ import pytest
 
 from domain.paging import PageRequest
 from test.repository.records import chat, chat_file, workspace
-from usecase.interface import MetadataStore
+from usecase.ports.metadata import MetadataStore
 
 pytestmark = pytest.mark.anyio
 

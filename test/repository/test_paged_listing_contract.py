@@ -10,7 +10,7 @@ import pytest
 from domain.paging import PageCursor, PageRequest
 from test.repository.listings import LISTINGS, Listing
 from test.repository.records import T0, at, many_created_at, shuffled, uid
-from usecase.interface import MetadataStore
+from usecase.ports.metadata import MetadataStore
 
 pytestmark = pytest.mark.anyio
 

@@ -22,7 +22,7 @@ from repository.memory import InMemoryMetadataStore
 from repository.sql_store import sqlite_metadata_store
 from test.repository.listings import LISTINGS, Listing
 from test.repository.records import at, read_all_pages, save_all, shuffled, uid
-from usecase.interface import MetadataStore
+from usecase.ports.metadata import MetadataStore
 
 # (second, id number) per item: few seconds and few ids, so ties in time are common and
 # the id decides. Unique ids; a list of up to 40 items.

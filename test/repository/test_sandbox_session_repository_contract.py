@@ -6,7 +6,7 @@ import pytest
 
 from domain.sandbox_session import SandboxSession
 from test.repository.records import T0, at, session
-from usecase.interface import SandboxSessionRepository
+from usecase.ports.records import SandboxSessionRepository
 
 pytestmark = pytest.mark.anyio
 

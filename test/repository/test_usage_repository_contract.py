@@ -3,7 +3,7 @@ from uuid import uuid4
 
 import pytest
 
-from usecase.interface import UsageRepository
+from usecase.ports.usage import UsageRepository
 
 pytestmark = pytest.mark.anyio
 

@@ -5,7 +5,7 @@ import pytest
 
 from domain.workspace import Workspace
 from test.repository.records import save_all, workspace
-from usecase.interface import WorkspaceRepository
+from usecase.ports.records import WorkspaceRepository
 
 pytestmark = pytest.mark.anyio
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs_storage import FilesystemChatStorage
-from adapter.fs_usage import FilesystemUsageReader
+from adapter.fs.chat_storage import FilesystemChatStorage
+from adapter.fs.usage import FilesystemUsageReader
 from adapter.locks import InProcessKeyedLock
 from api.container import UseCases, build_use_cases
 from domain.chat import Chat
@@ -20,8 +20,8 @@ from domain.limits import StorageLimits
 from repository.memory import InMemoryMetadataStore
 from test.disk import staged_files
 from test.fakes import FakeClock, FaultyChatStorage, SequentialIds
-from usecase.files import IncomingFile
-from usecase.interface import ContentReader
+from usecase.ports.chat_bytes import ContentReader
+from usecase.ports.uploads import IncomingFile
 
 T0 = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 USER = UUID("00000000-0000-4000-8000-0000000000f1")

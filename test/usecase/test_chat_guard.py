@@ -9,13 +9,16 @@ from domain.errors import ChatNotFoundError, StorageUnavailableError
 from test.usecase.service import OTHER_USER, USER, Service
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
+from usecase.crash_safety import ChatSettler
 
 pytestmark = pytest.mark.anyio
 
 
 def guard_of(service: Service, locks: InProcessKeyedLock) -> ChatGuard:
     access = ChatAccess(service.metadata.workspaces, service.metadata.chats)
-    return ChatGuard(access, locks, service.storage)
+    return ChatGuard(
+        access, locks, ChatSettler(service.storage, service.run.rescan_files.reconciler)
+    )
 
 
 def marks(service: Service) -> list[str]:

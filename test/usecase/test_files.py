@@ -38,7 +38,8 @@ from test.usecase.service import (
     read_and_close,
     sha256,
 )
-from usecase.files import FileDownload, IncomingFile
+from usecase.files import FileDownload
+from usecase.ports.uploads import IncomingFile
 
 pytestmark = pytest.mark.anyio
 

@@ -1,5 +1,5 @@
 import asyncio
-from typing import Any
+from collections.abc import Callable
 from uuid import UUID, uuid4
 
 import pytest
@@ -44,19 +44,29 @@ async def submit(commits: GroupCommit[str, str], recorder: Recorder, item: str) 
 async def until_queued(commits: GroupCommit[str, str], count: int) -> None:
     """Let the event loop run until `count` items wait for the next batch."""
     for _ in range(1000):
-        queue = commits._queues.get(KEY)
-        if queue is not None and len(queue.pending) == count:
+        if commits.waiting(KEY) == count:
             return
         await asyncio.sleep(0)
     raise AssertionError(f"{count} items never queued")
 
 
 async def behind_a_held_batch(
-    commits: GroupCommit[str, str], recorder: Recorder, items: str
+    commits: GroupCommit[str, str],
+    recorder: Recorder,
+    items: str,
+    then: Callable[[], None] | None = None,
 ) -> tuple["asyncio.Task[str]", list["asyncio.Task[str]"]]:
-    """Submit "a" and hold its batch open, then submit each of `items`, which queue up."""
+    """Submit "a" and hold its batch open, then submit each of `items`, which queue up.
+    `then` runs in "a"'s caller the moment its outcome is back, before any other task."""
     recorder.release.clear()
-    first = asyncio.ensure_future(submit(commits, recorder, "a"))
+
+    async def submit_a() -> str:
+        outcome = await submit(commits, recorder, "a")
+        if then is not None:
+            then()
+        return outcome
+
+    first = asyncio.ensure_future(submit_a())
     await recorder.entered.wait()
     rest = [asyncio.ensure_future(submit(commits, recorder, item)) for item in items]
     await until_queued(commits, len(items))
@@ -69,7 +79,7 @@ async def test_a_lone_item_is_processed_alone() -> None:
 
     assert await submit(commits, recorder, "a") == "A"
     assert recorder.batches == [["a"]]
-    assert commits._queues == {}
+    assert commits.active_keys == frozenset()
 
 
 async def test_items_queued_during_a_batch_are_processed_together_in_arrival_order() -> None:
@@ -81,7 +91,7 @@ async def test_items_queued_during_a_batch_are_processed_together_in_arrival_ord
 
     assert await asyncio.gather(first, *rest) == ["A", "B", "C", "D"]
     assert recorder.batches == [["a"], ["b", "c", "d"]]
-    assert commits._queues == {}
+    assert commits.active_keys == frozenset()
 
 
 async def test_each_caller_gets_its_own_outcome_and_only_its_own_error() -> None:
@@ -111,7 +121,7 @@ async def test_a_failing_process_fails_every_item_of_its_batch() -> None:
     )
 
     assert all(isinstance(outcome, RuntimeError) for outcome in outcomes)
-    assert commits._queues == {}
+    assert commits.active_keys == frozenset()
 
 
 async def test_a_caller_cancelled_while_queued_is_abandoned_and_the_rest_go_on() -> None:
@@ -127,7 +137,7 @@ async def test_a_caller_cancelled_while_queued_is_abandoned_and_the_rest_go_on()
     assert list(await asyncio.gather(first, kept)) == ["A", "C"]
     assert recorder.abandoned == ["b"]
     assert recorder.batches == [["a"], ["c"]]
-    assert commits._queues == {}
+    assert commits.active_keys == frozenset()
 
 
 async def test_a_leader_cancelled_mid_batch_still_gives_every_item_its_outcome() -> None:
@@ -149,23 +159,23 @@ async def test_a_leader_cancelled_mid_batch_still_gives_every_item_its_outcome()
         await second
     assert recorder.batches == [["a"], ["b", "c"]]
     assert recorder.abandoned == []
-    assert commits._queues == {}
+    assert commits.active_keys == frozenset()
 
 
-async def test_a_caller_woken_to_lead_but_cancelled_passes_the_lead_on(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_a_caller_woken_to_lead_but_cancelled_passes_the_lead_on() -> None:
     commits: GroupCommit[str, str] = GroupCommit()
     recorder = Recorder()
-    first, (woken, after) = await behind_a_held_batch(commits, recorder, "bc")
-    pass_on = commits._pass_on
+    queued: list[asyncio.Task[str]] = []
+    waiting_when_cancelled: list[int] = []
 
-    def pass_on_then_cancel_the_woken(key: UUID, queue: Any) -> None:
-        pass_on(key, queue)
-        if queue.leader is not None and queue.leader.item == "b":
-            woken.cancel()  # told to lead, cancelled before it could run
+    def cancel_the_woken() -> None:
+        # "a"'s batch is done, so "b" has been told to lead; cancel it before it can run.
+        waiting_when_cancelled.append(commits.waiting(KEY))
+        queued[0].cancel()
 
-    monkeypatch.setattr(commits, "_pass_on", pass_on_then_cancel_the_woken)
+    first, rest = await behind_a_held_batch(commits, recorder, "bc", then=cancel_the_woken)
+    queued.extend(rest)
+    woken, after = rest
     recorder.release.set()
 
     async with asyncio.timeout(5):  # a lead nobody takes up would hang here
@@ -173,9 +183,10 @@ async def test_a_caller_woken_to_lead_but_cancelled_passes_the_lead_on(
         assert await after == "C"
     with pytest.raises(asyncio.CancelledError):
         await woken
+    assert waiting_when_cancelled == [1]  # only "c": "b" was woken, not cancelled queued
     assert recorder.abandoned == ["b"]
     assert recorder.batches == [["a"], ["c"]]
-    assert commits._queues == {}
+    assert commits.active_keys == frozenset()
 
 
 async def test_keys_are_batched_apart() -> None:

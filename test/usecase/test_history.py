@@ -158,6 +158,28 @@ async def test_put_history_with_a_stale_if_match_fails_and_changes_nothing(
     assert service.staging_entries() == []
 
 
+async def test_put_history_with_a_stale_if_match_fails_before_its_body_is_read(
+    service: Service,
+) -> None:
+    """RFC 9110 13.2.2: preconditions come before the content is processed, so a stale
+    If-Match answers 412 even for a body that would be refused, and never reads it (ADR 0012)."""
+    chat = await service.new_chat()
+    await put(service, chat, b"# current")
+    read: list[bytes] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in (b"not utf-8 \xff", b"x" * service.limits.max_history_bytes):
+            read.append(chunk)
+            yield chunk
+
+    with pytest.raises(PreconditionFailedError):
+        await service.run.put_history(USER, chat.chat_id, body(), EMPTY_ETAG)
+
+    assert read == []
+    assert await read_history(service, chat) == b"# current"
+    assert service.staging_entries() == []
+
+
 async def test_put_history_with_a_weak_if_match_fails(service: Service) -> None:
     """RFC 9110 13.1.1: If-Match compares strongly; a weak tag never matches."""
     chat = await service.new_chat()
@@ -325,9 +347,7 @@ async def wait_until_queued(service: Service, chat: Chat, writers: list[asyncio.
     """Wait until every writer that has not failed waits for the next batch."""
     commits = service.run.put_history.commits
     for _ in range(2000):
-        queue = commits._queues.get(chat.chat_id)
-        waiting = 0 if queue is None else len(queue.pending)
-        if waiting == sum(not writer.done() for writer in writers):
+        if commits.waiting(chat.chat_id) == sum(not writer.done() for writer in writers):
             return
         await asyncio.sleep(0.001)
     raise AssertionError("the writes never queued up")

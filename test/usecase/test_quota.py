@@ -1,5 +1,6 @@
 """The quota's one home (usecase/quota.py), on the in-memory usage figures."""
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -45,15 +46,16 @@ async def test_a_reservation_past_the_quota_counts_nothing(ledger: QuotaLedger) 
     assert await ledger.usage.used_bytes(WORKSPACE) == 600
 
 
+@pytest.mark.parametrize("count_less", [QuotaLedger.refund, QuotaLedger.release])
 async def test_bytes_given_back_always_apply_and_never_go_below_zero(
-    ledger: QuotaLedger,
+    ledger: QuotaLedger, count_less: Callable[[QuotaLedger, Chat, int], Awaitable[None]]
 ) -> None:
     one = chat()
     await ledger.reserve(one, 300)
 
-    await ledger.give_back(one, 200)
+    await count_less(ledger, one, 200)
     assert await ledger.usage.used_bytes(WORKSPACE) == 100
-    await ledger.give_back(one, 500)
+    await count_less(ledger, one, 500)
     assert await ledger.usage.used_bytes(WORKSPACE) == 0
 
 

@@ -1,11 +1,13 @@
 """After a crash: chats whose change was interrupted are marked, and start-up settles them."""
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from uuid import uuid4
 
 import pytest
 
 from domain.chat import Chat
+from domain.chat_file import ChatFile
 from domain.errors import ChatFileNotFoundError, QuotaExceededError, StorageUnavailableError
 from domain.paging import PageRequest
 from test.usecase.service import USER, Part, Service, chunks_of, parts, sha256
@@ -182,3 +184,55 @@ async def test_settling_leaves_unmarked_chats_alone(service: Service) -> None:
 
 def _page() -> PageRequest:
     return PageRequest()
+
+
+async def upload_another_file(service: Service, chat: Chat) -> None:
+    await service.run.upload_files(USER, chat.chat_id, parts(Part("other.bin", b"other")))
+
+
+async def write_the_history(service: Service, chat: Chat) -> None:
+    await service.run.put_history(USER, chat.chat_id, chunks_of(b"# next turn"), None)
+
+
+async def delete_another_file(service: Service, chat: Chat) -> None:
+    [other] = await service.run.upload_files(USER, chat.chat_id, parts(Part("o.bin", b"o")))
+    await service.run.delete_file(USER, chat.chat_id, other.file_id)
+
+
+@pytest.mark.parametrize(
+    "next_change",
+    [
+        pytest.param(upload_another_file, id="upload"),
+        pytest.param(write_the_history, id="history"),
+        pytest.param(delete_another_file, id="delete"),
+    ],
+)
+async def test_the_next_change_settles_what_a_crash_left_before_going_on(
+    service: Service,
+    monkeypatch: pytest.MonkeyPatch,
+    next_change: Callable[[Service, Chat], Awaitable[None]],
+) -> None:
+    """Another instance, still running, changes a chat whose change a crash cut short in a
+    dead one: it must not drop the dead one's mark and note unsettled (the upload's bytes
+    would stay on disk with no record and no usage until some later rescan)."""
+    chat = await service.new_chat()
+
+    async def dies(*args: object) -> None:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(service.metadata.files, "save", dies)
+    with pytest.raises(RuntimeError):
+        await service.run.upload_files(USER, chat.chat_id, parts(Part("f.bin", b"in place")))
+    monkeypatch.undo()
+    assert [item.name.value for item in await _files(service, chat)] == []
+
+    await next_change(service, chat)
+
+    names = {item.name.value: item for item in await _files(service, chat)}
+    assert names["f.bin"].sha256 == sha256(b"in place")
+    assert await service.used_bytes() == service.disk_bytes(chat.workspace_id)
+    assert marks(service) == []
+
+
+async def _files(service: Service, chat: Chat) -> Sequence[ChatFile]:
+    return (await service.run.list_files(USER, chat.chat_id, _page())).items

@@ -4,14 +4,14 @@ import logging
 import os
 import secrets
 import stat
-from collections.abc import AsyncIterable, Sequence
-from contextlib import ExitStack, suppress
-from functools import partial
+from collections.abc import AsyncIterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs_digest import EMPTY_SHA256, read_up_to, sha256_up_to
-from adapter.fs_dirs import (
+from adapter.fs.commit import commit_all, commit_one, undo_cut_short
+from adapter.fs.digest import EMPTY_SHA256, read_up_to, sha256_up_to
+from adapter.fs.dirs import (
     clear_dir,
     create_empty,
     lstat_or_none,
@@ -20,11 +20,10 @@ from adapter.fs_dirs import (
     open_existing_dir,
     open_regular,
     open_root,
-    regular_size,
     remove_entry,
 )
-from adapter.fs_errors import os_error_reason, translated_os_errors
-from adapter.fs_layout import (
+from adapter.fs.errors import os_error_reason
+from adapter.fs.layout import (
     CHATS,
     DIR_MODE,
     PRIVATE_DIR_MODE,
@@ -32,28 +31,35 @@ from adapter.fs_layout import (
     WORKSPACES,
     chat_dir_names,
 )
-from adapter.fs_reader import BytesContentReader, FdContentReader
-from adapter.fs_staging import (
+from adapter.fs.off_loop import off_loop, storage_call
+from adapter.fs.readers import BytesContentReader, FdContentReader
+from adapter.fs.staging import (
     StagingFile,
     checked_token,
-    new_token,
     probe_staging,
     remove_staged,
     sync_staged,
 )
-from adapter.fs_staging_area import StagingArea
-from adapter.fs_thread import off_loop
-from adapter.fs_unsettled import mark, marked, note, noted, unmark
+from adapter.fs.staging_area import StagingArea
+from adapter.fs.unsettled import (
+    journal_name,
+    mark,
+    marked,
+    note,
+    noted,
+    open_marks_dir,
+    unmark,
+)
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
 from domain.chat_file import ChatFile
-from domain.content import ScannedFile, StagedContent
 from domain.errors import (
     ChatFileNotFoundError,
     InvalidAttachmentNameError,
     StorageUnavailableError,
 )
 from domain.history import HistoryVersion
-from usecase.interface import ChatStorage, ContentReader
+from usecase.ports.chat_bytes import ChatStorage, ContentReader, ScannedFile
+from usecase.ports.staging import StagedContent
 
 # Chunks arrive as small as 64 KiB; each write costs a hop to a worker thread, so they are
 # gathered into writes of about this size.
@@ -78,8 +84,7 @@ class FilesystemChatStorage(ChatStorage):
         self._staging = StagingArea(root)
 
     async def prepare(self) -> None:
-        with translated_os_errors("prepare the data directory"):
-            await off_loop(self._prepare)
+        await storage_call("prepare the data directory", self._prepare)
 
     async def check_writable(self) -> None:
         try:
@@ -91,51 +96,50 @@ class FilesystemChatStorage(ChatStorage):
             ) from error
 
     async def ensure_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
-        with translated_os_errors("create the chat directory"):
-            await off_loop(self._ensure_chat, workspace_id, chat_id)
+        await storage_call("create the chat directory", self._ensure_chat, workspace_id, chat_id)
 
     async def delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
-        with translated_os_errors("delete the chat directory"):
-            await off_loop(self._delete_chat, workspace_id, chat_id)
+        await storage_call("delete the chat directory", self._delete_chat, workspace_id, chat_id)
 
-    async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> None:
-        with translated_os_errors("mark the chat unsettled"):
-            await off_loop(mark, self._root, workspace_id, chat_id)
+    async def purge_chat(self, chat_id: UUID) -> None:
+        await off_loop(self._purge_chat, chat_id)
+
+    async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> bool:
+        return await storage_call(
+            "mark the chat unsettled", mark, self._root, workspace_id, chat_id
+        )
 
     async def mark_settled(self, workspace_id: UUID, chat_id: UUID) -> None:
-        with translated_os_errors("mark the chat settled"):
-            await off_loop(unmark, self._root, workspace_id, chat_id)
+        await storage_call("mark the chat settled", unmark, self._root, workspace_id, chat_id)
 
     async def unsettled_chats(self) -> list[tuple[UUID, UUID]]:
-        with translated_os_errors("list unsettled chats"):
-            return await off_loop(marked, self._root)
+        return await storage_call("list unsettled chats", marked, self._root)
 
     async def note_pending_files(
         self, workspace_id: UUID, chat_id: UUID, records: Sequence[ChatFile]
     ) -> None:
-        with translated_os_errors("note the pending records"):
-            await off_loop(note, self._root, workspace_id, chat_id, list(records))
+        await storage_call(
+            "note the pending records", note, self._root, workspace_id, chat_id, list(records)
+        )
 
     async def pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
-        with translated_os_errors("read the pending records"):
-            return await off_loop(noted, self._root, workspace_id, chat_id)
+        return await storage_call(
+            "read the pending records", self._pending_files, workspace_id, chat_id
+        )
 
     async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
         staging = StagingFile(self._staging)
         try:
-            with translated_os_errors("create a staging file"):
-                await off_loop(staging.create)
+            await storage_call("create a staging file", staging.create)
             buffer = bytearray()
             async for chunk in chunks:
                 buffer += chunk
                 if len(buffer) >= WRITE_BUFFER_BYTES:
-                    with translated_os_errors("write a staging file"):
-                        await off_loop(staging.write, buffer)
+                    await storage_call("write a staging file", staging.write, buffer)
                     buffer = bytearray()
-            with translated_os_errors("write a staging file"):
-                if buffer:
-                    await off_loop(staging.write, buffer)
-                return await off_loop(partial(staging.finish, durable=durable))
+            if buffer:
+                await storage_call("write a staging file", staging.write, buffer)
+            return await storage_call("write a staging file", staging.finish, durable=durable)
         except BaseException:
             # Also on cancellation: the removal is handed to the pool before this task can be
             # interrupted again, and it runs after any write still in flight.
@@ -144,25 +148,21 @@ class FilesystemChatStorage(ChatStorage):
 
     async def discard(self, staged: StagedContent) -> None:
         token = checked_token(staged.token)
-        with translated_os_errors("remove a staging file"):
-            await off_loop(remove_staged, self._staging, token)
+        await storage_call("remove a staging file", remove_staged, self._staging, token)
 
     async def history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
-        with translated_os_errors("read the history"):
-            return await off_loop(self._history_version, workspace_id, chat_id)
+        return await storage_call("read the history", self._history_version, workspace_id, chat_id)
 
     async def open_history(
         self, workspace_id: UUID, chat_id: UUID
     ) -> tuple[HistoryVersion, ContentReader]:
-        with translated_os_errors("read the history"):
-            return await off_loop(self._open_history, workspace_id, chat_id)
+        return await storage_call("read the history", self._open_history, workspace_id, chat_id)
 
     async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
         token = checked_token(staged.token)
-        with translated_os_errors("write the history"):
-            # The staged history may not be durable yet (stage(durable=False)): make it so.
-            commit = partial(self._commit, sync=True)
-            return await off_loop(commit, workspace_id, chat_id, HISTORY_FILE_NAME, token)
+        return await storage_call(
+            "write the history", self._write_history, workspace_id, chat_id, token
+        )
 
     async def commit_attachments(
         self,
@@ -171,26 +171,34 @@ class FilesystemChatStorage(ChatStorage):
         items: Sequence[tuple[ChatAttachmentName, StagedContent]],
     ) -> list[int]:
         pairs = [(name.value, checked_token(staged.token)) for name, staged in items]
-        with translated_os_errors("write an attachment"):
-            return await off_loop(self._commit_all, workspace_id, chat_id, pairs)
+        return await storage_call(
+            "write an attachment", self._commit_attachments, workspace_id, chat_id, pairs
+        )
 
     async def open_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
     ) -> ContentReader:
-        with translated_os_errors("read the attachment"):
-            return await off_loop(self._open_attachment, workspace_id, chat_id, name)
+        return await storage_call(
+            "read the attachment", self._open_attachment, workspace_id, chat_id, name
+        )
 
     async def delete_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
     ) -> int:
-        with translated_os_errors("delete the attachment"):
-            return await off_loop(self._delete_attachment, workspace_id, chat_id, name)
+        return await storage_call(
+            "delete the attachment", self._delete_attachment, workspace_id, chat_id, name
+        )
 
     async def scan_attachments(
         self, workspace_id: UUID, chat_id: UUID, max_size_bytes: int
     ) -> list[ScannedFile]:
-        with translated_os_errors("scan the chat directory"):
-            return await off_loop(self._scan_attachments, workspace_id, chat_id, max_size_bytes)
+        return await storage_call(
+            "scan the chat directory",
+            self._scan_attachments,
+            workspace_id,
+            chat_id,
+            max_size_bytes,
+        )
 
     # The blocking halves, run in a worker thread.
 
@@ -218,6 +226,8 @@ class FilesystemChatStorage(ChatStorage):
     def _delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
         with ExitStack() as stack:
             root_fd = open_root(stack, self._root)
+            # What a commit cut short had kept aside goes with the chat.
+            remove_entry(open_marks_dir(stack, root_fd), journal_name(workspace_id, chat_id))
             chats_fd = open_dirs(stack, root_fd, (WORKSPACES, str(workspace_id), CHATS))
             if chats_fd is None:
                 return
@@ -229,74 +239,69 @@ class FilesystemChatStorage(ChatStorage):
                 return
             os.fsync(chats_fd)
             os.fsync(trash_fd)
-            try:
-                remove_entry(trash_fd, trashed)
-            except OSError:
-                # The chat is already out of sight; `prepare` empties the trash at next start.
-                _log.warning("could not empty trash/%s", trashed, exc_info=True)
 
-    def _commit(
-        self, workspace_id: UUID, chat_id: UUID, name: str, token: str, *, sync: bool
-    ) -> int:
-        renamed = False
+    def _purge_chat(self, chat_id: UUID) -> None:
+        prefix = f"{chat_id}."
         try:
             with ExitStack() as stack:
-                root_fd = open_root(stack, self._root)
-                staging_fd = self._staging.open(stack, root_fd)
-                chat_fd = self._make_chat(stack, root_fd, workspace_id, chat_id)
-                replaced = regular_size(chat_fd, name)
-                if sync:
-                    sync_staged(staging_fd, token)
-                _replace_into(staging_fd, token, chat_fd, name)
-                renamed = True
-                os.fsync(chat_fd)
-                return replaced
-        finally:
-            if not renamed:
-                with suppress(OSError):
-                    remove_staged(self._staging, token)
+                trash_fd = open_existing_dir(stack, open_root(stack, self._root), TRASH)
+                with os.scandir(trash_fd) as entries:
+                    trashed = [entry.name for entry in entries if entry.name.startswith(prefix)]
+                for name in trashed:
+                    remove_entry(trash_fd, name)
+        except OSError:
+            # The chat is already out of sight; `prepare` empties the trash at next start.
+            _log.warning("could not empty trash of chat %s", chat_id, exc_info=True)
 
-    def _commit_all(
+    @contextmanager
+    def _committing(
+        self, workspace_id: UUID, chat_id: UUID, tokens: Sequence[str]
+    ) -> Iterator[tuple[int, int, int]]:
+        """The data root's, the staging area's and the chat's descriptors (the chat made if
+        missing) for committing the staged files `tokens`; those the block did not commit
+        are removed if it fails."""
+        with ExitStack() as stack:
+            root_fd = open_root(stack, self._root)
+            staging_fd = self._staging.open(stack, root_fd)
+            try:
+                yield root_fd, staging_fd, self._make_chat(stack, root_fd, workspace_id, chat_id)
+            except BaseException:
+                for token in tokens:
+                    with suppress(OSError):
+                        os.unlink(token, dir_fd=staging_fd)
+                raise
+
+    def _write_history(self, workspace_id: UUID, chat_id: UUID, token: str) -> int:
+        with self._committing(workspace_id, chat_id, [token]) as (_, staging_fd, chat_fd):
+            # The staged history may not be durable yet (stage(durable=False)): make it so.
+            sync_staged(staging_fd, token)
+            return commit_one(chat_fd, staging_fd, HISTORY_FILE_NAME, token)
+
+    def _commit_attachments(
         self, workspace_id: UUID, chat_id: UUID, pairs: list[tuple[str, str]]
     ) -> list[int]:
-        """Commit (name, staging token) pairs in order; on a failure, undo the ones done.
+        tokens = [token for _, token in pairs]
+        with (
+            self._committing(workspace_id, chat_id, tokens) as (root_fd, staging_fd, chat_fd),
+            ExitStack() as stack,
+        ):
+            journals_fd = open_marks_dir(stack, root_fd)
+            journal = journal_name(workspace_id, chat_id)
+            return commit_all(chat_fd, staging_fd, journals_fd, journal, pairs)
 
-        What a commit replaces is first hard-linked into staging, so that undoing it is one
-        rename back. Staged files not committed are removed whatever happens."""
-        pending = {token for _, token in pairs}
-        try:
-            with ExitStack() as stack:
-                root_fd = open_root(stack, self._root)
-                staging_fd = self._staging.open(stack, root_fd)
-                chat_fd = self._make_chat(stack, root_fd, workspace_id, chat_id)
-                done: list[tuple[str, str | None]] = []
-                try:
-                    replaced = []
-                    for name, token in pairs:
-                        replaced.append(regular_size(chat_fd, name))
-                        backup = _keep_aside(chat_fd, staging_fd, name)
-                        try:
-                            _replace_into(staging_fd, token, chat_fd, name)
-                        except BaseException:
-                            if backup is not None:
-                                with suppress(OSError):
-                                    os.unlink(backup, dir_fd=staging_fd)
-                            raise
-                        pending.discard(token)
-                        done.append((name, backup))
-                    os.fsync(chat_fd)
-                except BaseException:
-                    _undo(chat_fd, staging_fd, done)
-                    raise
-                for _, backup in done:
-                    if backup is not None:
-                        with suppress(OSError):
-                            os.unlink(backup, dir_fd=staging_fd)
-                return replaced
-        finally:
-            for token in pending:
-                with suppress(OSError):
-                    remove_staged(self._staging, token)
+    def _pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
+        """The noted records, once an attachments commit that a crash cut short before it
+        had done its renames is undone; its note then goes too, so that the chat settles to
+        its state before that change. A commit that had done its renames stands."""
+        with ExitStack() as stack:
+            root_fd = open_root(stack, self._root)
+            chat_fd = open_dirs(stack, root_fd, chat_dir_names(workspace_id, chat_id))
+            journals_fd = open_marks_dir(stack, root_fd)
+            journal = journal_name(workspace_id, chat_id)
+            if undo_cut_short(chat_fd, journals_fd, journal):
+                note(self._root, workspace_id, chat_id, [])
+            remove_entry(journals_fd, journal)
+        return noted(self._root, workspace_id, chat_id)
 
     def _open_chat_file(
         self, stack: ExitStack, file_stack: ExitStack, workspace_id: UUID, chat_id: UUID, name: str
@@ -386,36 +391,3 @@ class FilesystemChatStorage(ChatStorage):
                     sha256, size_bytes = sha256_up_to(*opened)
                 found.append(ScannedFile(name, size_bytes, sha256))
             return found
-
-
-def _replace_into(staging_fd: int, token: str, chat_fd: int, name: str) -> None:
-    try:
-        os.replace(token, name, src_dir_fd=staging_fd, dst_dir_fd=chat_fd)
-    except IsADirectoryError as error:
-        raise StorageUnavailableError(
-            f"a directory stands where {name!r} would be written"
-        ) from error
-
-
-def _keep_aside(chat_fd: int, staging_fd: int, name: str) -> str | None:
-    """Hard-link the entry `name` (never a directory, never following a link) into
-    staging, so a commit over it can be undone; None when there is nothing to keep."""
-    status = lstat_or_none(chat_fd, name)
-    if status is None or stat.S_ISDIR(status.st_mode):
-        return None
-    backup = new_token()
-    os.link(name, backup, src_dir_fd=chat_fd, dst_dir_fd=staging_fd, follow_symlinks=False)
-    return backup
-
-
-def _undo(chat_fd: int, staging_fd: int, done: list[tuple[str, str | None]]) -> None:
-    """Put back what the commits in `done` replaced, newest first. Best effort: the caller
-    is already failing, and a crash here is what start-up recovery is for."""
-    for name, backup in reversed(done):
-        with suppress(OSError):
-            if backup is None:
-                os.unlink(name, dir_fd=chat_fd)
-            else:
-                os.replace(backup, name, src_dir_fd=staging_fd, dst_dir_fd=chat_fd)
-    with suppress(OSError):
-        os.fsync(chat_fd)

@@ -3,8 +3,8 @@
 from contextlib import ExitStack
 from pathlib import Path
 
-from adapter.fs_dirs import open_root
-from adapter.fs_staging_area import StagingArea
+from adapter.fs.dirs import open_root
+from adapter.fs.staging_area import StagingArea
 from test.disk import staged_files
 
 

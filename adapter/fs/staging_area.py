@@ -14,7 +14,7 @@ import stat
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
-from adapter.fs_dirs import (
+from adapter.fs.dirs import (
     CREATE_FLAGS,
     lstat_or_none,
     make_dirs,
@@ -22,7 +22,7 @@ from adapter.fs_dirs import (
     open_root,
     remove_entry,
 )
-from adapter.fs_layout import FILE_MODE, PRIVATE_DIR_MODE, STAGING
+from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE, STAGING
 
 _OWNER_SUFFIX = ".owner"
 _CLAIM_ATTEMPTS = 5

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
 
-from adapter.fs_layout import FILE_MODE
+from adapter.fs.layout import FILE_MODE
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK makes a planted FIFO open at once instead of waiting for a writer.

@@ -3,7 +3,7 @@ from uuid import UUID
 
 import pytest
 
-from adapter.fs_usage import FilesystemUsageReader
+from adapter.fs.usage import FilesystemUsageReader
 
 WORKSPACE_ID = UUID("00000000-0000-4000-8000-00000000000a")
 CHAT_ID = UUID("00000000-0000-4000-8000-00000000000c")

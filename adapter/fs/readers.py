@@ -3,10 +3,9 @@ import threading
 import weakref
 from collections.abc import AsyncIterator
 
-from adapter.fs_digest import READ_CHUNK_BYTES
-from adapter.fs_errors import translated_os_errors
-from adapter.fs_thread import off_loop
-from usecase.interface import ContentReader
+from adapter.fs.digest import READ_CHUNK_BYTES
+from adapter.fs.off_loop import off_loop, storage_call
+from usecase.ports.chat_bytes import ContentReader
 
 
 def _checked_start(start: int) -> int:
@@ -36,8 +35,7 @@ class FdContentReader(ContentReader):
         stop = min(end + 1, self._size_bytes)
         while offset < stop:
             length = min(READ_CHUNK_BYTES, stop - offset)
-            with translated_os_errors("read the file"):
-                data = await off_loop(self._pread, length, offset)
+            data = await storage_call("read the file", self._pread, length, offset)
             if not data:
                 return  # the file shrank behind the service's back
             yield data

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
-from adapter.fs_unsettled import UNSETTLED, mark, marked, note, noted, unmark
+from adapter.fs.unsettled import UNSETTLED, journal_name, mark, marked, note, noted, unmark
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
 
@@ -54,3 +54,13 @@ def test_unmark_drops_the_note_and_a_half_written_one(tmp_path: Path) -> None:
 
     assert list((tmp_path / UNSETTLED).iterdir()) == []
     assert noted(tmp_path, WORKSPACE, CHAT) == []
+
+
+def test_a_commit_journal_marks_its_chat_once_with_or_without_its_mark(tmp_path: Path) -> None:
+    mark(tmp_path, WORKSPACE, CHAT)
+    (tmp_path / UNSETTLED / journal_name(WORKSPACE, CHAT)).mkdir()
+    assert marked(tmp_path) == [(WORKSPACE, CHAT)]
+
+    unmark(tmp_path, WORKSPACE, CHAT)
+
+    assert marked(tmp_path) == [(WORKSPACE, CHAT)]

@@ -2,7 +2,7 @@ import errno
 
 import pytest
 
-from adapter.fs_errors import translated_os_errors
+from adapter.fs.errors import translated_os_errors
 from domain.errors import InsufficientStorageError, StorageError, StorageUnavailableError
 
 

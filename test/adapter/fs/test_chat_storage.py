@@ -4,20 +4,23 @@ import hashlib
 import os
 import stat
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import anyio
 import pytest
 
-from adapter.fs_storage import FilesystemChatStorage
+from adapter.fs.chat_storage import FilesystemChatStorage
 from domain.attachment_name import ChatAttachmentName
-from domain.content import StagedContent
+from domain.chat_file import ChatFile
 from domain.errors import ChatFileNotFoundError, FileTooLargeError, StorageUnavailableError
 from domain.history import HistoryVersion
+from test.adapter.fs.cut_short import cut_short, mark_renamed
 from test.disk import staged_files
 from test.planted import PLANTERS, Planter, plant_directory, plant_socket
-from usecase.interface import ContentReader
+from usecase.ports.chat_bytes import ContentReader
+from usecase.ports.staging import StagedContent
 
 WORKSPACE_ID = UUID("00000000-0000-4000-8000-00000000000a")
 CHAT_ID = UUID("00000000-0000-4000-8000-00000000000c")
@@ -555,6 +558,8 @@ async def test_delete_chat_removes_the_directory_without_following_links(
     plant_directory(chat / "nested", outside)
 
     await storage.delete_chat(WORKSPACE_ID, CHAT_ID)
+    assert directory_names(chat.parent) == []
+    await storage.purge_chat(CHAT_ID)
 
     assert directory_names(chat.parent) == []
     assert directory_names(root / "trash") == []
@@ -569,6 +574,85 @@ async def test_delete_chat_of_a_chat_without_a_directory_is_a_no_op(
     await storage.delete_chat(WORKSPACE_ID, CHAT_ID)
 
     assert directory_names(root / "trash") == []
+
+
+def noted_record(name: str, data: bytes) -> ChatFile:
+    return ChatFile(
+        file_id=uuid4(),
+        chat_id=CHAT_ID,
+        name=ChatAttachmentName(name),
+        content_type=None,
+        size_bytes=len(data),
+        sha256=sha256(data),
+        created_at=datetime(2026, 4, 1, tzinfo=UTC),
+    )
+
+
+async def crashed_mid_upload(
+    storage: FilesystemChatStorage, root: Path, tmp_path: Path, renamed: int
+) -> list[ChatFile]:
+    """A chat with "notes.txt", then an upload of it and "fresh.txt" that noted its
+    records and died after `renamed` of its renames; returns the noted records."""
+    await storage.commit_attachments(
+        WORKSPACE_ID, CHAT_ID, [(NAME, await storage.stage(chunks_of(b"old notes")))]
+    )
+    files = {NAME.value: b"new notes", "fresh.txt": b"fresh"}
+    noted = [noted_record(name, data) for name, data in files.items()]
+    await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID)
+    await storage.note_pending_files(WORKSPACE_ID, CHAT_ID, noted)
+    staging = tmp_path / "dead-staging"
+    staging.mkdir()
+    pairs = []
+    for name, data in files.items():
+        (staging / f"{name}.tmp").write_bytes(data)
+        pairs.append((name, f"{name}.tmp"))
+    cut_short(chat_path(root), staging, root / "unsettled", journal_of(root).name, pairs, renamed)
+    return noted
+
+
+def journal_of(root: Path) -> Path:
+    return root / "unsettled" / f"{WORKSPACE_ID}_{CHAT_ID}.commit"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("renamed", [0, 1, 2], ids=lambda k: f"{k} renamed")
+async def test_pending_files_first_undoes_a_multi_file_commit_a_crash_cut_short(
+    storage: FilesystemChatStorage, chat: Path, root: Path, tmp_path: Path, renamed: int
+) -> None:
+    await crashed_mid_upload(storage, root, tmp_path, renamed)
+
+    assert await storage.unsettled_chats() == [(WORKSPACE_ID, CHAT_ID)]
+    assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == []
+    assert directory_names(chat) == ["history.md", NAME.value]
+    assert (chat / NAME.value).read_bytes() == b"old notes"
+    assert not journal_of(root).exists()
+
+
+@pytest.mark.anyio
+async def test_pending_files_of_a_commit_that_had_done_its_renames_are_its_noted_records(
+    storage: FilesystemChatStorage, chat: Path, root: Path, tmp_path: Path
+) -> None:
+    noted = await crashed_mid_upload(storage, root, tmp_path, renamed=2)
+    mark_renamed(journal_of(root))
+
+    assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == noted
+    assert (chat / NAME.value).read_bytes() == b"new notes"
+    assert (chat / "fresh.txt").read_bytes() == b"fresh"
+    assert not journal_of(root).exists()
+
+
+@pytest.mark.anyio
+async def test_a_commit_journal_alone_marks_its_chat_unsettled_and_goes_with_the_chat(
+    storage: FilesystemChatStorage, chat: Path, root: Path, tmp_path: Path
+) -> None:
+    await crashed_mid_upload(storage, root, tmp_path, renamed=1)
+    await storage.mark_settled(WORKSPACE_ID, CHAT_ID)
+
+    assert await storage.unsettled_chats() == [(WORKSPACE_ID, CHAT_ID)]
+    await storage.delete_chat(WORKSPACE_ID, CHAT_ID)
+
+    assert await storage.unsettled_chats() == []
+    assert directory_names(chat.parent) == []
 
 
 @pytest.mark.anyio

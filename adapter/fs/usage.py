@@ -5,11 +5,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs_dirs import open_dir_fd, open_dirs, open_root
-from adapter.fs_errors import translated_os_errors
-from adapter.fs_layout import chat_dir_names
-from adapter.fs_thread import off_loop
-from usecase.interface import StorageUsageReader
+from adapter.fs.dirs import open_dir_fd, open_dirs, open_root
+from adapter.fs.layout import chat_dir_names
+from adapter.fs.off_loop import storage_call
+from usecase.ports.usage import StorageUsageReader
 
 
 class FilesystemUsageReader(StorageUsageReader):
@@ -17,8 +16,9 @@ class FilesystemUsageReader(StorageUsageReader):
         self._root = root
 
     async def chat_used_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
-        with translated_os_errors("measure the chat directory"):
-            return await off_loop(self._chat_used_bytes, workspace_id, chat_id)
+        return await storage_call(
+            "measure the chat directory", self._chat_used_bytes, workspace_id, chat_id
+        )
 
     def _chat_used_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
         with ExitStack() as stack:

@@ -1,7 +1,9 @@
 """Marks of chats whose bytes and metadata are changing together: one file per chat under
 `<data_dir>/unsettled/`, named `<workspace_id>_<chat_id>`. It is empty, or holds a note of
 what the change will record once its bytes are in place (the records of an upload, as
-JSON), which settling reads to tell that upload's bytes from a sandbox's edit.
+JSON), which settling reads to tell that upload's bytes from a sandbox's edit. Beside it,
+`<workspace_id>_<chat_id>.commit/` is the journal of an attachments commit under way
+(`commit.py`), which marks the chat unsettled too.
 
 The marks are not fsynced. They guard against the process dying (SIGKILL, OOM, a crash),
 after which the kernel still writes them out; after a power cut a mark may be lost, and
@@ -15,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs_dirs import make_dirs, open_root
-from adapter.fs_layout import FILE_MODE, PRIVATE_DIR_MODE
+from adapter.fs.dirs import lstat_or_none, make_dirs, open_root
+from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
 
@@ -24,24 +26,38 @@ UNSETTLED = "unsettled"
 _MARK_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
+_JOURNAL_SUFFIX = ".commit"
+
+
 def _mark_name(workspace_id: UUID, chat_id: UUID) -> str:
     return f"{workspace_id}_{chat_id}"
 
 
+def journal_name(workspace_id: UUID, chat_id: UUID) -> str:
+    """The name, in the marks' directory, of the chat's commit journal."""
+    return _mark_name(workspace_id, chat_id) + _JOURNAL_SUFFIX
+
+
+def open_marks_dir(stack: ExitStack, root_fd: int) -> int:
+    """The marks' directory (made if missing), its descriptor closed with `stack`."""
+    return make_dirs(stack, root_fd, (UNSETTLED,), PRIVATE_DIR_MODE)
+
+
 def _marks_dir(stack: ExitStack, root: Path) -> int:
-    return make_dirs(stack, open_root(stack, root), (UNSETTLED,), PRIVATE_DIR_MODE)
+    return open_marks_dir(stack, open_root(stack, root))
 
 
-def mark(root: Path, workspace_id: UUID, chat_id: UUID) -> None:
-    """Blocking."""
+def mark(root: Path, workspace_id: UUID, chat_id: UUID) -> bool:
+    """Blocking. Whether the chat was marked already: by a mark or a commit journal."""
+    name = _mark_name(workspace_id, chat_id)
     with ExitStack() as stack:
-        fd = os.open(
-            _mark_name(workspace_id, chat_id),
-            _MARK_FLAGS,
-            FILE_MODE,
-            dir_fd=_marks_dir(stack, root),
-        )
+        marks_fd = _marks_dir(stack, root)
+        try:
+            fd = os.open(name, _MARK_FLAGS | os.O_EXCL, FILE_MODE, dir_fd=marks_fd)
+        except FileExistsError:
+            return True
         os.close(fd)
+        return lstat_or_none(marks_fd, name + _JOURNAL_SUFFIX) is not None
 
 
 def unmark(root: Path, workspace_id: UUID, chat_id: UUID) -> None:
@@ -59,14 +75,15 @@ def _scratch_name(mark_name: str) -> str:
 
 
 def marked(root: Path) -> list[tuple[UUID, UUID]]:
-    """Blocking. Names that are not marks this module made are ignored."""
+    """Blocking. The chats with a mark or a commit journal, each once; names that are
+    neither are ignored."""
     with ExitStack() as stack, os.scandir(_marks_dir(stack, root)) as entries:
         names = [entry.name for entry in entries]
-    found = []
+    found = set()
     for name in names:
-        workspace, _, chat = name.partition("_")
+        workspace, _, chat = name.removesuffix(_JOURNAL_SUFFIX).partition("_")
         with suppress(ValueError):
-            found.append((UUID(workspace), UUID(chat)))
+            found.add((UUID(workspace), UUID(chat)))
     return sorted(found)
 
 

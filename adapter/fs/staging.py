@@ -8,10 +8,10 @@ import secrets
 import threading
 from contextlib import ExitStack, suppress
 
-from adapter.fs_dirs import CREATE_FLAGS, open_root
-from adapter.fs_layout import FILE_MODE
-from adapter.fs_staging_area import StagingArea
-from domain.content import StagedContent
+from adapter.fs.dirs import CREATE_FLAGS, open_root
+from adapter.fs.layout import FILE_MODE
+from adapter.fs.staging_area import StagingArea
+from usecase.ports.staging import StagedContent
 
 _TOKEN = re.compile(r"[0-9a-f]{32}\.tmp")
 
@@ -56,7 +56,7 @@ def probe_staging(area: StagingArea) -> None:
         os.unlink(token, dir_fd=staging_fd)
 
 
-def _write_all(fd: int, data: bytes | bytearray) -> None:
+def write_all(fd: int, data: bytes | bytearray) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
@@ -90,7 +90,7 @@ class StagingFile:
         with self._lock:
             fd = self._open_fd()
             self._sha256.update(data)
-            _write_all(fd, data)
+            write_all(fd, data)
             self._size_bytes += len(data)
 
     def finish(self, *, durable: bool = True) -> StagedContent:

@@ -1,0 +1,103 @@
+"""Crash safety's one home: the mark a change holds while a chat's bytes and records may
+disagree, and the repair at start-up of every chat a crash left marked (ADR 0011,
+ADR 0017). The journal that keeps the marks is the CrashJournal port; what a repaired chat's
+records should be is the reconciler's (usecase/reconcile.py)."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from uuid import UUID
+
+from domain.chat import Chat
+from domain.errors import DomainError
+from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.crash_journal import CrashJournal
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import KeyedLock
+from usecase.reconcile import ChatFileReconciler
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettler:
+    """Repairs one chat a change was interrupted on; callers hold its lock."""
+
+    journal: CrashJournal
+    reconciler: ChatFileReconciler
+
+    async def settle(self, chat: Chat) -> None:
+        """Re-derive the chat's records and usage from its directory, giving bytes an
+        interrupted upload put in place the records it noted (a commit it left half-done
+        is rolled back first, by the journal)."""
+        pending = await self.journal.pending_files(chat.workspace_id, chat.chat_id)
+        await self.reconciler.reconcile(chat, pending)
+
+
+@asynccontextmanager
+async def unsettled(settler: ChatSettler, chat: Chat) -> AsyncIterator[None]:
+    """Keep the chat marked unsettled while the block changes its bytes and records.
+
+    A mark found already there (the chat's lock is held, so no live change holds it) was
+    left by a change a crash cut short, in this instance or another one still running: the
+    chat is settled first, so that no change builds on, or wipes out, what that crash left.
+
+    A DomainError means the block refused the change and put back what it had done, so
+    the mark goes with it; anything else (the process dying, a cancelled task, a bug)
+    leaves the mark for `SettleChats` at the next start."""
+    journal = settler.journal
+    if await journal.mark_unsettled(chat.workspace_id, chat.chat_id):
+        await settler.settle(chat)
+    try:
+        yield
+    except DomainError:
+        await _unmark(journal, chat)
+        raise
+    await _unmark(journal, chat)
+
+
+async def _unmark(journal: CrashJournal, chat: Chat) -> None:
+    # The change itself is done; a mark that stays only costs a needless settle later.
+    with suppress(DomainError):
+        await journal.mark_settled(chat.workspace_id, chat.chat_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SettleChats:
+    """At start-up, repair every chat a change was interrupted on.
+
+    A chat whose record exists gets its file records and usage re-derived from its
+    directory (a committed file whose record was never written is imported; a record
+    whose file is gone is dropped). Bytes an upload had put in place when the crash came
+    get the records that upload noted with the mark (its new ids, content types and
+    times), replacing the records of the files they replaced. A chat whose record is gone
+    was being deleted (or created and never recorded): its directory, sessions and usage
+    go too. Each chat is settled under its lock, so a change still running in another
+    instance finishes first.
+    """
+
+    metadata: MetadataStore
+    storage: ChatStorage
+    settler: ChatSettler
+    locks: KeyedLock
+
+    async def __call__(self) -> list[Chat | None]:
+        """What was settled: each chat found, or None for one found deleted."""
+        settled: list[Chat | None] = []
+        for workspace_id, chat_id in await self.storage.unsettled_chats():
+            async with self.locks.hold(chat_id):
+                chat = await self.metadata.chats.get(chat_id)
+                if chat is None:
+                    await self._finish_deleting(workspace_id, chat_id)
+                    settled.append(None)
+                else:
+                    await self.settler.settle(chat)
+                    settled.append(chat)
+                await self.storage.mark_settled(workspace_id, chat_id)
+        return settled
+
+    async def _finish_deleting(self, workspace_id: UUID, chat_id: UUID) -> None:
+        await self.storage.delete_chat(workspace_id, chat_id)
+        async with self.metadata.transaction() as records:
+            await records.files.delete_by_chat_id(chat_id)
+            await records.sessions.delete_by_chat_id(chat_id)
+            await records.usage.delete_chat(chat_id)
+        await self.storage.purge_chat(chat_id)

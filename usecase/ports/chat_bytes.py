@@ -1,0 +1,134 @@
+"""The bytes of chats: one directory per chat, holding `history.md` and attachments.
+
+A sandbox may change anything inside a chat directory: a link, FIFO, directory or socket
+under a name is treated as a missing file; nothing behind it is ever read, written,
+counted or deleted. Writes are atomic (old or new, never a mix). OSErrors surface as
+InsufficientStorageError (disk or filesystem full) or StorageUnavailableError (any other
+I/O error).
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+from domain.attachment_name import ChatAttachmentName
+from domain.history import HistoryVersion
+from usecase.ports.crash_journal import CrashJournal
+from usecase.ports.staging import StagedContent, Staging
+
+
+class ContentReader(Protocol):
+    """An open, checked regular file. Reads never go past `size_bytes`, the size seen when
+    it was opened, even if the file grows behind the service's back."""
+
+    @property
+    def size_bytes(self) -> int: ...
+
+    def iter_range(self, start: int, end: int) -> AsyncIterator[bytes]:
+        """The bytes from `start` to `end` inclusive, in bounded chunks."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedFile:
+    """A regular file found at the top of a chat directory under a valid attachment name."""
+
+    name: ChatAttachmentName
+    size_bytes: int
+    sha256: str
+
+
+class ChatDirectories(Protocol):
+    """The data root and a directory per chat."""
+
+    async def prepare(self) -> None:
+        """Create the layout under the data root and clear what a previous run left in
+        staging and trash."""
+        ...
+
+    async def check_writable(self) -> None:
+        """Raise StorageUnavailableError unless a file can be created and removed."""
+        ...
+
+    async def ensure_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
+        """Create the chat directory with an empty `history.md` (a no-op if it exists)."""
+        ...
+
+    async def delete_chat(self, workspace_id: UUID, chat_id: UUID) -> None:
+        """Move the chat directory out of sight, durably: the step of a chat's deletion
+        that can fail, after which its bytes are gone from every view. `purge_chat`
+        removes them (or the next start-up does)."""
+        ...
+
+    async def purge_chat(self, chat_id: UUID) -> None:
+        """Remove what `delete_chat` moved out of sight, never following links. Never
+        raises: what it cannot remove waits for the next start-up."""
+        ...
+
+
+class HistoryFiles(Protocol):
+    """Each chat's `history.md`."""
+
+    async def history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
+        """The version of the current history (empty when missing or not a regular file)."""
+        ...
+
+    async def open_history(
+        self, workspace_id: UUID, chat_id: UUID
+    ) -> tuple[HistoryVersion, ContentReader]:
+        """The current history and a reader of exactly the bytes that version names."""
+        ...
+
+    async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
+        """Atomically make the staged bytes the history. Returns the size of the regular
+        file it replaced (0 if there was none)."""
+        ...
+
+
+class Attachments(Protocol):
+    """Each chat's attachments, by name."""
+
+    async def commit_attachments(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        items: Sequence[tuple[ChatAttachmentName, StagedContent]],
+    ) -> list[int]:
+        """Make each staged file the attachment of its name, all of them or none.
+
+        Each one replaces atomically what stands under its name (a planted link is
+        replaced, never written through). If any fails, those already in place are rolled
+        back (what they replaced is put back) and the error propagates; every staged file
+        of the call is consumed either way. A crash part of the way through is rolled back
+        too, by `pending_files` when the chat is settled. Returns, per item, the size of
+        the regular file it replaced (0 if there was none)."""
+        ...
+
+    async def open_attachment(
+        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
+    ) -> ContentReader:
+        """Open the attachment; ChatFileNotFoundError when missing or not a regular file."""
+        ...
+
+    async def delete_attachment(
+        self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
+    ) -> int:
+        """Remove the name from the chat directory (never a directory, never a link's
+        target). Returns the bytes freed: the size of the regular file removed, else 0."""
+        ...
+
+    async def scan_attachments(
+        self, workspace_id: UUID, chat_id: UUID, max_size_bytes: int
+    ) -> list[ScannedFile]:
+        """Every regular file directly in the chat directory whose name is a valid
+        attachment name (so never `history.md`) and whose size is at most `max_size_bytes`,
+        with its size and sha256. A larger file is left out without being read, so a huge
+        (even sparse) file a sandbox wrote never costs a scan more than that bound."""
+        ...
+
+
+class ChatStorage(ChatDirectories, HistoryFiles, Attachments, Staging, CrashJournal, Protocol):
+    """Every job of the chats' bytes, as one filesystem adapter does them all."""

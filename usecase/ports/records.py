@@ -1,0 +1,94 @@
+"""The repositories of the metadata records: workspaces, chats, file records, sessions."""
+
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from domain.attachment_name import ChatAttachmentName
+from domain.chat import Chat
+from domain.chat_file import ChatFile
+from domain.paging import PageRequest
+from domain.sandbox_session import SandboxSession
+from domain.workspace import Workspace
+
+
+class WorkspaceRepository(Protocol):
+    async def get(self, workspace_id: UUID) -> Workspace | None: ...
+
+    async def get_by_user_id(self, user_id: UUID) -> Workspace | None: ...
+
+    async def save(self, workspace: Workspace) -> None:
+        """Store `workspace`. A user owns one workspace: saving another one for the same user
+        replaces the first, which is then gone by id too."""
+        ...
+
+    async def add_if_absent(self, workspace: Workspace) -> tuple[Workspace, bool]:
+        """Atomically store `workspace` unless its user already owns one.
+
+        Returns the user's workspace afterwards and whether this call created it."""
+        ...
+
+
+class ChatRepository(Protocol):
+    async def get(self, chat_id: UUID) -> Chat | None: ...
+
+    async def list_by_workspace_id(self, workspace_id: UUID, page: PageRequest) -> list[Chat]:
+        """Up to `page.limit` chats of the workspace ordered by (created_at, chat_id),
+        strictly after `page.after` when given."""
+        ...
+
+    async def save(self, chat: Chat) -> None: ...
+
+    async def delete(self, chat_id: UUID) -> None:
+        """Remove the chat record and its file records; an unknown id is a no-op."""
+        ...
+
+
+class ChatFileRepository(Protocol):
+    async def get(self, file_id: UUID) -> ChatFile | None: ...
+
+    async def get_by_chat_id_and_name(
+        self, chat_id: UUID, name: ChatAttachmentName
+    ) -> ChatFile | None: ...
+
+    async def list_by_chat_id(self, chat_id: UUID, page: PageRequest) -> list[ChatFile]:
+        """Up to `page.limit` records of the chat ordered by (created_at, file_id),
+        strictly after `page.after` when given."""
+        ...
+
+    async def list_all_by_chat_id(self, chat_id: UUID) -> list[ChatFile]:
+        """Every record of the chat, ordered by (created_at, file_id)."""
+        ...
+
+    async def save(self, chat_file: ChatFile) -> None:
+        """Insert or update by file_id. Records are unique per (chat_id, name): saving under a
+        name another record of the chat holds replaces that older record."""
+        ...
+
+    async def delete(self, file_id: UUID) -> None:
+        """Remove one record; an unknown id is a no-op."""
+        ...
+
+    async def delete_by_chat_id(self, chat_id: UUID) -> None:
+        """Remove every record of the chat."""
+        ...
+
+
+class SandboxSessionRepository(Protocol):
+    async def get(self, session_id: UUID) -> SandboxSession | None: ...
+
+    async def get_active_by_chat_id(self, chat_id: UUID, now: datetime) -> SandboxSession | None:
+        """The session active on the chat at `now` (not ended, not expired), if any."""
+        ...
+
+    async def add(self, session: SandboxSession, now: datetime) -> bool:
+        """Atomically store a new session unless another is active on its chat at `now`.
+
+        Returns False (and stores nothing) when one is active."""
+        ...
+
+    async def save(self, session: SandboxSession) -> None:
+        """Update a stored session (a heartbeat's new `expires_at`, an `ended_at`)."""
+        ...
+
+    async def delete_by_chat_id(self, chat_id: UUID) -> None: ...

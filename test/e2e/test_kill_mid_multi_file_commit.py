@@ -23,8 +23,7 @@ from test.e2e.client import (
     chats_dir,
     client,
     json_of,
-    new_chat,
-    new_user,
+    new_user_with_chat,
     sha256,
     upload,
 )
@@ -61,9 +60,7 @@ def test_a_kill_after_the_first_rename_of_a_three_file_upload_leaves_none_replac
     control.mkdir()
     paused_before = ("-m", "test.e2e.pause_at_rename", str(control), NAMES[1])
     with server_to_kill(data_dir, command=paused_before) as server, client(server) as http:
-        headers = new_user(http)
-        workspace_id = json_of(http.get("/v1/workspace", headers=headers))["workspace_id"]
-        chat_id = new_chat(http, headers)
+        headers, workspace_id, chat_id = new_user_with_chat(http)
         acknowledged = json_of(upload(http, headers, chat_id, bodies(b"old")), 201)["items"]
         directory = chats_dir(data_dir, workspace_id) / chat_id
         (control / ARMED).touch()

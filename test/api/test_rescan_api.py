@@ -19,6 +19,7 @@ from test.api.conftest import (
     upload_file,
     used_bytes,
 )
+from test.attachment_names import a_file_can_bear, kept_names, refused_names
 from test.disk import regular_bytes_under
 from test.fakes import FakeClock
 from test.planted import PLANTERS, Planter
@@ -170,27 +171,23 @@ async def test_socket_is_never_imported(
     assert items == []
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param("bad\x01name.txt", id="control-char"),
-        pytest.param("line\nbreak.txt", id="newline"),
-        pytest.param("tab\there.txt", id="tab"),
-        pytest.param("del\x7f.txt", id="delete-char"),
-    ],
-)
-async def test_names_that_break_the_name_rules_are_never_imported(
+@pytest.mark.parametrize("name", kept_names(a_file_can_bear))
+async def test_file_under_a_name_the_rules_keep_is_imported_under_it(
     user: UserApi, chat_id: str, chat_path: Path, name: str
 ) -> None:
     (chat_path / name).write_bytes(b"x")
 
-    assert await rescan(user, chat_id) == []
+    (item,) = await rescan(user, chat_id)
+
+    assert item["name"] == name
+    assert [listed["name"] for listed in await list_files(user, chat_id)] == [name]
 
 
-async def test_name_that_is_not_utf8_is_never_imported(
-    user: UserApi, chat_id: str, chat_path: Path
+@pytest.mark.parametrize("name", refused_names(a_file_can_bear))
+async def test_names_that_break_the_name_rules_are_never_imported(
+    user: UserApi, chat_id: str, chat_path: Path, name: str
 ) -> None:
-    (chat_path / os.fsdecode(b"bad-\xff.txt")).write_bytes(b"x")
+    (chat_path / name).write_bytes(b"x")
 
     assert await rescan(user, chat_id) == []
 

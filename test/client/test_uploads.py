@@ -17,6 +17,7 @@ from chatstore_client import AsyncClient, Client, Upload
 from chatstore_client._content import CHUNK_BYTES
 from chatstore_client.uploads import MultipartBody, UploadItem, content_disposition
 from test.e2e.server import RunningServer
+from test.names_on_the_wire import written_by_the_client
 
 MIB = 1024 * 1024
 BIG_BYTES = 48 * MIB
@@ -56,24 +57,7 @@ def test_the_async_body_has_the_same_bytes() -> None:
     assert anyio.run(collect) == b"".join(body.chunks())
 
 
-@pytest.mark.parametrize(
-    ("name", "disposition"),
-    [
-        pytest.param("a.txt", 'form-data; name="file"; filename="a.txt"', id="plain"),
-        pytest.param(
-            'say "hi"\r\n.txt',
-            'form-data; name="file"; filename="say %22hi%22%0D%0A.txt"',
-            id="quote-cr-lf",
-        ),
-        pytest.param("100%.txt", 'form-data; name="file"; filename="100%.txt"', id="percent"),
-        pytest.param(
-            "Übersicht 2026.pdf",
-            'form-data; name="file"; filename="Übersicht 2026.pdf"; '
-            "filename*=UTF-8''%C3%9Cbersicht%202026.pdf",
-            id="non-ascii",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("name", "disposition"), written_by_the_client())
 def test_names_are_quoted_as_browsers_do_with_rfc_8187_for_non_ascii(
     name: str, disposition: str
 ) -> None:

@@ -19,6 +19,20 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """The data directory of the service or adapter under test, not yet created."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def outside_dir(tmp_path: Path) -> Path:
+    """A directory beside the data directory that nothing may read, reveal or change."""
+    path = tmp_path / "outside"
+    path.mkdir()
+    return path
+
+
 @pytest.fixture(scope="session")
 def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
     """One PostgreSQL server for the whole run, started (installed if need be) on first use."""

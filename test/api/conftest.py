@@ -152,19 +152,6 @@ class UserApi:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def outside_dir(tmp_path: Path) -> Path:
-    """A directory beside the data directory that no answer may ever reveal."""
-    path = tmp_path / "outside"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)
 

@@ -30,15 +30,15 @@ TIB = 1024 * 1024 * MIB
 # What the scans of these tests may read of one file: more than any file they plant but one.
 SCAN_BOUND = 4096
 EMPTY_VERSION = HistoryVersion(hashlib.sha256(b"").hexdigest(), 0)
-OUTSIDE_BYTES = b"secret outside the data root"
+OUTSIDE_BYTES = b"secret outside the data data_dir"
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def chat_path(root: Path) -> Path:
-    return root / "workspaces" / str(WORKSPACE_ID) / "chats" / str(CHAT_ID)
+def chat_path(data_dir: Path) -> Path:
+    return data_dir / "workspaces" / str(WORKSPACE_ID) / "chats" / str(CHAT_ID)
 
 
 def directory_names(path: Path) -> list[str]:
@@ -63,14 +63,9 @@ async def read_and_close(reader: ContentReader) -> bytes:
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    """A file beside the data root that nothing may read or change."""
-    path = tmp_path / "outside.txt"
+def outside(outside_dir: Path) -> Path:
+    """A file beside the data data_dir that nothing may read or change."""
+    path = outside_dir / "outside.txt"
     path.write_bytes(OUTSIDE_BYTES)
     return path
 
@@ -80,27 +75,27 @@ def is_untouched(outside: Path) -> bool:
 
 
 @pytest.fixture
-async def storage(root: Path, anyio_backend: str) -> FilesystemChatStorage:
-    prepared = FilesystemChatStorage(root)
+async def storage(data_dir: Path, anyio_backend: str) -> FilesystemChatStorage:
+    prepared = FilesystemChatStorage(data_dir)
     await prepared.prepare()
     return prepared
 
 
 @pytest.fixture
-async def chat(storage: FilesystemChatStorage, root: Path) -> Path:
+async def chat(storage: FilesystemChatStorage, data_dir: Path) -> Path:
     await storage.ensure_chat(WORKSPACE_ID, CHAT_ID)
-    return chat_path(root)
+    return chat_path(data_dir)
 
 
 @pytest.mark.anyio
 async def test_ensure_chat_creates_the_layout_with_an_empty_history(
-    storage: FilesystemChatStorage, root: Path
+    storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
     await storage.ensure_chat(WORKSPACE_ID, CHAT_ID)
 
-    assert directory_names(root) == ["staging", "trash", "workspaces"]
-    assert directory_names(chat_path(root)) == ["history.md"]
-    assert (chat_path(root) / "history.md").read_bytes() == b""
+    assert directory_names(data_dir) == ["staging", "trash", "workspaces"]
+    assert directory_names(chat_path(data_dir)) == ["history.md"]
+    assert (chat_path(data_dir) / "history.md").read_bytes() == b""
 
 
 @pytest.mark.anyio
@@ -116,7 +111,7 @@ async def test_ensure_chat_keeps_an_existing_chat_as_it_is(
 
 @pytest.mark.anyio
 async def test_staged_bytes_commit_with_their_size_and_sha256(
-    storage: FilesystemChatStorage, chat: Path, root: Path
+    storage: FilesystemChatStorage, chat: Path, data_dir: Path
 ) -> None:
     parts = [os.urandom(700 * 1024) for _ in range(3)] + [b"tail"]
     data = b"".join(parts)
@@ -127,7 +122,7 @@ async def test_staged_bytes_commit_with_their_size_and_sha256(
     assert (staged.size_bytes, staged.sha256) == (len(data), sha256(data))
     assert freed == 0
     assert (chat / NAME.value).read_bytes() == data
-    assert staged_files(root) == []
+    assert staged_files(data_dir) == []
     reader = await storage.open_attachment(WORKSPACE_ID, CHAT_ID, NAME)
     assert reader.size_bytes == len(data)
     assert await read_and_close(reader) == data
@@ -145,7 +140,7 @@ async def test_staging_an_empty_stream_gives_empty_content(
 
 @pytest.mark.anyio
 async def test_stage_removes_its_file_and_reraises_when_the_chunks_raise(
-    storage: FilesystemChatStorage, root: Path
+    storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
     async def too_long() -> AsyncIterator[bytes]:
         yield b"x" * (2 * MIB)
@@ -154,12 +149,12 @@ async def test_stage_removes_its_file_and_reraises_when_the_chunks_raise(
     with pytest.raises(FileTooLargeError):
         await storage.stage(too_long())
 
-    assert staged_files(root) == []
+    assert staged_files(data_dir) == []
 
 
 @pytest.mark.anyio
 async def test_stage_removes_its_file_when_cancelled_mid_upload(
-    storage: FilesystemChatStorage, root: Path
+    storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
     written = asyncio.Event()
 
@@ -171,25 +166,25 @@ async def test_stage_removes_its_file_when_cancelled_mid_upload(
 
     upload = asyncio.create_task(storage.stage(stalled()))
     await written.wait()
-    assert len(staged_files(root)) == 1
+    assert len(staged_files(data_dir)) == 1
     upload.cancel()
 
     with pytest.raises(asyncio.CancelledError):
         await upload
-    assert staged_files(root) == []
+    assert staged_files(data_dir) == []
 
 
 @pytest.mark.anyio
 async def test_discard_removes_the_staged_file_and_then_is_a_no_op(
-    storage: FilesystemChatStorage, root: Path
+    storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
     staged = await storage.stage(chunks_of(b"draft"))
-    assert staged_files(root) == [staged.token]
+    assert staged_files(data_dir) == [staged.token]
 
     await storage.discard(staged)
     await storage.discard(staged)
 
-    assert staged_files(root) == []
+    assert staged_files(data_dir) == []
 
 
 @pytest.mark.anyio
@@ -208,13 +203,13 @@ async def test_commit_replaces_the_attachment_and_returns_the_old_size(
 
 @pytest.mark.anyio
 async def test_commit_recreates_a_chat_directory_that_is_missing(
-    storage: FilesystemChatStorage, root: Path
+    storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
     staged = await storage.stage(chunks_of(b"data"))
 
     await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, staged)])
 
-    assert directory_names(chat_path(root)) == ["history.md", NAME.value]
+    assert directory_names(chat_path(data_dir)) == ["history.md", NAME.value]
 
 
 @pytest.mark.anyio
@@ -234,27 +229,27 @@ async def test_commit_onto_a_planted_symlink_replaces_the_link_and_leaves_its_ta
 
 @pytest.mark.anyio
 async def test_commit_onto_a_planted_directory_fails_and_removes_the_staged_file(
-    storage: FilesystemChatStorage, chat: Path, root: Path
+    storage: FilesystemChatStorage, chat: Path, data_dir: Path
 ) -> None:
-    plant_directory(chat / NAME.value, root)
+    plant_directory(chat / NAME.value, data_dir)
     staged = await storage.stage(chunks_of(b"uploaded"))
 
     with pytest.raises(StorageUnavailableError, match="directory"):
         await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, staged)])
 
     assert (chat / NAME.value / "inner.txt").read_bytes() == b"inner"
-    assert staged_files(root) == []
+    assert staged_files(data_dir) == []
 
 
 @pytest.mark.anyio
 async def test_a_failed_commit_of_several_files_puts_back_what_the_earlier_ones_replaced(
-    storage: FilesystemChatStorage, chat: Path, root: Path
+    storage: FilesystemChatStorage, chat: Path, data_dir: Path
 ) -> None:
     await storage.commit_attachments(
         WORKSPACE_ID, CHAT_ID, [(NAME, await storage.stage(chunks_of(b"old notes")))]
     )
     blocked = ChatAttachmentName("blocked.txt")
-    plant_directory(chat / blocked.value, root)
+    plant_directory(chat / blocked.value, data_dir)
     fresh = ChatAttachmentName("fresh.txt")
     items = [
         (NAME, await storage.stage(chunks_of(b"new notes"))),
@@ -268,12 +263,12 @@ async def test_a_failed_commit_of_several_files_puts_back_what_the_earlier_ones_
     assert (chat / NAME.value).read_bytes() == b"old notes"
     assert not (chat / fresh.value).exists()
     assert (chat / blocked.value / "inner.txt").read_bytes() == b"inner"
-    assert staged_files(root) == []
+    assert staged_files(data_dir) == []
 
 
 @pytest.mark.anyio
 async def test_commit_of_several_files_returns_what_each_replaced(
-    storage: FilesystemChatStorage, chat: Path, root: Path
+    storage: FilesystemChatStorage, chat: Path, data_dir: Path
 ) -> None:
     await storage.commit_attachments(
         WORKSPACE_ID, CHAT_ID, [(NAME, await storage.stage(chunks_of(b"12345")))]
@@ -285,7 +280,7 @@ async def test_commit_of_several_files_returns_what_each_replaced(
     ]
 
     assert await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, items) == [0, 5]
-    assert staged_files(root) == []
+    assert staged_files(data_dir) == []
 
 
 @pytest.mark.anyio
@@ -406,14 +401,14 @@ async def test_open_history_serves_the_version_it_names_even_once_replaced(
 
 @pytest.mark.anyio
 async def test_history_staged_without_fsync_is_written_whole(
-    storage: FilesystemChatStorage, chat: Path, root: Path
+    storage: FilesystemChatStorage, chat: Path, data_dir: Path
 ) -> None:
     staged = await storage.stage(chunks_of(b"# not yet durable"), durable=False)
 
     await storage.write_history(WORKSPACE_ID, CHAT_ID, staged)
 
     assert (chat / "history.md").read_bytes() == b"# not yet durable"
-    assert staged_files(root) == []
+    assert staged_files(data_dir) == []
 
 
 @pytest.mark.anyio
@@ -488,9 +483,9 @@ async def test_delete_attachment_removes_a_symlink_but_never_its_target(
 
 @pytest.mark.anyio
 async def test_delete_attachment_leaves_a_planted_directory_alone(
-    storage: FilesystemChatStorage, chat: Path, root: Path
+    storage: FilesystemChatStorage, chat: Path, data_dir: Path
 ) -> None:
-    plant_directory(chat / NAME.value, root)
+    plant_directory(chat / NAME.value, data_dir)
 
     assert await storage.delete_attachment(WORKSPACE_ID, CHAT_ID, NAME) == 0
     assert (chat / NAME.value / "inner.txt").read_bytes() == b"inner"
@@ -548,10 +543,8 @@ async def test_scan_of_a_chat_without_a_directory_is_empty(
 
 @pytest.mark.anyio
 async def test_delete_chat_removes_the_directory_without_following_links(
-    storage: FilesystemChatStorage, chat: Path, root: Path, tmp_path: Path, outside: Path
+    storage: FilesystemChatStorage, chat: Path, data_dir: Path, outside_dir: Path, outside: Path
 ) -> None:
-    outside_dir = tmp_path / "outside-dir"
-    outside_dir.mkdir()
     (outside_dir / "kept.txt").write_bytes(b"kept")
     (chat / "linked-dir").symlink_to(outside_dir)
     (chat / "linked-file").symlink_to(outside)
@@ -562,18 +555,18 @@ async def test_delete_chat_removes_the_directory_without_following_links(
     await storage.purge_chat(CHAT_ID)
 
     assert directory_names(chat.parent) == []
-    assert directory_names(root / "trash") == []
+    assert directory_names(data_dir / "trash") == []
     assert (outside_dir / "kept.txt").read_bytes() == b"kept"
     assert is_untouched(outside)
 
 
 @pytest.mark.anyio
 async def test_delete_chat_of_a_chat_without_a_directory_is_a_no_op(
-    storage: FilesystemChatStorage, root: Path
+    storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
     await storage.delete_chat(WORKSPACE_ID, CHAT_ID)
 
-    assert directory_names(root / "trash") == []
+    assert directory_names(data_dir / "trash") == []
 
 
 def noted_record(name: str, data: bytes) -> ChatFile:
@@ -589,7 +582,7 @@ def noted_record(name: str, data: bytes) -> ChatFile:
 
 
 async def crashed_mid_upload(
-    storage: FilesystemChatStorage, root: Path, tmp_path: Path, renamed: int
+    storage: FilesystemChatStorage, data_dir: Path, tmp_path: Path, renamed: int
 ) -> list[ChatFile]:
     """A chat with "notes.txt", then an upload of it and "fresh.txt" that noted its
     records and died after `renamed` of its renames; returns the noted records."""
@@ -606,46 +599,53 @@ async def crashed_mid_upload(
     for name, data in files.items():
         (staging / f"{name}.tmp").write_bytes(data)
         pairs.append((name, f"{name}.tmp"))
-    cut_short(chat_path(root), staging, root / "unsettled", journal_of(root).name, pairs, renamed)
+    cut_short(
+        chat_path(data_dir),
+        staging,
+        data_dir / "unsettled",
+        journal_of(data_dir).name,
+        pairs,
+        renamed,
+    )
     return noted
 
 
-def journal_of(root: Path) -> Path:
-    return root / "unsettled" / f"{WORKSPACE_ID}_{CHAT_ID}.commit"
+def journal_of(data_dir: Path) -> Path:
+    return data_dir / "unsettled" / f"{WORKSPACE_ID}_{CHAT_ID}.commit"
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("renamed", [0, 1, 2], ids=lambda k: f"{k} renamed")
 async def test_pending_files_first_undoes_a_multi_file_commit_a_crash_cut_short(
-    storage: FilesystemChatStorage, chat: Path, root: Path, tmp_path: Path, renamed: int
+    storage: FilesystemChatStorage, chat: Path, data_dir: Path, tmp_path: Path, renamed: int
 ) -> None:
-    await crashed_mid_upload(storage, root, tmp_path, renamed)
+    await crashed_mid_upload(storage, data_dir, tmp_path, renamed)
 
     assert await storage.unsettled_chats() == [(WORKSPACE_ID, CHAT_ID)]
     assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == []
     assert directory_names(chat) == ["history.md", NAME.value]
     assert (chat / NAME.value).read_bytes() == b"old notes"
-    assert not journal_of(root).exists()
+    assert not journal_of(data_dir).exists()
 
 
 @pytest.mark.anyio
 async def test_pending_files_of_a_commit_that_had_done_its_renames_are_its_noted_records(
-    storage: FilesystemChatStorage, chat: Path, root: Path, tmp_path: Path
+    storage: FilesystemChatStorage, chat: Path, data_dir: Path, tmp_path: Path
 ) -> None:
-    noted = await crashed_mid_upload(storage, root, tmp_path, renamed=2)
-    mark_renamed(journal_of(root))
+    noted = await crashed_mid_upload(storage, data_dir, tmp_path, renamed=2)
+    mark_renamed(journal_of(data_dir))
 
     assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == noted
     assert (chat / NAME.value).read_bytes() == b"new notes"
     assert (chat / "fresh.txt").read_bytes() == b"fresh"
-    assert not journal_of(root).exists()
+    assert not journal_of(data_dir).exists()
 
 
 @pytest.mark.anyio
 async def test_a_commit_journal_alone_marks_its_chat_unsettled_and_goes_with_the_chat(
-    storage: FilesystemChatStorage, chat: Path, root: Path, tmp_path: Path
+    storage: FilesystemChatStorage, chat: Path, data_dir: Path, tmp_path: Path
 ) -> None:
-    await crashed_mid_upload(storage, root, tmp_path, renamed=1)
+    await crashed_mid_upload(storage, data_dir, tmp_path, renamed=1)
     await storage.mark_settled(WORKSPACE_ID, CHAT_ID)
 
     assert await storage.unsettled_chats() == [(WORKSPACE_ID, CHAT_ID)]
@@ -657,39 +657,37 @@ async def test_a_commit_journal_alone_marks_its_chat_unsettled_and_goes_with_the
 
 @pytest.mark.anyio
 async def test_prepare_clears_what_a_previous_run_left_in_staging_and_trash(
-    storage: FilesystemChatStorage, chat: Path, root: Path, tmp_path: Path
+    storage: FilesystemChatStorage, chat: Path, data_dir: Path, outside_dir: Path
 ) -> None:
-    outside_dir = tmp_path / "outside-dir"
-    outside_dir.mkdir()
     (outside_dir / "kept.txt").write_bytes(b"kept")
-    (root / "staging" / "left.tmp").write_bytes(b"partial upload")
-    plant_directory(root / "trash" / "old-chat", root)
-    (root / "trash" / "old-chat" / "link").symlink_to(outside_dir)
-    (root / "trash" / "link").symlink_to(outside_dir)
+    (data_dir / "staging" / "left.tmp").write_bytes(b"partial upload")
+    plant_directory(data_dir / "trash" / "old-chat", data_dir)
+    (data_dir / "trash" / "old-chat" / "link").symlink_to(outside_dir)
+    (data_dir / "trash" / "link").symlink_to(outside_dir)
 
-    await FilesystemChatStorage(root).prepare()
+    await FilesystemChatStorage(data_dir).prepare()
 
-    assert staged_files(root) == []
-    assert directory_names(root / "trash") == []
+    assert staged_files(data_dir) == []
+    assert directory_names(data_dir / "trash") == []
     assert (outside_dir / "kept.txt").read_bytes() == b"kept"
     assert directory_names(chat) == ["history.md"]
 
 
 @pytest.mark.anyio
 async def test_prepare_creates_private_staging_and_trash(
-    storage: FilesystemChatStorage, root: Path
+    storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
     for name in ("staging", "trash"):
-        assert stat.S_IMODE((root / name).stat().st_mode) & 0o077 == 0
+        assert stat.S_IMODE((data_dir / name).stat().st_mode) & 0o077 == 0
 
 
 @pytest.mark.anyio
 async def test_check_writable_passes_on_a_prepared_root_and_leaves_nothing(
-    storage: FilesystemChatStorage, root: Path
+    storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
     await storage.check_writable()
 
-    assert staged_files(root) == []
+    assert staged_files(data_dir) == []
 
 
 @pytest.mark.anyio

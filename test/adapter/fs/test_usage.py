@@ -10,10 +10,10 @@ CHAT_ID = UUID("00000000-0000-4000-8000-00000000000c")
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    path = tmp_path / "data"
-    path.mkdir()
-    return path
+def root(data_dir: Path) -> Path:
+    """The data directory, made as the service makes it on start."""
+    data_dir.mkdir()
+    return data_dir
 
 
 @pytest.fixture
@@ -42,12 +42,10 @@ async def test_usage_sums_regular_files_at_any_depth(
 
 @pytest.mark.anyio
 async def test_usage_never_counts_links_or_what_they_point_at(
-    root: Path, chat: Path, tmp_path: Path, anyio_backend: str
+    root: Path, chat: Path, outside_dir: Path, anyio_backend: str
 ) -> None:
-    big = tmp_path / "big.bin"
+    big = outside_dir / "big.bin"
     big.write_bytes(b"b" * 100_000)
-    outside_dir = tmp_path / "outside-dir"
-    outside_dir.mkdir()
     (outside_dir / "other.bin").write_bytes(b"o" * 50_000)
     (chat / "big-link").symlink_to(big)
     (chat / "dir-link").symlink_to(outside_dir)

@@ -3,7 +3,7 @@ import gc
 import hashlib
 import os
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -50,6 +50,14 @@ async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
         yield part
 
 
+async def committed(
+    storage: FilesystemChatStorage, *files: tuple[ChatAttachmentName, bytes]
+) -> list[int]:
+    """Stages each file's bytes, then commits them all as one upload: what each replaced."""
+    items = [(name, await storage.stage(chunks_of(data))) for name, data in files]
+    return await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, items)
+
+
 async def read_all(reader: ContentReader, start: int = 0, end: int | None = None) -> bytes:
     last = reader.size_bytes - 1 if end is None else end
     return b"".join([chunk async for chunk in reader.iter_range(start, last)])
@@ -87,7 +95,6 @@ async def chat(storage: FilesystemChatStorage, data_dir: Path) -> Path:
     return chat_path(data_dir)
 
 
-@pytest.mark.anyio
 async def test_ensure_chat_creates_the_layout_with_an_empty_history(
     storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
@@ -98,7 +105,6 @@ async def test_ensure_chat_creates_the_layout_with_an_empty_history(
     assert (chat_path(data_dir) / "history.md").read_bytes() == b""
 
 
-@pytest.mark.anyio
 async def test_ensure_chat_keeps_an_existing_chat_as_it_is(
     storage: FilesystemChatStorage, chat: Path
 ) -> None:
@@ -109,7 +115,6 @@ async def test_ensure_chat_keeps_an_existing_chat_as_it_is(
     assert (chat / "history.md").read_bytes() == b"# hello"
 
 
-@pytest.mark.anyio
 async def test_staged_bytes_commit_with_their_size_and_sha256(
     storage: FilesystemChatStorage, chat: Path, data_dir: Path
 ) -> None:
@@ -128,7 +133,6 @@ async def test_staged_bytes_commit_with_their_size_and_sha256(
     assert await read_and_close(reader) == data
 
 
-@pytest.mark.anyio
 async def test_staging_an_empty_stream_gives_empty_content(
     storage: FilesystemChatStorage,
 ) -> None:
@@ -138,7 +142,6 @@ async def test_staging_an_empty_stream_gives_empty_content(
     await storage.discard(staged)
 
 
-@pytest.mark.anyio
 async def test_stage_removes_its_file_and_reraises_when_the_chunks_raise(
     storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
@@ -152,7 +155,6 @@ async def test_stage_removes_its_file_and_reraises_when_the_chunks_raise(
     assert staged_files(data_dir) == []
 
 
-@pytest.mark.anyio
 async def test_stage_removes_its_file_when_cancelled_mid_upload(
     storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
@@ -174,7 +176,6 @@ async def test_stage_removes_its_file_when_cancelled_mid_upload(
     assert staged_files(data_dir) == []
 
 
-@pytest.mark.anyio
 async def test_discard_removes_the_staged_file_and_then_is_a_no_op(
     storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
@@ -187,78 +188,47 @@ async def test_discard_removes_the_staged_file_and_then_is_a_no_op(
     assert staged_files(data_dir) == []
 
 
-@pytest.mark.anyio
 async def test_commit_replaces_the_attachment_and_returns_the_old_size(
     storage: FilesystemChatStorage, chat: Path
 ) -> None:
-    first = await storage.stage(chunks_of(b"first version"))
-    await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, first)])
-    second = await storage.stage(chunks_of(b"second"))
+    await committed(storage, (NAME, b"first version"))
 
-    freed = (await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, second)]))[0]
+    freed = (await committed(storage, (NAME, b"second")))[0]
 
     assert freed == len(b"first version")
     assert (chat / NAME.value).read_bytes() == b"second"
 
 
-@pytest.mark.anyio
 async def test_commit_recreates_a_chat_directory_that_is_missing(
     storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
-    staged = await storage.stage(chunks_of(b"data"))
-
-    await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, staged)])
+    await committed(storage, (NAME, b"data"))
 
     assert directory_names(chat_path(data_dir)) == ["history.md", NAME.value]
 
 
-@pytest.mark.anyio
-async def test_commit_onto_a_planted_symlink_replaces_the_link_and_leaves_its_target(
-    storage: FilesystemChatStorage, chat: Path, outside: Path
-) -> None:
-    (chat / NAME.value).symlink_to(outside)
-    staged = await storage.stage(chunks_of(b"uploaded"))
-
-    freed = (await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, staged)]))[0]
-
-    assert freed == 0
-    assert not (chat / NAME.value).is_symlink()
-    assert (chat / NAME.value).read_bytes() == b"uploaded"
-    assert is_untouched(outside)
-
-
-@pytest.mark.anyio
 async def test_commit_onto_a_planted_directory_fails_and_removes_the_staged_file(
     storage: FilesystemChatStorage, chat: Path, data_dir: Path
 ) -> None:
     plant_directory(chat / NAME.value, data_dir)
-    staged = await storage.stage(chunks_of(b"uploaded"))
 
     with pytest.raises(StorageUnavailableError, match="directory"):
-        await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, staged)])
+        await committed(storage, (NAME, b"uploaded"))
 
     assert (chat / NAME.value / "inner.txt").read_bytes() == b"inner"
     assert staged_files(data_dir) == []
 
 
-@pytest.mark.anyio
 async def test_a_failed_commit_of_several_files_puts_back_what_the_earlier_ones_replaced(
     storage: FilesystemChatStorage, chat: Path, data_dir: Path
 ) -> None:
-    await storage.commit_attachments(
-        WORKSPACE_ID, CHAT_ID, [(NAME, await storage.stage(chunks_of(b"old notes")))]
-    )
+    await committed(storage, (NAME, b"old notes"))
     blocked = ChatAttachmentName("blocked.txt")
     plant_directory(chat / blocked.value, data_dir)
     fresh = ChatAttachmentName("fresh.txt")
-    items = [
-        (NAME, await storage.stage(chunks_of(b"new notes"))),
-        (fresh, await storage.stage(chunks_of(b"fresh"))),
-        (blocked, await storage.stage(chunks_of(b"never lands"))),
-    ]
 
     with pytest.raises(StorageUnavailableError, match="directory"):
-        await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, items)
+        await committed(storage, (NAME, b"new notes"), (fresh, b"fresh"), (blocked, b"never lands"))
 
     assert (chat / NAME.value).read_bytes() == b"old notes"
     assert not (chat / fresh.value).exists()
@@ -266,24 +236,16 @@ async def test_a_failed_commit_of_several_files_puts_back_what_the_earlier_ones_
     assert staged_files(data_dir) == []
 
 
-@pytest.mark.anyio
 async def test_commit_of_several_files_returns_what_each_replaced(
     storage: FilesystemChatStorage, chat: Path, data_dir: Path
 ) -> None:
-    await storage.commit_attachments(
-        WORKSPACE_ID, CHAT_ID, [(NAME, await storage.stage(chunks_of(b"12345")))]
-    )
+    await committed(storage, (NAME, b"12345"))
     other = ChatAttachmentName("other.txt")
-    items = [
-        (other, await storage.stage(chunks_of(b"o"))),
-        (NAME, await storage.stage(chunks_of(b"n"))),
-    ]
 
-    assert await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, items) == [0, 5]
+    assert await committed(storage, (other, b"o"), (NAME, b"n")) == [0, 5]
     assert staged_files(data_dir) == []
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("plant", PLANTERS)
 async def test_open_attachment_answers_a_planted_non_regular_file_as_missing(
     storage: FilesystemChatStorage,
@@ -297,7 +259,6 @@ async def test_open_attachment_answers_a_planted_non_regular_file_as_missing(
         await storage.open_attachment(WORKSPACE_ID, CHAT_ID, NAME)
 
 
-@pytest.mark.anyio
 async def test_open_attachment_of_a_chat_without_a_directory_is_not_found(
     storage: FilesystemChatStorage,
 ) -> None:
@@ -305,7 +266,6 @@ async def test_open_attachment_of_a_chat_without_a_directory_is_not_found(
         await storage.open_attachment(WORKSPACE_ID, CHAT_ID, NAME)
 
 
-@pytest.mark.anyio
 async def test_reader_stops_at_the_size_seen_at_open_when_the_file_grows(
     storage: FilesystemChatStorage, chat: Path
 ) -> None:
@@ -318,7 +278,6 @@ async def test_reader_stops_at_the_size_seen_at_open_when_the_file_grows(
     await reader.aclose()
 
 
-@pytest.mark.anyio
 async def test_reader_ends_early_without_error_when_the_file_shrinks(
     storage: FilesystemChatStorage, chat: Path
 ) -> None:
@@ -329,7 +288,6 @@ async def test_reader_ends_early_without_error_when_the_file_shrinks(
     assert await read_and_close(reader) == b"0123"
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize(
     ("start", "end"),
     [
@@ -354,7 +312,6 @@ async def test_iter_range_serves_the_inclusive_range_within_the_file(
     assert all(0 < len(chunk) <= MIB for chunk in chunks)
 
 
-@pytest.mark.anyio
 async def test_reader_refuses_to_read_after_it_is_closed(
     storage: FilesystemChatStorage, chat: Path
 ) -> None:
@@ -367,7 +324,6 @@ async def test_reader_refuses_to_read_after_it_is_closed(
         await read_all(reader)
 
 
-@pytest.mark.anyio
 async def test_history_of_a_chat_without_a_directory_is_empty(
     storage: FilesystemChatStorage,
 ) -> None:
@@ -381,7 +337,6 @@ async def test_history_of_a_chat_without_a_directory_is_empty(
 @pytest.mark.parametrize(
     "size", [pytest.param(100, id="small"), pytest.param(MIB + 100, id="large")]
 )
-@pytest.mark.anyio
 async def test_open_history_serves_the_version_it_names_even_once_replaced(
     storage: FilesystemChatStorage, chat: Path, tmp_path: Path, size: int
 ) -> None:
@@ -399,7 +354,6 @@ async def test_open_history_serves_the_version_it_names_even_once_replaced(
     assert newer == HistoryVersion(sha256(b"newer"), 5)
 
 
-@pytest.mark.anyio
 async def test_history_staged_without_fsync_is_written_whole(
     storage: FilesystemChatStorage, chat: Path, data_dir: Path
 ) -> None:
@@ -411,7 +365,6 @@ async def test_history_staged_without_fsync_is_written_whole(
     assert staged_files(data_dir) == []
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("plant", PLANTERS)
 async def test_a_planted_non_regular_history_reads_as_empty(
     storage: FilesystemChatStorage,
@@ -429,7 +382,6 @@ async def test_a_planted_non_regular_history_reads_as_empty(
     assert await storage.history_version(WORKSPACE_ID, CHAT_ID) == EMPTY_VERSION
 
 
-@pytest.mark.anyio
 async def test_write_history_replaces_the_history_and_returns_the_old_size(
     storage: FilesystemChatStorage, chat: Path
 ) -> None:
@@ -443,23 +395,40 @@ async def test_write_history_replaces_the_history_and_returns_the_old_size(
     assert version == HistoryVersion(sha256(b"# new history"), 13)
 
 
-@pytest.mark.anyio
-async def test_write_history_onto_a_planted_symlink_replaces_the_link_and_leaves_its_target(
-    storage: FilesystemChatStorage, chat: Path, outside: Path
-) -> None:
-    (chat / "history.md").unlink()
-    (chat / "history.md").symlink_to(outside)
-    staged = await storage.stage(chunks_of(b"history"))
+async def commit_notes(storage: FilesystemChatStorage, data: bytes) -> int:
+    return (await committed(storage, (NAME, data)))[0]
 
-    freed = await storage.write_history(WORKSPACE_ID, CHAT_ID, staged)
+
+async def write_the_history(storage: FilesystemChatStorage, data: bytes) -> int:
+    return await storage.write_history(WORKSPACE_ID, CHAT_ID, await storage.stage(chunks_of(data)))
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "data"),
+    [
+        pytest.param(NAME.value, commit_notes, b"uploaded", id="attachment-commit"),
+        pytest.param("history.md", write_the_history, b"history", id="history-write"),
+    ],
+)
+async def test_writing_onto_a_planted_symlink_replaces_the_link_and_leaves_its_target(
+    storage: FilesystemChatStorage,
+    chat: Path,
+    outside: Path,
+    name: str,
+    write: Callable[[FilesystemChatStorage, bytes], Awaitable[int]],
+    data: bytes,
+) -> None:
+    (chat / name).unlink(missing_ok=True)
+    (chat / name).symlink_to(outside)
+
+    freed = await write(storage, data)
 
     assert freed == 0
-    assert not (chat / "history.md").is_symlink()
-    assert (chat / "history.md").read_bytes() == b"history"
+    assert not (chat / name).is_symlink()
+    assert (chat / name).read_bytes() == data
     assert is_untouched(outside)
 
 
-@pytest.mark.anyio
 async def test_delete_attachment_removes_the_file_and_returns_the_bytes_freed(
     storage: FilesystemChatStorage, chat: Path
 ) -> None:
@@ -470,7 +439,6 @@ async def test_delete_attachment_removes_the_file_and_returns_the_bytes_freed(
     assert directory_names(chat) == ["history.md"]
 
 
-@pytest.mark.anyio
 async def test_delete_attachment_removes_a_symlink_but_never_its_target(
     storage: FilesystemChatStorage, chat: Path, outside: Path
 ) -> None:
@@ -481,7 +449,6 @@ async def test_delete_attachment_removes_a_symlink_but_never_its_target(
     assert is_untouched(outside)
 
 
-@pytest.mark.anyio
 async def test_delete_attachment_leaves_a_planted_directory_alone(
     storage: FilesystemChatStorage, chat: Path, data_dir: Path
 ) -> None:
@@ -491,14 +458,12 @@ async def test_delete_attachment_leaves_a_planted_directory_alone(
     assert (chat / NAME.value / "inner.txt").read_bytes() == b"inner"
 
 
-@pytest.mark.anyio
 async def test_delete_attachment_of_a_chat_without_a_directory_frees_nothing(
     storage: FilesystemChatStorage,
 ) -> None:
     assert await storage.delete_attachment(WORKSPACE_ID, CHAT_ID, NAME) == 0
 
 
-@pytest.mark.anyio
 async def test_scan_lists_regular_attachments_by_name_and_skips_everything_else(
     storage: FilesystemChatStorage, chat: Path, outside: Path
 ) -> None:
@@ -520,7 +485,6 @@ async def test_scan_lists_regular_attachments_by_name_and_skips_everything_else(
     ]
 
 
-@pytest.mark.anyio
 async def test_scan_leaves_out_a_file_over_the_bound_without_reading_it(
     storage: FilesystemChatStorage, chat: Path
 ) -> None:
@@ -534,14 +498,12 @@ async def test_scan_leaves_out_a_file_over_the_bound_without_reading_it(
     assert [(item.name.value, item.size_bytes) for item in scanned] == [("fits.bin", SCAN_BOUND)]
 
 
-@pytest.mark.anyio
 async def test_scan_of_a_chat_without_a_directory_is_empty(
     storage: FilesystemChatStorage,
 ) -> None:
     assert await storage.scan_attachments(WORKSPACE_ID, CHAT_ID, SCAN_BOUND) == []
 
 
-@pytest.mark.anyio
 async def test_delete_chat_removes_the_directory_without_following_links(
     storage: FilesystemChatStorage, chat: Path, data_dir: Path, outside_dir: Path, outside: Path
 ) -> None:
@@ -560,7 +522,6 @@ async def test_delete_chat_removes_the_directory_without_following_links(
     assert is_untouched(outside)
 
 
-@pytest.mark.anyio
 async def test_delete_chat_of_a_chat_without_a_directory_is_a_no_op(
     storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
@@ -586,9 +547,7 @@ async def crashed_mid_upload(
 ) -> list[ChatFile]:
     """A chat with "notes.txt", then an upload of it and "fresh.txt" that noted its
     records and died after `renamed` of its renames; returns the noted records."""
-    await storage.commit_attachments(
-        WORKSPACE_ID, CHAT_ID, [(NAME, await storage.stage(chunks_of(b"old notes")))]
-    )
+    await committed(storage, (NAME, b"old notes"))
     files = {NAME.value: b"new notes", "fresh.txt": b"fresh"}
     noted = [noted_record(name, data) for name, data in files.items()]
     await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID)
@@ -614,7 +573,6 @@ def journal_of(data_dir: Path) -> Path:
     return data_dir / "unsettled" / f"{WORKSPACE_ID}_{CHAT_ID}.commit"
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("renamed", [0, 1, 2], ids=lambda k: f"{k} renamed")
 async def test_pending_files_first_undoes_a_multi_file_commit_a_crash_cut_short(
     storage: FilesystemChatStorage, chat: Path, data_dir: Path, tmp_path: Path, renamed: int
@@ -628,7 +586,6 @@ async def test_pending_files_first_undoes_a_multi_file_commit_a_crash_cut_short(
     assert not journal_of(data_dir).exists()
 
 
-@pytest.mark.anyio
 async def test_pending_files_of_a_commit_that_had_done_its_renames_are_its_noted_records(
     storage: FilesystemChatStorage, chat: Path, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -641,7 +598,6 @@ async def test_pending_files_of_a_commit_that_had_done_its_renames_are_its_noted
     assert not journal_of(data_dir).exists()
 
 
-@pytest.mark.anyio
 async def test_a_commit_journal_alone_marks_its_chat_unsettled_and_goes_with_the_chat(
     storage: FilesystemChatStorage, chat: Path, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -655,7 +611,6 @@ async def test_a_commit_journal_alone_marks_its_chat_unsettled_and_goes_with_the
     assert directory_names(chat.parent) == []
 
 
-@pytest.mark.anyio
 async def test_prepare_clears_what_a_previous_run_left_in_staging_and_trash(
     storage: FilesystemChatStorage, chat: Path, data_dir: Path, outside_dir: Path
 ) -> None:
@@ -673,7 +628,6 @@ async def test_prepare_clears_what_a_previous_run_left_in_staging_and_trash(
     assert directory_names(chat) == ["history.md"]
 
 
-@pytest.mark.anyio
 async def test_prepare_creates_private_staging_and_trash(
     storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
@@ -681,7 +635,6 @@ async def test_prepare_creates_private_staging_and_trash(
         assert stat.S_IMODE((data_dir / name).stat().st_mode) & 0o077 == 0
 
 
-@pytest.mark.anyio
 async def test_check_writable_passes_on_a_prepared_root_and_leaves_nothing(
     storage: FilesystemChatStorage, data_dir: Path
 ) -> None:
@@ -690,7 +643,6 @@ async def test_check_writable_passes_on_a_prepared_root_and_leaves_nothing(
     assert staged_files(data_dir) == []
 
 
-@pytest.mark.anyio
 async def test_check_writable_raises_when_the_root_was_never_prepared(
     tmp_path: Path, anyio_backend: str
 ) -> None:
@@ -698,7 +650,6 @@ async def test_check_writable_raises_when_the_root_was_never_prepared(
         await FilesystemChatStorage(tmp_path / "missing").check_writable()
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("token", ["../x", "..", ".", "a/b", "", "history.md", "/etc/passwd"])
 async def test_tokens_that_are_not_staging_file_names_are_refused(
     storage: FilesystemChatStorage, chat: Path, token: str
@@ -718,7 +669,6 @@ def open_descriptor_count() -> int:
     return sum(1 for _ in Path("/proc/self/fd").iterdir())
 
 
-@pytest.mark.anyio
 async def test_every_operation_closes_the_descriptors_it_opens(
     storage: FilesystemChatStorage, chat: Path, outside: Path
 ) -> None:
@@ -744,7 +694,6 @@ async def test_every_operation_closes_the_descriptors_it_opens(
     assert open_descriptor_count() == before
 
 
-@pytest.mark.anyio
 async def test_a_reader_nobody_closed_releases_its_descriptor_when_collected(
     storage: FilesystemChatStorage, chat: Path
 ) -> None:

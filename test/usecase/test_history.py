@@ -1,5 +1,6 @@
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -243,29 +244,33 @@ async def test_refused_history_leaves_no_trace(
     assert service.staging_entries() == []
 
 
-async def test_history_over_the_quota_is_refused_and_leaves_no_trace(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("size", "outcome", "kept_size"),
+    [
+        pytest.param(70, nullcontext(), 70, id="growth-up-to-the-quota-is-stored"),
+        pytest.param(
+            71,
+            pytest.raises(QuotaExceededError),
+            60,
+            id="growth-over-the-quota-is-refused-and-leaves-no-trace",
+        ),
+    ],
+)
+async def test_history_replacing_another_is_charged_only_its_growth(
+    tmp_path: Path, size: int, outcome: AbstractContextManager[object], kept_size: int
+) -> None:
+    """30 bytes of file and a 60-byte history in a 100-byte quota: the history may grow to 70."""
     service = await open_service(tmp_path / "data", SMALL)
     chat = await service.new_chat()
     await service.run.upload_files(USER, chat.chat_id, parts(Part("a.bin", b"a" * 30)))
     await put(service, chat, b"h" * 60)
 
-    with pytest.raises(QuotaExceededError):
-        await put(service, chat, b"h" * 71)
+    with outcome:
+        await put(service, chat, b"h" * size)
 
-    assert await read_history(service, chat) == b"h" * 60
-    assert await service.used_bytes() == 90
+    assert await read_history(service, chat) == b"h" * kept_size
+    assert await service.used_bytes() == 30 + kept_size == service.disk_bytes(chat.workspace_id)
     assert service.staging_entries() == []
-
-
-async def test_history_replacing_a_larger_one_counts_only_the_growth(tmp_path: Path) -> None:
-    service = await open_service(tmp_path / "data", SMALL)
-    chat = await service.new_chat()
-    await service.run.upload_files(USER, chat.chat_id, parts(Part("a.bin", b"a" * 30)))
-    await put(service, chat, b"h" * 60)
-
-    await put(service, chat, b"h" * 70)
-
-    assert await service.used_bytes() == 100 == service.disk_bytes(chat.workspace_id)
 
 
 DISK_FAULTS = [

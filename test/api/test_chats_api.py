@@ -21,6 +21,7 @@ from test.api.conftest import (
     used_bytes,
 )
 from test.fakes import FakeClock
+from test.routes import CHAT_ROUTES, chat_routes
 
 pytestmark = pytest.mark.anyio
 
@@ -199,20 +200,9 @@ async def test_list_shows_only_the_callers_chats(
     assert response.json()["items"] == [chat]
 
 
-CHAT_ENDPOINTS = [
-    pytest.param("GET", "", id="get-chat"),
-    pytest.param("DELETE", "", id="delete-chat"),
-    pytest.param("GET", "/history", id="get-history"),
-    pytest.param("PUT", "/history", id="put-history"),
-    pytest.param("GET", "/files", id="list-files"),
-    pytest.param("DELETE", "/files", id="clear-files"),
-    pytest.param("POST", "/files/rescan", id="rescan"),
-    pytest.param("GET", f"/files/{uuid4()}", id="get-file"),
-    pytest.param("POST", "/sandbox-sessions", id="start-session"),
-    pytest.param("GET", "/sandbox-sessions/active", id="active-session"),
-    pytest.param("POST", f"/sandbox-sessions/{uuid4()}/heartbeat", id="heartbeat"),
-    pytest.param("DELETE", f"/sandbox-sessions/{uuid4()}", id="end-session"),
-]
+def on_chat(path: str, chat_id: str, inner_id: UUID) -> str:
+    """`path` on chat `chat_id`, with `inner_id` for the file or session it names."""
+    return path.format(chat_id=chat_id, file_id=inner_id, session_id=inner_id)
 
 
 def without_id(response: httpx.Response, chat_id: str) -> tuple[int, str, Json]:
@@ -221,16 +211,18 @@ def without_id(response: httpx.Response, chat_id: str) -> tuple[int, str, Json]:
     return response.status_code, response.headers["content-type"], body
 
 
-@pytest.mark.parametrize(("method", "suffix"), CHAT_ENDPOINTS)
+# An upload needs a body of its own: the test after this one.
+@pytest.mark.parametrize(("method", "path"), chat_routes(but=("upload",)))
 async def test_another_users_chat_answers_like_a_chat_that_does_not_exist(
-    user: UserApi, workspace: Json, other_user: UserApi, method: str, suffix: str
+    user: UserApi, workspace: Json, other_user: UserApi, method: str, path: str
 ) -> None:
     theirs = str((await create_chat(other_user))["chat_id"])
     unknown = str(uuid4())
+    inner_id = uuid4()
     body = b"# a history" if method == "PUT" else None
 
-    foreign = await user.request(method, f"/v1/chats/{theirs}{suffix}", content=body)
-    missing = await user.request(method, f"/v1/chats/{unknown}{suffix}", content=body)
+    foreign = await user.request(method, on_chat(path, theirs, inner_id), content=body)
+    missing = await user.request(method, on_chat(path, unknown, inner_id), content=body)
 
     assert_problem(foreign, 404, "chat_not_found")
     assert without_id(foreign, theirs) == without_id(missing, unknown)
@@ -262,28 +254,34 @@ async def test_another_user_cannot_delete_a_chat(
     assert chat_dir(data_dir, chat).is_dir()
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        pytest.param("GET", "/v1/chats/not-a-uuid", id="get-chat"),
-        pytest.param("DELETE", "/v1/chats/not-a-uuid", id="delete-chat"),
-        pytest.param("GET", "/v1/chats/123/history", id="history"),
-        pytest.param("GET", "/v1/chats/not-a-uuid/files", id="list-files"),
-        pytest.param("POST", "/v1/chats/not-a-uuid/files/rescan", id="rescan"),
-        pytest.param("GET", "/v1/chats/{chat}/files/not-a-uuid", id="file-id"),
-        pytest.param("GET", "/v1/chats/{chat}/files/not-a-uuid/content", id="content-file-id"),
-        pytest.param("DELETE", "/v1/chats/{chat}/files/not-a-uuid", id="delete-file-id"),
-        pytest.param("POST", "/v1/chats/not-a-uuid/sandbox-sessions", id="start-session"),
-        pytest.param(
-            "POST", "/v1/chats/{chat}/sandbox-sessions/not-a-uuid/heartbeat", id="session-id"
+def one_id_not_a_uuid() -> list[pytest.ParameterSet]:
+    """`(method, path, id_name, bad)` of each id in the path of each route on a chat, that
+    id made `not-a-uuid`, and two other words in place of an id."""
+    return [
+        *(
+            pytest.param(method, path, id_name, "not-a-uuid", id=f"{name}-{id_name}")
+            for method, path, name in CHAT_ROUTES
+            for id_name in ("chat_id", "file_id", "session_id")
+            if f"{{{id_name}}}" in path
         ),
-        pytest.param("DELETE", "/v1/chats/{chat}/sandbox-sessions/xyz", id="end-session-id"),
-    ],
-)
+        pytest.param("GET", "/v1/chats/{chat_id}/history", "chat_id", "123", id="chat-id-a-number"),
+        pytest.param(
+            "DELETE",
+            "/v1/chats/{chat_id}/sandbox-sessions/{session_id}",
+            "session_id",
+            "xyz",
+            id="session-id-a-word",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("method", "path", "id_name", "bad"), one_id_not_a_uuid())
 async def test_bad_uuid_in_the_path_is_a_validation_error(
-    user: UserApi, chat: Json, method: str, path: str
+    user: UserApi, chat: Json, method: str, path: str, id_name: str, bad: str
 ) -> None:
-    response = await user.request(method, path.replace("{chat}", str(chat["chat_id"])))
+    ids = {"chat_id": chat["chat_id"], "file_id": uuid4(), "session_id": uuid4(), id_name: bad}
+
+    response = await user.request(method, path.format(**ids))
 
     assert_problem(response, 422, "validation_error")
 

@@ -27,6 +27,7 @@ from test.api.conftest import (
     upload_file,
 )
 from test.api.fakes import FlakyStorage
+from test.routes import CHAT_ROUTES
 
 pytestmark = pytest.mark.anyio
 
@@ -209,9 +210,26 @@ async def test_downloaded_bytes_grow_by_the_bytes_sent(
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 IDENTITY = (400, 401)
 
-# Every route on a chat also answers 404 for a chat that is not the caller's and 422 for an
-# id that is not one.
+# What each route on a chat answers besides ON_A_CHAT: 404 for a chat that is not the
+# caller's and 422 for an id that is not one, with the identity statuses.
 ON_A_CHAT = {404, 422, *IDENTITY}
+CHAT_ROUTE_STATUSES = {
+    "get-chat": {200},
+    "delete-chat": {204, 409, 503},
+    "get-history": {200, 304, 503},
+    "put-history": {204, 412, 413, 503, 507},
+    "upload": {201, 413, 415, 503, 507},
+    "list-files": {200},
+    "clear-files": {204, 503},
+    "rescan": {200, 503},
+    "get-file": {200},
+    "delete-file": {204, 503},
+    "download": {200, 206, 304, 416, 503},
+    "start-session": {201, 409},
+    "active-session": {200},
+    "heartbeat": {200},
+    "end-session": {204, 503},
+}
 
 ROUTE_STATUSES = [
     pytest.param("put", "/v1/workspace", {200, 201, *IDENTITY}, id="put-workspace"),
@@ -219,48 +237,9 @@ ROUTE_STATUSES = [
     pytest.param("get", "/v1/workspace/usage", {200, 404, *IDENTITY}, id="usage"),
     pytest.param("post", "/v1/chats", {201, 404, 503, 507, *IDENTITY}, id="create-chat"),
     pytest.param("get", "/v1/chats", {200, 404, 422, *IDENTITY}, id="list-chats"),
-    pytest.param("get", "/v1/chats/{chat_id}", {200, *ON_A_CHAT}, id="get-chat"),
-    pytest.param("delete", "/v1/chats/{chat_id}", {204, 409, 503, *ON_A_CHAT}, id="delete-chat"),
-    pytest.param("get", "/v1/chats/{chat_id}/history", {200, 304, 503, *ON_A_CHAT}, id="history"),
-    pytest.param(
-        "put",
-        "/v1/chats/{chat_id}/history",
-        {204, 412, 413, 503, 507, *ON_A_CHAT},
-        id="put-history",
-    ),
-    pytest.param(
-        "post", "/v1/chats/{chat_id}/files", {201, 413, 415, 503, 507, *ON_A_CHAT}, id="upload"
-    ),
-    pytest.param("get", "/v1/chats/{chat_id}/files", {200, *ON_A_CHAT}, id="list-files"),
-    pytest.param("delete", "/v1/chats/{chat_id}/files", {204, 503, *ON_A_CHAT}, id="clear-files"),
-    pytest.param("post", "/v1/chats/{chat_id}/files/rescan", {200, 503, *ON_A_CHAT}, id="rescan"),
-    pytest.param("get", "/v1/chats/{chat_id}/files/{file_id}", {200, *ON_A_CHAT}, id="get-file"),
-    pytest.param(
-        "delete", "/v1/chats/{chat_id}/files/{file_id}", {204, 503, *ON_A_CHAT}, id="delete-file"
-    ),
-    pytest.param(
-        "get",
-        "/v1/chats/{chat_id}/files/{file_id}/content",
-        {200, 206, 304, 416, 503, *ON_A_CHAT},
-        id="download",
-    ),
-    pytest.param(
-        "post", "/v1/chats/{chat_id}/sandbox-sessions", {201, 409, *ON_A_CHAT}, id="start-session"
-    ),
-    pytest.param(
-        "get", "/v1/chats/{chat_id}/sandbox-sessions/active", {200, *ON_A_CHAT}, id="active-session"
-    ),
-    pytest.param(
-        "post",
-        "/v1/chats/{chat_id}/sandbox-sessions/{session_id}/heartbeat",
-        {200, *ON_A_CHAT},
-        id="heartbeat",
-    ),
-    pytest.param(
-        "delete",
-        "/v1/chats/{chat_id}/sandbox-sessions/{session_id}",
-        {204, 503, *ON_A_CHAT},
-        id="end-session",
+    *(
+        pytest.param(method.lower(), path, CHAT_ROUTE_STATUSES[name] | ON_A_CHAT, id=name)
+        for method, path, name in CHAT_ROUTES
     ),
     pytest.param("get", "/healthz", {200}, id="healthz"),
     pytest.param("get", "/readyz", {200, 503}, id="readyz"),

@@ -37,6 +37,16 @@ class Recorder:
         self.abandoned.append(item)
 
 
+@pytest.fixture
+def commits() -> GroupCommit[str, str]:
+    return GroupCommit()
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
 async def submit(commits: GroupCommit[str, str], recorder: Recorder, item: str) -> str:
     return await commits.submit(KEY, item, recorder.process, recorder.abandon)
 
@@ -73,18 +83,17 @@ async def behind_a_held_batch(
     return first, rest
 
 
-async def test_a_lone_item_is_processed_alone() -> None:
-    commits: GroupCommit[str, str] = GroupCommit()
-    recorder = Recorder()
-
+async def test_a_lone_item_is_processed_alone(
+    commits: GroupCommit[str, str], recorder: Recorder
+) -> None:
     assert await submit(commits, recorder, "a") == "A"
     assert recorder.batches == [["a"]]
     assert commits.active_keys == frozenset()
 
 
-async def test_items_queued_during_a_batch_are_processed_together_in_arrival_order() -> None:
-    commits: GroupCommit[str, str] = GroupCommit()
-    recorder = Recorder()
+async def test_items_queued_during_a_batch_are_processed_together_in_arrival_order(
+    commits: GroupCommit[str, str], recorder: Recorder
+) -> None:
     first, rest = await behind_a_held_batch(commits, recorder, "bcd")
 
     recorder.release.set()
@@ -94,8 +103,9 @@ async def test_items_queued_during_a_batch_are_processed_together_in_arrival_ord
     assert commits.active_keys == frozenset()
 
 
-async def test_each_caller_gets_its_own_outcome_and_only_its_own_error() -> None:
-    commits: GroupCommit[str, str] = GroupCommit()
+async def test_each_caller_gets_its_own_outcome_and_only_its_own_error(
+    commits: GroupCommit[str, str],
+) -> None:
     recorder = Recorder(failing=frozenset({"c"}))
     first, rest = await behind_a_held_batch(commits, recorder, "bcd")
     recorder.release.set()
@@ -107,9 +117,9 @@ async def test_each_caller_gets_its_own_outcome_and_only_its_own_error() -> None
     assert outcomes[3] == "D"
 
 
-async def test_a_failing_process_fails_every_item_of_its_batch() -> None:
-    commits: GroupCommit[str, str] = GroupCommit()
-
+async def test_a_failing_process_fails_every_item_of_its_batch(
+    commits: GroupCommit[str, str],
+) -> None:
     async def broken(items: list[str]) -> list[str | BaseException]:
         raise RuntimeError("disk gone")
 
@@ -124,9 +134,9 @@ async def test_a_failing_process_fails_every_item_of_its_batch() -> None:
     assert commits.active_keys == frozenset()
 
 
-async def test_a_caller_cancelled_while_queued_is_abandoned_and_the_rest_go_on() -> None:
-    commits: GroupCommit[str, str] = GroupCommit()
-    recorder = Recorder()
+async def test_a_caller_cancelled_while_queued_is_abandoned_and_the_rest_go_on(
+    commits: GroupCommit[str, str], recorder: Recorder
+) -> None:
     first, (gone, kept) = await behind_a_held_batch(commits, recorder, "bc")
 
     gone.cancel()
@@ -140,9 +150,9 @@ async def test_a_caller_cancelled_while_queued_is_abandoned_and_the_rest_go_on()
     assert commits.active_keys == frozenset()
 
 
-async def test_a_leader_cancelled_mid_batch_still_gives_every_item_its_outcome() -> None:
-    commits: GroupCommit[str, str] = GroupCommit()
-    recorder = Recorder()
+async def test_a_leader_cancelled_mid_batch_still_gives_every_item_its_outcome(
+    commits: GroupCommit[str, str], recorder: Recorder
+) -> None:
     first, (second, third) = await behind_a_held_batch(commits, recorder, "bc")
     recorder.entered.clear()
     recorder.release.set()
@@ -162,9 +172,9 @@ async def test_a_leader_cancelled_mid_batch_still_gives_every_item_its_outcome()
     assert commits.active_keys == frozenset()
 
 
-async def test_a_caller_woken_to_lead_but_cancelled_passes_the_lead_on() -> None:
-    commits: GroupCommit[str, str] = GroupCommit()
-    recorder = Recorder()
+async def test_a_caller_woken_to_lead_but_cancelled_passes_the_lead_on(
+    commits: GroupCommit[str, str], recorder: Recorder
+) -> None:
     queued: list[asyncio.Task[str]] = []
     waiting_when_cancelled: list[int] = []
 
@@ -189,9 +199,7 @@ async def test_a_caller_woken_to_lead_but_cancelled_passes_the_lead_on() -> None
     assert commits.active_keys == frozenset()
 
 
-async def test_keys_are_batched_apart() -> None:
-    commits: GroupCommit[str, str] = GroupCommit()
-    recorder = Recorder()
+async def test_keys_are_batched_apart(commits: GroupCommit[str, str], recorder: Recorder) -> None:
     other = uuid4()
 
     outcomes = await asyncio.gather(

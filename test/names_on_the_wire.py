@@ -25,145 +25,130 @@ MALFORMED = Unreadable.MALFORMED
 NOT_UTF8 = Unreadable.NOT_UTF8_PERCENT_ENCODED
 
 
+# The Content-Disposition of a file part up to its file name parameters.
+FILE_PART = 'form-data; name="file"; '
+UNQUOTED_FILE_PART = "form-data; name=file; "
+
+
 @dataclass(frozen=True, slots=True)
 class OnTheWire:
-    disposition: str
+    params: str  # what follows `frame`
     reads_as: str | Unreadable | None  # the name read; None: the part has no file name
     id: str
     refused_with: str | None = None  # the code an upload of it answers; None: stored
+    frame: str = FILE_PART
+
+    @property
+    def disposition(self) -> str:
+        return self.frame + self.params
 
 
 # As chatstore's client writes a name (chatstore_client.uploads.content_disposition):
 # quoted as browsers do, with RFC 8187's filename* beside it for a name that is not ASCII.
 WRITTEN_BY_THE_CLIENT = [
-    OnTheWire('form-data; name="file"; filename="a.txt"', "a.txt", "plain-quoted"),
+    OnTheWire('filename="a.txt"', "a.txt", "plain-quoted"),
+    OnTheWire('filename="say %22hi%22%0D%0A.txt"', 'say "hi"\r\n.txt', "quote-cr-lf", INVALID),
+    OnTheWire('filename="100%.txt"', "100%.txt", "stray-percent"),
     OnTheWire(
-        'form-data; name="file"; filename="say %22hi%22%0D%0A.txt"',
-        'say "hi"\r\n.txt',
-        "quote-cr-lf",
-        INVALID,
-    ),
-    OnTheWire('form-data; name="file"; filename="100%.txt"', "100%.txt", "stray-percent"),
-    OnTheWire(
-        'form-data; name="file"; filename="Übersicht 2026.pdf"; '
-        "filename*=UTF-8''%C3%9Cbersicht%202026.pdf",
+        "filename=\"Übersicht 2026.pdf\"; filename*=UTF-8''%C3%9Cbersicht%202026.pdf",
         "Übersicht 2026.pdf",
         "non-ascii",
     ),
 ]
 
 SAY_HI = 'say "hi".txt'
-BROWSER_SAY_HI = 'form-data; name="file"; filename="say %22hi%22.txt"'
-QUOTED_PAIR_SAY_HI = 'form-data; name="file"; filename="say \\"hi\\".txt"'
-FILENAME_STAR_BESIDE_OK = 'form-data; name="file"; filename="ok.txt"; filename*='
+BROWSER_SAY_HI = 'filename="say %22hi%22.txt"'
+QUOTED_PAIR_SAY_HI = 'filename="say \\"hi\\".txt"'
 
 NAMES_ON_THE_WIRE = [
     *WRITTEN_BY_THE_CLIENT,
     # A quoted-string: quoted-pairs unescaped, then %22, %0D and %0A decoded, once.
     OnTheWire(BROWSER_SAY_HI, SAY_HI, "percent-22-browser-curl-requests-httpx"),
     OnTheWire(QUOTED_PAIR_SAY_HI, SAY_HI, "quoted-pair-aiohttp"),
-    OnTheWire('form-data; name="file"; filename="a \\"q\\".txt"', 'a "q".txt', "quoted-pair-quote"),
+    OnTheWire('filename="a \\"q\\".txt"', 'a "q".txt', "quoted-pair-quote"),
+    OnTheWire('filename="a\\\\b"', "a\\b", "quoted-pair-backslash", INVALID),
     OnTheWire(
-        'form-data; name="file"; filename="a\\\\b"', "a\\b", "quoted-pair-backslash", INVALID
-    ),
-    OnTheWire(
-        'form-data; name="file"; filename="C:\\dir\\x.txt"',
+        'filename="C:\\dir\\x.txt"',
         "C:\\dir\\x.txt",
         "backslash-before-other-char-is-kept",
         INVALID,
     ),
-    OnTheWire('form-data; name="file"; filename="a%0D%0Ab"', "a\r\nb", "percent-0d-0a", INVALID),
+    OnTheWire('filename="a%0D%0Ab"', "a\r\nb", "percent-0d-0a", INVALID),
+    OnTheWire('filename="line%0D%0Abreak.txt"', "line\r\nbreak.txt", "crlf-decoded", INVALID),
+    OnTheWire('filename="%0a"', "\n", "lone-lf-decoded", INVALID),
+    OnTheWire('filename="a%0d%0ab%22"', 'a\r\nb"', "lower-case-hex", INVALID),
+    OnTheWire('filename="a%2Fb"', "a%2Fb", "percent-2f-kept"),
+    OnTheWire('filename="a%2Fb.txt"', "a%2Fb.txt", "percent-2f-kept-in-a-name"),
+    OnTheWire('filename="a %3B b"', "a %3B b", "percent-3b-kept"),
+    OnTheWire('filename="100%25.txt"', "100%25.txt", "percent-25"),
+    OnTheWire('filename="%2522"', "%2522", "decoded-once-only"),
+    OnTheWire('filename="%09%20%41"', "%09%20%41", "other-escapes"),
+    OnTheWire('filename="a;b.txt"', "a;b.txt", "semicolon-in-quotes"),
     OnTheWire(
-        'form-data; name="file"; filename="line%0D%0Abreak.txt"',
-        "line\r\nbreak.txt",
-        "crlf-decoded",
-        INVALID,
-    ),
-    OnTheWire('form-data; name="file"; filename="%0a"', "\n", "lone-lf-decoded", INVALID),
-    OnTheWire(
-        'form-data; name="file"; filename="a%0d%0ab%22"', 'a\r\nb"', "lower-case-hex", INVALID
-    ),
-    OnTheWire('form-data; name="file"; filename="a%2Fb"', "a%2Fb", "percent-2f-kept"),
-    OnTheWire(
-        'form-data; name="file"; filename="a%2Fb.txt"', "a%2Fb.txt", "percent-2f-kept-in-a-name"
-    ),
-    OnTheWire('form-data; name="file"; filename="a %3B b"', "a %3B b", "percent-3b-kept"),
-    OnTheWire('form-data; name="file"; filename="100%25.txt"', "100%25.txt", "percent-25"),
-    OnTheWire('form-data; name="file"; filename="%2522"', "%2522", "decoded-once-only"),
-    OnTheWire('form-data; name="file"; filename="%09%20%41"', "%09%20%41", "other-escapes"),
-    OnTheWire('form-data; name="file"; filename="a;b.txt"', "a;b.txt", "semicolon-in-quotes"),
-    OnTheWire(
-        'form-data; filename="a\\";b.txt"; name="file"',
+        'filename="a\\";b.txt"; name="file"',
         'a";b.txt',
         "escaped-quote-before-semicolon",
+        frame="form-data; ",
     ),
-    OnTheWire(
-        'form-data; name="file"; filename="say "hi".txt"',
-        SAY_HI,
-        "raw-quotes-of-a-client-that-never-escapes",
-    ),
-    OnTheWire('form-data; name="file"; filename=""', "", "empty-name", INVALID),
+    OnTheWire('filename="say "hi".txt"', SAY_HI, "raw-quotes-of-a-client-that-never-escapes"),
+    OnTheWire('filename=""', "", "empty-name", INVALID),
     # A token, unquoted.
-    OnTheWire("form-data; name=file; filename=abc.txt", "abc.txt", "unquoted-token"),
-    OnTheWire("form-data; name=file; filename=plain.txt", "plain.txt", "unquoted-token-plain"),
-    OnTheWire("form-data; name=file; filename=a%22b", 'a"b', "unquoted-token-percent-22"),
-    OnTheWire("form-data; name=file; filename= a b.txt ;x=1", "a b.txt", "unquoted-spaces"),
+    OnTheWire("filename=abc.txt", "abc.txt", "unquoted-token", frame=UNQUOTED_FILE_PART),
+    OnTheWire("filename=plain.txt", "plain.txt", "unquoted-token-plain", frame=UNQUOTED_FILE_PART),
+    OnTheWire("filename=a%22b", 'a"b', "unquoted-token-percent-22", frame=UNQUOTED_FILE_PART),
+    OnTheWire("filename= a b.txt ;x=1", "a b.txt", "unquoted-spaces", frame=UNQUOTED_FILE_PART),
     # RFC 8187's filename*: when there, it is the name.
     OnTheWire(
-        'form-data; name="file"; filename="fallback.txt"; filename*=UTF-8\'\'%E2%82%AC%20rates.txt',
+        "filename=\"fallback.txt\"; filename*=UTF-8''%E2%82%AC%20rates.txt",
         "€ rates.txt",
         "filename-star-wins",
     ),
     OnTheWire(
-        'form-data; name="file"; filename*=utf-8\'\'%C3%A9t%C3%A9.txt; filename="x"',
+        "filename*=utf-8''%C3%A9t%C3%A9.txt; filename=\"x\"",
         "été.txt",
         "filename-star-wins-in-either-order",
     ),
+    OnTheWire("filename*=UTF-8'en'say%20%22hi%22.txt", SAY_HI, "filename-star-with-language-alone"),
     OnTheWire(
-        "form-data; name=\"file\"; filename*=UTF-8'en'say%20%22hi%22.txt",
-        SAY_HI,
-        "filename-star-with-language-alone",
-    ),
-    OnTheWire(
-        "form-data; name=file; filename=\"say _hi_.txt\"; filename*=utf-8''say%20%22hi%22.txt",
+        "filename=\"say _hi_.txt\"; filename*=utf-8''say%20%22hi%22.txt",
         SAY_HI,
         "filename-star-dotnet",
+        frame=UNQUOTED_FILE_PART,
     ),
     OnTheWire(
-        'form-data; name=file; filename="=?utf-8?B?w6l0w6kudHh0?="; '
-        "filename*=utf-8''%C3%A9t%C3%A9.txt",
+        "filename=\"=?utf-8?B?w6l0w6kudHh0?=\"; filename*=utf-8''%C3%A9t%C3%A9.txt",
         "été.txt",
         "dotnet-httpclient",
+        frame=UNQUOTED_FILE_PART,
     ),
     OnTheWire(
-        "form-data; name=\"file\"; filename*=UTF-8''%E2%82%AC%20%C3%A9t%C3%A9%20%F0%9F%93%84",
+        "filename*=UTF-8''%E2%82%AC%20%C3%A9t%C3%A9%20%F0%9F%93%84",
         "€ été 📄",
         "filename-star-non-ascii",
     ),
+    OnTheWire("filename*=UTF-8''a%0Db", "a\rb", "filename-star-cr", INVALID),
+    OnTheWire("filename*=UTF-8''a%2Fb", "a/b", "filename-star-slash", INVALID),
+    OnTheWire("filename*=UTF-8''..", "..", "filename-star-dot-dot", INVALID),
     OnTheWire(
-        "form-data; name=\"file\"; filename*=UTF-8''a%0Db", "a\rb", "filename-star-cr", INVALID
-    ),
-    OnTheWire(
-        "form-data; name=\"file\"; filename*=UTF-8''a%2Fb", "a/b", "filename-star-slash", INVALID
-    ),
-    OnTheWire(
-        "form-data; name=\"file\"; filename*=UTF-8''..", "..", "filename-star-dot-dot", INVALID
-    ),
-    OnTheWire(
-        'form-data; name="file"; filename="ok.txt"; filename*=UTF-8\'\'history.md',
+        "filename=\"ok.txt\"; filename*=UTF-8''history.md",
         "history.md",
         "filename-star-reserved",
         RESERVED,
     ),
-    OnTheWire("form-data; name=\"file\"; filename*=UTF-8''", "", "empty-filename-star", INVALID),
+    OnTheWire("filename*=UTF-8''", "", "empty-filename-star", INVALID),
     # Parameter syntax around the name.
-    OnTheWire('form-data ; name = "file" ;filename =  "a.txt"  ', "a.txt", "spaces-around-tokens"),
-    OnTheWire('form-data; name="file"; FILENAME="A.txt"', "A.txt", "key-in-any-case"),
-    OnTheWire('form-data; name="file"; filename="1"; filename="2"', "1", "first-key-wins"),
-    OnTheWire('form-data; name="file"', None, "no-filename", INVALID),
+    OnTheWire(
+        'filename =  "a.txt"  ',
+        "a.txt",
+        "spaces-around-tokens",
+        frame='form-data ; name = "file" ;',
+    ),
+    OnTheWire('FILENAME="A.txt"', "A.txt", "key-in-any-case"),
+    OnTheWire('filename="1"; filename="2"', "1", "first-key-wins"),
+    OnTheWire("", None, "no-filename", INVALID, frame='form-data; name="file"'),
     # A filename* that is not UTF-8 percent-encoding is an invalid name, whatever is beside it.
     *(
-        OnTheWire(FILENAME_STAR_BESIDE_OK + value, NOT_UTF8, case_id, INVALID)
+        OnTheWire(f'filename="ok.txt"; filename*={value}', NOT_UTF8, case_id, INVALID)
         for value, case_id in [
             ("ISO-8859-1''caf%E9.txt", "latin-1-charset"),
             ("''a.txt", "no-charset"),
@@ -176,43 +161,22 @@ NAMES_ON_THE_WIRE = [
             ("UTF-8''%G1.txt", "percent-not-hex"),
         ]
     ),
-    OnTheWire(
-        "form-data; name=\"file\"; filename*=ISO-8859-1''caf%E9.txt",
-        NOT_UTF8,
-        "filename-star-latin-1",
-        INVALID,
-    ),
-    OnTheWire(
-        "form-data; name=\"file\"; filename*=UTF-8''%FF.txt",
-        NOT_UTF8,
-        "filename-star-not-utf8",
-        INVALID,
-    ),
-    OnTheWire(
-        'form-data; name="file"; filename*=a.txt', NOT_UTF8, "filename-star-no-charset", INVALID
-    ),
+    OnTheWire("filename*=ISO-8859-1''caf%E9.txt", NOT_UTF8, "filename-star-latin-1", INVALID),
+    OnTheWire("filename*=UTF-8''%FF.txt", NOT_UTF8, "filename-star-not-utf8", INVALID),
+    OnTheWire("filename*=a.txt", NOT_UTF8, "filename-star-no-charset", INVALID),
     # A quoted-string that never closes.
-    OnTheWire('form-data; name="file"; filename="abc', MALFORMED, "never-closed", VALIDATION_ERROR),
+    OnTheWire('filename="abc', MALFORMED, "never-closed", VALIDATION_ERROR),
+    OnTheWire('filename="never closed', MALFORMED, "quote-never-closed", VALIDATION_ERROR),
+    OnTheWire('filename="abc\\"', MALFORMED, "closing-quote-escaped", VALIDATION_ERROR),
     OnTheWire(
-        'form-data; name="file"; filename="never closed',
-        MALFORMED,
-        "quote-never-closed",
-        VALIDATION_ERROR,
+        'filename="a\\"', MALFORMED, "closing-quote-escaped-after-one-char", VALIDATION_ERROR
     ),
     OnTheWire(
-        'form-data; name="file"; filename="abc\\"',
+        'name="file; filename=a',
         MALFORMED,
-        "closing-quote-escaped",
+        "name-never-closed",
         VALIDATION_ERROR,
-    ),
-    OnTheWire(
-        'form-data; name="file"; filename="a\\"',
-        MALFORMED,
-        "closing-quote-escaped-after-one-char",
-        VALIDATION_ERROR,
-    ),
-    OnTheWire(
-        'form-data; name="file; filename=a', MALFORMED, "name-never-closed", VALIDATION_ERROR
+        frame="form-data; ",
     ),
 ]
 

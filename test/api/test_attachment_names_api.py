@@ -10,6 +10,7 @@ from test.api.conftest import Json, Part, UserApi, assert_problem, list_files, u
 from test.content_disposition import name_in_content_disposition
 from test.names_on_the_wire import (
     BROWSER_SAY_HI,
+    FILE_PART,
     QUOTED_PAIR_SAY_HI,
     SAY_HI,
     refused_dispositions,
@@ -74,8 +75,8 @@ async def test_two_encodings_of_one_name_are_duplicates(
         response = await upload(
             user,
             chat_id,
-            Part(None, b"one", disposition=BROWSER_SAY_HI),
-            Part(None, b"two", disposition=QUOTED_PAIR_SAY_HI),
+            Part(None, b"one", disposition=FILE_PART + BROWSER_SAY_HI),
+            Part(None, b"two", disposition=FILE_PART + QUOTED_PAIR_SAY_HI),
         )
 
     assert_problem(response, 422, "duplicate_attachment_name")

@@ -25,11 +25,11 @@ import pytest
 from adapter.fs.chat_storage import FilesystemChatStorage
 from adapter.fs.layout import chat_dir_names
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
-from domain.errors import ChatFileNotFoundError
+from domain.errors import ChatFileNotFoundError, StorageError
 from domain.history import HistoryVersion
 from test.disk import staged_files
 from test.fakes import FaultyChatStorage
-from test.planted import PLANTERS, plant_directory
+from test.planted import PLANTERS, Planter, plant_directory
 from usecase.ports.chat_bytes import ChatStorage, ContentReader
 from usecase.ports.staging import StagedContent
 
@@ -129,6 +129,11 @@ def is_untouched(outside: Path) -> bool:
     return outside.read_bytes() == OUTSIDE_BYTES
 
 
+def read_inner(planted_directory: Path) -> bytes:
+    """What `plant_directory` left inside the directory it planted."""
+    return (planted_directory / "inner.txt").read_bytes()
+
+
 async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
     for part in parts:
         yield part
@@ -148,14 +153,14 @@ async def write(storage: ChatStorage, name: str, data: bytes, chat_id: UUID = CH
     return (await storage.commit_attachments(WORKSPACE_ID, chat_id, items))[0]
 
 
-async def read_all(reader: ContentReader, start: int = 0, end: int | None = None) -> bytes:
-    last = reader.size_bytes - 1 if end is None else end
-    return b"".join([chunk async for chunk in reader.iter_range(start, last)])
+async def read_all(reader: ContentReader, start: int, end: int) -> bytes:
+    return b"".join([chunk async for chunk in reader.iter_range(start, end)])
 
 
 async def read_and_close(reader: ContentReader) -> bytes:
+    """Everything the reader serves, asked for well past its end: it stops at its size."""
     try:
-        return await read_all(reader)
+        return await read_all(reader, 0, reader.size_bytes + MIB)
     finally:
         await reader.aclose()
 
@@ -298,3 +303,100 @@ async def test_discard_removes_the_staged_file_and_then_is_a_no_op(
     await storage.discard(staged)
 
     assert subject.staged_count() == 0
+
+
+def append_to(path: Path, data: bytes) -> None:
+    with path.open("ab") as appended:
+        appended.write(data)
+
+
+async def append_as_a_sandbox(storage: ChatStorage, sandbox: Path) -> None:
+    append_to(sandbox / HISTORY_FILE_NAME, b" and what a sandbox appended")
+
+
+async def rewrite_through_the_port(storage: ChatStorage, sandbox: Path) -> None:
+    await write(storage, HISTORY_FILE_NAME, b"# rewritten")
+
+
+@pytest.mark.parametrize(
+    "size", [pytest.param(100, id="small"), pytest.param(2 * MIB + 100, id="mebibytes")]
+)
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(append_as_a_sandbox, id="appended-by-a-sandbox"),
+        pytest.param(rewrite_through_the_port, id="rewritten"),
+    ],
+)
+async def test_open_history_reads_exactly_the_version_it_names_whatever_comes_after(
+    storage: ChatStorage,
+    sandbox: Path,
+    size: int,
+    change: Callable[[ChatStorage, Path], Awaitable[None]],
+) -> None:
+    data = os.urandom(size)
+    await write(storage, HISTORY_FILE_NAME, data)
+
+    version, reader = await storage.open_history(WORKSPACE_ID, CHAT_ID)
+    await change(storage, sandbox)
+
+    assert version == version_of(data)
+    assert reader.size_bytes == size
+    assert await read_and_close(reader) == data
+    assert await storage.history_version(WORKSPACE_ID, CHAT_ID) != version
+
+
+WRITTEN_NAMES = [
+    pytest.param(HISTORY_FILE_NAME, id="history"),
+    pytest.param(NAME.value, id="attachment"),
+]
+
+
+def plant_as_a_sandbox(path: Path, plant: Planter, outside: Path) -> None:
+    path.unlink(missing_ok=True)
+    plant(path, outside)
+
+
+@pytest.mark.parametrize("name", WRITTEN_NAMES)
+async def test_a_write_returns_the_size_of_the_regular_file_it_replaced(
+    storage: ChatStorage, name: str
+) -> None:
+    assert await write(storage, name, b"first") == 0
+    assert await write(storage, name, b"second") == len(b"first")
+    assert await write(storage, name, b"") == len(b"second")
+    assert (await shown(storage))[name] == b""
+
+
+@pytest.mark.parametrize("plant", PLANTERS)
+async def test_a_history_planted_as_anything_but_a_regular_file_reads_as_missing(
+    storage: ChatStorage, sandbox: Path, outside: Path, plant: Planter
+) -> None:
+    plant_as_a_sandbox(sandbox / HISTORY_FILE_NAME, plant, outside)
+
+    assert await storage.history_version(WORKSPACE_ID, CHAT_ID) == EMPTY_HISTORY
+    assert await history_bytes(storage) == b""
+
+
+@pytest.mark.parametrize("plant", REPLACEABLE_PLANTERS)
+@pytest.mark.parametrize("name", WRITTEN_NAMES)
+async def test_a_write_replaces_what_a_sandbox_planted_and_never_writes_through_it(
+    storage: ChatStorage, sandbox: Path, outside: Path, name: str, plant: Planter
+) -> None:
+    plant_as_a_sandbox(sandbox / name, plant, outside)
+
+    assert await write(storage, name, b"written") == 0
+
+    assert (await shown(storage))[name] == b"written"
+    assert is_untouched(outside)
+
+
+@pytest.mark.parametrize("name", WRITTEN_NAMES)
+async def test_a_write_never_removes_a_directory_a_sandbox_planted(
+    storage: ChatStorage, sandbox: Path, outside: Path, name: str
+) -> None:
+    plant_as_a_sandbox(sandbox / name, plant_directory, outside)
+
+    with pytest.raises(StorageError):
+        await write(storage, name, b"written")
+
+    assert read_inner(sandbox / name) == b"inner"

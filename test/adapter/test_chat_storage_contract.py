@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from uuid import UUID, uuid4
 
+import anyio
 import pytest
 
 from adapter.fs.chat_storage import FilesystemChatStorage
@@ -30,7 +31,7 @@ from domain.history import HistoryVersion
 from test.disk import staged_files
 from test.fakes import FaultyChatStorage
 from test.planted import PLANTERS, Planter, plant_directory
-from usecase.ports.chat_bytes import ChatStorage, ContentReader
+from usecase.ports.chat_bytes import ChatStorage, ContentReader, ScannedFile
 from usecase.ports.staging import StagedContent
 
 pytestmark = pytest.mark.anyio
@@ -400,3 +401,191 @@ async def test_a_write_never_removes_a_directory_a_sandbox_planted(
         await write(storage, name, b"written")
 
     assert read_inner(sandbox / name) == b"inner"
+
+
+async def test_commit_makes_each_staged_file_its_attachment_and_returns_what_each_replaced(
+    subject: StorageUnderTest, storage: ChatStorage
+) -> None:
+    await write(storage, NAME.value, b"12345")
+    fresh = ChatAttachmentName("fresh.txt")
+    items = [(fresh, await stage(storage, b"fresh")), (NAME, await stage(storage, b"new"))]
+
+    assert await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, items) == [0, len(b"12345")]
+
+    assert await shown(storage) == {
+        HISTORY_FILE_NAME: b"",
+        "fresh.txt": b"fresh",
+        "notes.txt": b"new",
+    }
+    assert subject.staged_count() == 0
+
+
+BLOCKED = ChatAttachmentName("blocked.txt")
+
+
+async def discard_it(storage: ChatStorage, sandbox: Path, staged: StagedContent) -> None:
+    await storage.discard(staged)
+
+
+async def plant_a_directory_under_its_name(
+    storage: ChatStorage, sandbox: Path, staged: StagedContent
+) -> None:
+    plant_directory(sandbox / BLOCKED.value, sandbox)
+
+
+@pytest.mark.parametrize(
+    "spoil_the_last",
+    [
+        pytest.param(discard_it, id="staged-file-discarded"),
+        pytest.param(plant_a_directory_under_its_name, id="directory-under-its-name"),
+    ],
+)
+async def test_a_commit_that_fails_on_its_last_file_changes_nothing_and_consumes_every_file(
+    subject: StorageUnderTest,
+    storage: ChatStorage,
+    sandbox: Path,
+    spoil_the_last: Callable[[ChatStorage, Path, StagedContent], Awaitable[None]],
+) -> None:
+    await write(storage, NAME.value, b"old notes")
+    before = await shown(storage)
+    items = [
+        (NAME, await stage(storage, b"new notes")),
+        (ChatAttachmentName("fresh.txt"), await stage(storage, b"fresh")),
+        (BLOCKED, await stage(storage, b"never lands")),
+    ]
+    await spoil_the_last(storage, sandbox, items[-1][1])
+
+    with pytest.raises(StorageError):
+        await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, items)
+
+    assert await shown(storage) == before
+    assert subject.staged_count() == 0
+
+
+def plant_nothing(path: Path, outside: Path) -> None:
+    pass
+
+
+@pytest.mark.parametrize("plant", [pytest.param(plant_nothing, id="nothing"), *PLANTERS])
+async def test_open_attachment_finds_no_attachment_where_no_regular_file_stands(
+    storage: ChatStorage, sandbox: Path, outside: Path, plant: Planter
+) -> None:
+    plant_as_a_sandbox(sandbox / NAME.value, plant, outside)
+
+    with pytest.raises(ChatFileNotFoundError):
+        await storage.open_attachment(WORKSPACE_ID, CHAT_ID, NAME)
+
+
+async def test_a_chat_never_made_holds_no_bytes(subject: StorageUnderTest) -> None:
+    await assert_holds_no_bytes(subject.storage, OTHER_CHAT_ID)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        pytest.param(0, 0, id="first-byte"),
+        pytest.param(2, 5, id="middle"),
+        pytest.param(MIB - 3, MIB + 3, id="across-a-mebibyte"),
+        pytest.param(2 * MIB - 1, 3 * MIB, id="past-the-end"),
+        pytest.param(3 * MIB, 4 * MIB, id="wholly-past-the-end"),
+        pytest.param(7, 6, id="empty"),
+    ],
+)
+async def test_an_attachment_reader_serves_the_inclusive_range_up_to_its_size_at_open(
+    storage: ChatStorage, sandbox: Path, start: int, end: int
+) -> None:
+    data = os.urandom(2 * MIB)
+    await write(storage, NAME.value, data)
+
+    reader = await storage.open_attachment(WORKSPACE_ID, CHAT_ID, NAME)
+    append_to(sandbox / NAME.value, b"appended by a sandbox")
+    try:
+        assert reader.size_bytes == len(data)
+        assert await read_all(reader, start, end) == data[start : end + 1]
+    finally:
+        await reader.aclose()
+
+
+async def test_delete_attachment_frees_the_bytes_of_the_regular_file_once(
+    storage: ChatStorage,
+) -> None:
+    await write(storage, NAME.value, b"12345")
+
+    assert await storage.delete_attachment(WORKSPACE_ID, CHAT_ID, NAME) == len(b"12345")
+    assert await storage.delete_attachment(WORKSPACE_ID, CHAT_ID, NAME) == 0
+
+    assert await shown(storage) == {HISTORY_FILE_NAME: b""}
+
+
+@pytest.mark.parametrize("plant", PLANTERS)
+async def test_delete_attachment_frees_nothing_and_never_reaches_behind_a_planted_entry(
+    storage: ChatStorage, sandbox: Path, outside: Path, plant: Planter
+) -> None:
+    plant_as_a_sandbox(sandbox / NAME.value, plant, outside)
+
+    assert await storage.delete_attachment(WORKSPACE_ID, CHAT_ID, NAME) == 0
+
+    assert is_untouched(outside)
+
+
+async def test_delete_attachment_never_removes_a_directory(
+    storage: ChatStorage, sandbox: Path, outside: Path
+) -> None:
+    plant_directory(sandbox / NAME.value, outside)
+
+    assert await storage.delete_attachment(WORKSPACE_ID, CHAT_ID, NAME) == 0
+
+    assert read_inner(sandbox / NAME.value) == b"inner"
+
+
+def plant_everything_a_sandbox_might(sandbox: Path, outside: Path) -> None:
+    """Regular files under valid names and under names no attachment may have, beside every
+    kind of entry that is not a regular file."""
+    (sandbox / "a.txt").write_bytes(b"")
+    (sandbox / "b.txt").write_bytes(b"bee")
+    (sandbox / HISTORY_FILE_NAME).write_bytes(b"not an attachment")
+    (sandbox / "a\x01b").write_bytes(b"control character")
+    (sandbox / os.fsdecode(b"\xff.txt")).write_bytes(b"not UTF-8")
+    for planter in PLANTERS:
+        plant = planter.values[0]
+        assert callable(plant)
+        plant(sandbox / f"planted-{planter.id}", outside)
+
+
+async def test_scan_lists_each_regular_file_under_a_valid_name_and_nothing_else(
+    storage: ChatStorage, sandbox: Path, outside: Path
+) -> None:
+    await write(storage, NAME.value, b"uploaded")
+    plant_everything_a_sandbox_might(sandbox, outside)
+
+    scanned = await storage.scan_attachments(WORKSPACE_ID, CHAT_ID, SCAN_BOUND)
+
+    assert sorted(scanned, key=lambda found: found.name.value) == [
+        ScannedFile(ChatAttachmentName(name), len(data), sha256(data))
+        for name, data in [("a.txt", b""), ("b.txt", b"bee"), (NAME.value, b"uploaded")]
+    ]
+
+
+def plant_sparse(path: Path, size_bytes: int) -> None:
+    with path.open("wb") as sparse:
+        sparse.truncate(size_bytes)
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        pytest.param(SCAN_BOUND + 1, id="just-over"),
+        # Sparse, so planted at once; hashing it would take many minutes.
+        pytest.param(1024 * 1024 * MIB, id="tebibyte"),
+    ],
+)
+async def test_scan_leaves_out_a_file_over_the_bound_without_reading_it(
+    storage: ChatStorage, sandbox: Path, size: int
+) -> None:
+    await write(storage, NAME.value, b"f" * SCAN_BOUND)
+    plant_sparse(sandbox / "huge.bin", size)
+
+    with anyio.fail_after(10):
+        scanned = await storage.scan_attachments(WORKSPACE_ID, CHAT_ID, SCAN_BOUND)
+
+    assert [(found.name, found.size_bytes) for found in scanned] == [(NAME, SCAN_BOUND)]

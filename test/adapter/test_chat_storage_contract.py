@@ -170,6 +170,7 @@ async def history_bytes(storage: ChatStorage, chat_id: UUID = CHAT_ID) -> bytes:
     version, reader = await storage.open_history(WORKSPACE_ID, chat_id)
     data = await read_and_close(reader)
     assert version == version_of(data)
+    assert await storage.history_version(WORKSPACE_ID, chat_id) == version
     return data
 
 
@@ -344,7 +345,7 @@ async def test_open_history_reads_exactly_the_version_it_names_whatever_comes_af
     assert version == version_of(data)
     assert reader.size_bytes == size
     assert await read_and_close(reader) == data
-    assert await storage.history_version(WORKSPACE_ID, CHAT_ID) != version
+    assert await history_bytes(storage) != data
 
 
 WRITTEN_NAMES = [

@@ -17,6 +17,7 @@ import hashlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -26,6 +27,7 @@ import pytest
 from adapter.fs.chat_storage import FilesystemChatStorage
 from adapter.fs.layout import chat_dir_names
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
+from domain.chat_file import ChatFile
 from domain.errors import ChatFileNotFoundError, StorageError
 from domain.history import HistoryVersion
 from test.disk import staged_files
@@ -590,3 +592,55 @@ async def test_scan_leaves_out_a_file_over_the_bound_without_reading_it(
         scanned = await storage.scan_attachments(WORKSPACE_ID, CHAT_ID, SCAN_BOUND)
 
     assert [(found.name, found.size_bytes) for found in scanned] == [(NAME, SCAN_BOUND)]
+
+
+async def test_mark_unsettled_says_whether_the_chat_was_marked_already(
+    storage: ChatStorage,
+) -> None:
+    assert await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID) is False
+    assert await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID) is True
+
+    await storage.mark_settled(WORKSPACE_ID, CHAT_ID)
+    await storage.mark_settled(WORKSPACE_ID, CHAT_ID)
+
+    assert await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID) is False
+
+
+async def test_unsettled_chats_are_those_still_marked(subject: StorageUnderTest) -> None:
+    storage = subject.storage
+    chats = [(uuid4(), uuid4()) for _ in range(3)]
+    for workspace_id, chat_id in chats:
+        await storage.mark_unsettled(workspace_id, chat_id)
+    await storage.mark_settled(*chats[1])
+
+    assert sorted(await storage.unsettled_chats()) == sorted([chats[0], chats[2]])
+    for chat in chats:
+        await storage.mark_settled(*chat)
+    assert await storage.unsettled_chats() == []
+
+
+def pending_record(name: str, data: bytes) -> ChatFile:
+    return ChatFile(
+        file_id=uuid4(),
+        chat_id=CHAT_ID,
+        name=ChatAttachmentName(name),
+        content_type="text/plain",
+        size_bytes=len(data),
+        sha256=sha256(data),
+        created_at=datetime(2026, 4, 1, 12, 30, tzinfo=UTC),
+    )
+
+
+async def test_pending_files_are_the_noted_records_until_the_chat_is_settled(
+    storage: ChatStorage,
+) -> None:
+    records = [pending_record(NAME.value, b"notes"), pending_record("fresh.txt", b"fresh")]
+    assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == []
+    await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID)
+
+    await storage.note_pending_files(WORKSPACE_ID, CHAT_ID, records)
+
+    assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == records
+    await storage.mark_settled(WORKSPACE_ID, CHAT_ID)
+    await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID)
+    assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == []

@@ -1,80 +1,35 @@
 """The ChatStorage contract (usecase/ports/chat_bytes.py, staging.py, crash_journal.py), run
-on every implementation, through the port's methods only.
+on every implementation in chat_storages.py, which says how another one joins.
 
-A factory in STORAGE_FACTORIES gets a fresh scratch directory and returns a StorageUnderTest:
-a prepared storage holding no chat, and the two views no port method gives: the directory a
-sandbox mounts for a chat (where tests plant files, links and FIFOs as a sandbox would), and
-how many staged files wait in the staging area. A new implementation, or the filesystem one
-on another filesystem, joins by adding `pytest.param(factory, id=...)`: issue 14's instances
-on JuiceFS, for example, add a factory that builds a FilesystemChatStorage on the FUSE mount
-(and calls `pytest.skip` when no mount is available).
-
-What only a crash can show (a commit cut short and rolled back by `pending_files`, `prepare`
-clearing a dead run's staging and trash) needs the layout on disk: test/adapter/fs/ has it.
+The tests reach the storage through its port methods only, and through the two views a
+factory adds: a chat's directory, where they act as a sandbox would, and the count of staged
+files. What only a crash can show (a commit cut short and rolled back by `pending_files`,
+`prepare` clearing a dead run's staging and trash) needs the layout on disk, so it is tested
+in test/adapter/fs/.
 """
 
 import hashlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 from uuid import UUID, uuid4
 
 import anyio
 import pytest
 
-from adapter.fs.chat_storage import FilesystemChatStorage
-from adapter.fs.layout import chat_dir_names
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
 from domain.chat_file import ChatFile
 from domain.errors import ChatFileNotFoundError, StorageError
 from domain.history import HistoryVersion
-from test.disk import staged_files
-from test.fakes import FaultyChatStorage
+from test.adapter.chat_storages import STORAGE_FACTORIES, StorageFactory, StorageUnderTest
 from test.planted import PLANTERS, Planter, plant_directory
 from usecase.ports.chat_bytes import ChatStorage, ContentReader, ScannedFile
 from usecase.ports.staging import StagedContent
 
 pytestmark = pytest.mark.anyio
-
-
-@dataclass(frozen=True, slots=True)
-class StorageUnderTest:
-    storage: ChatStorage
-    # The directory a sandbox mounts read-write for (workspace_id, chat_id).
-    sandbox_dir: Callable[[UUID, UUID], Path]
-    # How many staged files wait in the staging area, committed or discarded by nobody yet.
-    staged_count: Callable[[], int]
-
-
-StorageFactory = Callable[[Path], Awaitable[StorageUnderTest]]
-
-
-async def filesystem_storage(scratch_dir: Path) -> StorageUnderTest:
-    root = scratch_dir / "data"
-    storage = FilesystemChatStorage(root)
-    await storage.prepare()
-    return StorageUnderTest(
-        storage,
-        sandbox_dir=lambda workspace_id, chat_id: root.joinpath(
-            *chat_dir_names(workspace_id, chat_id)
-        ),
-        staged_count=lambda: len(staged_files(root)),
-    )
-
-
-async def healthy_faulty_storage(scratch_dir: Path) -> StorageUnderTest:
-    """The use-case tests' fault-injecting wrapper, told of no fault: it must keep every
-    promise of what it wraps."""
-    wrapped = await filesystem_storage(scratch_dir)
-    return replace(wrapped, storage=FaultyChatStorage(wrapped.storage))
-
-
-STORAGE_FACTORIES = [
-    pytest.param(filesystem_storage, id="filesystem"),
-    pytest.param(healthy_faulty_storage, id="faulty-but-healthy"),
-]
 
 WORKSPACE_ID = UUID("00000000-0000-4000-8000-00000000000a")
 CHAT_ID = UUID("00000000-0000-4000-8000-00000000000c")
@@ -84,6 +39,7 @@ MIB = 1024 * 1024
 # What the scans below may read of one file: more than any file they plant but one.
 SCAN_BOUND = 4096
 OUTSIDE_BYTES = b"secret outside the data root"
+NOON = datetime(2026, 4, 1, 12, tzinfo=UTC)
 
 
 def sha256(data: bytes) -> str:
@@ -94,10 +50,16 @@ def version_of(data: bytes) -> HistoryVersion:
     return HistoryVersion(sha256(data), len(data))
 
 
-EMPTY_HISTORY = version_of(b"")
-# A planted directory under a name cannot be written over without deleting it, which
-# nothing may do; every other planted entry is replaced like a missing file.
-REPLACEABLE_PLANTERS = [planter for planter in PLANTERS if planter.id != "directory"]
+def plant_nothing(path: Path, outside: Path) -> None:
+    pass
+
+
+# What a write replaces as it would a missing file: nothing, or what a sandbox planted but a
+# directory, which cannot be written over without deleting it, and nothing may delete it.
+REPLACED_LIKE_NOTHING = [
+    pytest.param(plant_nothing, id="nothing"),
+    *(planter for planter in PLANTERS if planter.id != "directory"),
+]
 
 
 @pytest.fixture(params=STORAGE_FACTORIES)
@@ -122,19 +84,13 @@ def sandbox(subject: StorageUnderTest, storage: ChatStorage) -> Path:
 
 @pytest.fixture
 def outside(tmp_path: Path) -> Path:
-    """A file beside the storage that nothing may read or change."""
-    path = tmp_path / "outside.txt"
-    path.write_bytes(OUTSIDE_BYTES)
-    return path
+    """A file beside the storage that nothing may read or change, for `PLANTERS`."""
+    (tmp_path / "outside.txt").write_bytes(OUTSIDE_BYTES)
+    return tmp_path / "outside.txt"
 
 
 def is_untouched(outside: Path) -> bool:
     return outside.read_bytes() == OUTSIDE_BYTES
-
-
-def read_inner(planted_directory: Path) -> bytes:
-    """What `plant_directory` left inside the directory it planted."""
-    return (planted_directory / "inner.txt").read_bytes()
 
 
 async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
@@ -176,10 +132,6 @@ async def history_bytes(storage: ChatStorage, chat_id: UUID = CHAT_ID) -> bytes:
     return data
 
 
-async def attachment_bytes(storage: ChatStorage, name: ChatAttachmentName) -> bytes:
-    return await read_and_close(await storage.open_attachment(WORKSPACE_ID, CHAT_ID, name))
-
-
 async def shown(storage: ChatStorage, chat_id: UUID = CHAT_ID) -> dict[str, bytes]:
     """Everything the chat shows through the port: its history and each scanned attachment."""
     found = {HISTORY_FILE_NAME: await history_bytes(storage, chat_id)}
@@ -193,7 +145,6 @@ async def shown(storage: ChatStorage, chat_id: UUID = CHAT_ID) -> dict[str, byte
 async def test_ensure_chat_makes_an_empty_history_and_keeps_a_chat_that_exists(
     storage: ChatStorage,
 ) -> None:
-    assert await storage.history_version(WORKSPACE_ID, CHAT_ID) == EMPTY_HISTORY
     assert await shown(storage) == {HISTORY_FILE_NAME: b""}
     await write(storage, HISTORY_FILE_NAME, b"# hello")
     await write(storage, NAME.value, b"notes")
@@ -203,8 +154,22 @@ async def test_ensure_chat_makes_an_empty_history_and_keeps_a_chat_that_exists(
     assert await shown(storage) == {HISTORY_FILE_NAME: b"# hello", NAME.value: b"notes"}
 
 
+def plant_everything_a_sandbox_might(sandbox: Path, outside: Path) -> None:
+    """Regular files under valid names and under names no attachment may have, beside every
+    kind of entry that is not a regular file."""
+    for name, data in [
+        ("a.txt", b""),
+        ("b.txt", b"bee"),
+        (HISTORY_FILE_NAME, b"not an attachment"),
+        ("a\x01b", b"control character"),
+        (os.fsdecode(b"\xff.txt"), b"not UTF-8"),
+    ]:
+        (sandbox / name).write_bytes(data)
+    for planter in PLANTERS:
+        cast(Planter, planter.values[0])(sandbox / f"planted-{planter.id}", outside)
+
+
 async def assert_holds_no_bytes(storage: ChatStorage, chat_id: UUID) -> None:
-    assert await storage.history_version(WORKSPACE_ID, chat_id) == EMPTY_HISTORY
     assert await shown(storage, chat_id) == {HISTORY_FILE_NAME: b""}
     with pytest.raises(ChatFileNotFoundError):
         await storage.open_attachment(WORKSPACE_ID, chat_id, NAME)
@@ -219,13 +184,13 @@ async def test_a_deleted_chat_is_gone_from_every_view_and_purged_without_touchin
     await write(storage, NAME.value, b"kept notes", OTHER_CHAT_ID)
     await write(storage, HISTORY_FILE_NAME, b"# doomed")
     await write(storage, NAME.value, b"doomed notes")
-    (sandbox / "link").symlink_to(outside)
-    (sandbox / "linked-dir").symlink_to(outside.parent, target_is_directory=True)
-    os.mkfifo(sandbox / "fifo")
-    plant_directory(sandbox / "nested", outside)
+    plant_everything_a_sandbox_might(sandbox, outside)
+
+    await storage.purge_chat(OTHER_CHAT_ID)  # never deleted: nothing to purge
 
     await storage.delete_chat(WORKSPACE_ID, CHAT_ID)
     await assert_holds_no_bytes(storage, CHAT_ID)
+    await storage.purge_chat(CHAT_ID)
     await storage.purge_chat(CHAT_ID)
     await assert_holds_no_bytes(storage, CHAT_ID)
 
@@ -234,14 +199,6 @@ async def test_a_deleted_chat_is_gone_from_every_view_and_purged_without_touchin
         NAME.value: b"kept notes",
     }
     assert is_untouched(outside)
-
-
-async def test_purge_chat_never_raises(storage: ChatStorage) -> None:
-    await storage.purge_chat(CHAT_ID)  # never deleted
-    await storage.purge_chat(uuid4())  # never created
-    await storage.delete_chat(WORKSPACE_ID, CHAT_ID)
-    await storage.purge_chat(CHAT_ID)
-    await storage.purge_chat(CHAT_ID)  # already purged
 
 
 async def test_check_writable_passes_on_a_writable_root(subject: StorageUnderTest) -> None:
@@ -266,7 +223,7 @@ async def test_stage_computes_the_size_and_sha256_of_the_bytes_it_commits(
     await storage.commit_attachments(WORKSPACE_ID, CHAT_ID, [(NAME, staged)])
 
     assert (staged.size_bytes, staged.sha256) == (len(data), sha256(data))
-    assert await attachment_bytes(storage, NAME) == data
+    assert await read_and_close(await storage.open_attachment(WORKSPACE_ID, CHAT_ID, NAME)) == data
 
 
 class ClientWentAwayError(Exception):
@@ -371,22 +328,25 @@ async def test_a_write_returns_the_size_of_the_regular_file_it_replaced(
     assert (await shown(storage))[name] == b""
 
 
-@pytest.mark.parametrize("plant", PLANTERS)
-async def test_a_history_planted_as_anything_but_a_regular_file_reads_as_missing(
-    storage: ChatStorage, sandbox: Path, outside: Path, plant: Planter
-) -> None:
-    plant_as_a_sandbox(sandbox / HISTORY_FILE_NAME, plant, outside)
+async def reads_as_missing(storage: ChatStorage, name: str) -> bool:
+    """Whether the history reads as empty, or no attachment `name` can be opened."""
+    if name == HISTORY_FILE_NAME:
+        return await history_bytes(storage) == b""
+    try:
+        reader = await storage.open_attachment(WORKSPACE_ID, CHAT_ID, ChatAttachmentName(name))
+    except ChatFileNotFoundError:
+        return True
+    await reader.aclose()
+    return False
 
-    assert await storage.history_version(WORKSPACE_ID, CHAT_ID) == EMPTY_HISTORY
-    assert await history_bytes(storage) == b""
 
-
-@pytest.mark.parametrize("plant", REPLACEABLE_PLANTERS)
+@pytest.mark.parametrize("plant", REPLACED_LIKE_NOTHING)
 @pytest.mark.parametrize("name", WRITTEN_NAMES)
-async def test_a_write_replaces_what_a_sandbox_planted_and_never_writes_through_it(
+async def test_a_name_holding_no_regular_file_reads_as_missing_and_a_write_replaces_it(
     storage: ChatStorage, sandbox: Path, outside: Path, name: str, plant: Planter
 ) -> None:
     plant_as_a_sandbox(sandbox / name, plant, outside)
+    assert await reads_as_missing(storage, name)
 
     assert await write(storage, name, b"written") == 0
 
@@ -394,16 +354,40 @@ async def test_a_write_replaces_what_a_sandbox_planted_and_never_writes_through_
     assert is_untouched(outside)
 
 
-@pytest.mark.parametrize("name", WRITTEN_NAMES)
-async def test_a_write_never_removes_a_directory_a_sandbox_planted(
-    storage: ChatStorage, sandbox: Path, outside: Path, name: str
+async def write_history(storage: ChatStorage) -> None:
+    await write(storage, HISTORY_FILE_NAME, b"written")
+
+
+async def write_attachment(storage: ChatStorage) -> None:
+    await write(storage, NAME.value, b"written")
+
+
+async def delete_attachment(storage: ChatStorage) -> None:
+    await storage.delete_attachment(WORKSPACE_ID, CHAT_ID, NAME)
+
+
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [
+        pytest.param(HISTORY_FILE_NAME, write_history, id="history-written"),
+        pytest.param(NAME.value, write_attachment, id="attachment-written"),
+        pytest.param(NAME.value, delete_attachment, id="attachment-deleted"),
+    ],
+)
+async def test_a_planted_directory_reads_as_missing_and_no_change_removes_it(
+    storage: ChatStorage,
+    sandbox: Path,
+    outside: Path,
+    name: str,
+    change: Callable[[ChatStorage], Awaitable[None]],
 ) -> None:
     plant_as_a_sandbox(sandbox / name, plant_directory, outside)
+    assert await reads_as_missing(storage, name)
 
-    with pytest.raises(StorageError):
-        await write(storage, name, b"written")
+    with suppress(StorageError):  # a write has nowhere to go: it fails, and may say so
+        await change(storage)
 
-    assert read_inner(sandbox / name) == b"inner"
+    assert (sandbox / name / "inner.txt").read_bytes() == b"inner"  # as plant_directory left it
 
 
 async def test_commit_makes_each_staged_file_its_attachment_and_returns_what_each_replaced(
@@ -465,48 +449,27 @@ async def test_a_commit_that_fails_on_its_last_file_changes_nothing_and_consumes
     assert subject.staged_count() == 0
 
 
-def plant_nothing(path: Path, outside: Path) -> None:
-    pass
-
-
-@pytest.mark.parametrize("plant", [pytest.param(plant_nothing, id="nothing"), *PLANTERS])
-async def test_open_attachment_finds_no_attachment_where_no_regular_file_stands(
-    storage: ChatStorage, sandbox: Path, outside: Path, plant: Planter
-) -> None:
-    plant_as_a_sandbox(sandbox / NAME.value, plant, outside)
-
-    with pytest.raises(ChatFileNotFoundError):
-        await storage.open_attachment(WORKSPACE_ID, CHAT_ID, NAME)
-
-
 async def test_a_chat_never_made_holds_no_bytes(subject: StorageUnderTest) -> None:
     await assert_holds_no_bytes(subject.storage, OTHER_CHAT_ID)
 
 
-@pytest.mark.parametrize(
-    ("start", "end"),
-    [
-        pytest.param(0, 0, id="first-byte"),
-        pytest.param(2, 5, id="middle"),
-        pytest.param(MIB - 3, MIB + 3, id="across-a-mebibyte"),
-        pytest.param(2 * MIB - 1, 3 * MIB, id="past-the-end"),
-        pytest.param(3 * MIB, 4 * MIB, id="wholly-past-the-end"),
-        pytest.param(7, 6, id="empty"),
-    ],
-)
-async def test_an_attachment_reader_serves_the_inclusive_range_up_to_its_size_at_open(
-    storage: ChatStorage, sandbox: Path, start: int, end: int
+# (start, end): the first byte, across a mebibyte, the tail and past it, all past the end, none
+RANGES = [(0, 0), (MIB - 3, MIB + 3), (2 * MIB - 9, 3 * MIB), (3 * MIB, 4 * MIB), (7, 6)]
+
+
+async def test_an_attachment_reader_serves_inclusive_ranges_up_to_its_size_at_open(
+    storage: ChatStorage, sandbox: Path
 ) -> None:
     data = os.urandom(2 * MIB)
     await write(storage, NAME.value, data)
 
     reader = await storage.open_attachment(WORKSPACE_ID, CHAT_ID, NAME)
     append_to(sandbox / NAME.value, b"appended by a sandbox")
-    try:
-        assert reader.size_bytes == len(data)
+
+    assert reader.size_bytes == len(data)
+    for start, end in RANGES:
         assert await read_all(reader, start, end) == data[start : end + 1]
-    finally:
-        await reader.aclose()
+    await reader.aclose()
 
 
 async def test_delete_attachment_frees_the_bytes_of_the_regular_file_once(
@@ -529,30 +492,6 @@ async def test_delete_attachment_frees_nothing_and_never_reaches_behind_a_plante
     assert await storage.delete_attachment(WORKSPACE_ID, CHAT_ID, NAME) == 0
 
     assert is_untouched(outside)
-
-
-async def test_delete_attachment_never_removes_a_directory(
-    storage: ChatStorage, sandbox: Path, outside: Path
-) -> None:
-    plant_directory(sandbox / NAME.value, outside)
-
-    assert await storage.delete_attachment(WORKSPACE_ID, CHAT_ID, NAME) == 0
-
-    assert read_inner(sandbox / NAME.value) == b"inner"
-
-
-def plant_everything_a_sandbox_might(sandbox: Path, outside: Path) -> None:
-    """Regular files under valid names and under names no attachment may have, beside every
-    kind of entry that is not a regular file."""
-    (sandbox / "a.txt").write_bytes(b"")
-    (sandbox / "b.txt").write_bytes(b"bee")
-    (sandbox / HISTORY_FILE_NAME).write_bytes(b"not an attachment")
-    (sandbox / "a\x01b").write_bytes(b"control character")
-    (sandbox / os.fsdecode(b"\xff.txt")).write_bytes(b"not UTF-8")
-    for planter in PLANTERS:
-        plant = planter.values[0]
-        assert callable(plant)
-        plant(sandbox / f"planted-{planter.id}", outside)
 
 
 async def test_scan_lists_each_regular_file_under_a_valid_name_and_nothing_else(
@@ -594,53 +533,37 @@ async def test_scan_leaves_out_a_file_over_the_bound_without_reading_it(
     assert [(found.name, found.size_bytes) for found in scanned] == [(NAME, SCAN_BOUND)]
 
 
-async def test_mark_unsettled_says_whether_the_chat_was_marked_already(
-    storage: ChatStorage,
+async def test_a_mark_says_it_was_there_and_is_listed_until_settled(
+    subject: StorageUnderTest,
 ) -> None:
-    assert await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID) is False
-    assert await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID) is True
-
-    await storage.mark_settled(WORKSPACE_ID, CHAT_ID)
-    await storage.mark_settled(WORKSPACE_ID, CHAT_ID)
-
-    assert await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID) is False
-
-
-async def test_unsettled_chats_are_those_still_marked(subject: StorageUnderTest) -> None:
     storage = subject.storage
-    chats = [(uuid4(), uuid4()) for _ in range(3)]
-    for workspace_id, chat_id in chats:
-        await storage.mark_unsettled(workspace_id, chat_id)
-    await storage.mark_settled(*chats[1])
+    kept, settled = (uuid4(), uuid4()), (uuid4(), uuid4())
+    assert [await storage.mark_unsettled(*chat) for chat in (kept, settled, kept)] == [
+        False,
+        False,
+        True,
+    ]
 
-    assert sorted(await storage.unsettled_chats()) == sorted([chats[0], chats[2]])
-    for chat in chats:
-        await storage.mark_settled(*chat)
-    assert await storage.unsettled_chats() == []
+    await storage.mark_settled(*settled)
+    await storage.mark_settled(*settled)
 
-
-def pending_record(name: str, data: bytes) -> ChatFile:
-    return ChatFile(
-        file_id=uuid4(),
-        chat_id=CHAT_ID,
-        name=ChatAttachmentName(name),
-        content_type="text/plain",
-        size_bytes=len(data),
-        sha256=sha256(data),
-        created_at=datetime(2026, 4, 1, 12, 30, tzinfo=UTC),
-    )
+    assert await storage.unsettled_chats() == [kept]
+    assert await storage.mark_unsettled(*settled) is False
 
 
 async def test_pending_files_are_the_noted_records_until_the_chat_is_settled(
     storage: ChatStorage,
 ) -> None:
-    records = [pending_record(NAME.value, b"notes"), pending_record("fresh.txt", b"fresh")]
+    noted = [
+        ChatFile(uuid4(), CHAT_ID, ChatAttachmentName(name), None, 5, sha256(b"bytes"), NOON)
+        for name in ("notes.txt", "fresh.txt")
+    ]
     assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == []
     await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID)
 
-    await storage.note_pending_files(WORKSPACE_ID, CHAT_ID, records)
+    await storage.note_pending_files(WORKSPACE_ID, CHAT_ID, noted)
 
-    assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == records
+    assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == noted
     await storage.mark_settled(WORKSPACE_ID, CHAT_ID)
     await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID)
     assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == []

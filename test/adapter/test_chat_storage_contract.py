@@ -50,18 +50,6 @@ def version_of(data: bytes) -> HistoryVersion:
     return HistoryVersion(sha256(data), len(data))
 
 
-def plant_nothing(path: Path, outside: Path) -> None:
-    pass
-
-
-# What a write replaces as it would a missing file: nothing, or what a sandbox planted but a
-# directory, which cannot be written over without deleting it, and nothing may delete it.
-REPLACED_LIKE_NOTHING = [
-    pytest.param(plant_nothing, id="nothing"),
-    *(planter for planter in PLANTERS if planter.id != "directory"),
-]
-
-
 @pytest.fixture(params=STORAGE_FACTORIES)
 async def subject(
     request: pytest.FixtureRequest, tmp_path: Path, anyio_backend: str
@@ -87,10 +75,6 @@ def outside(tmp_path: Path) -> Path:
     """A file beside the storage that nothing may read or change, for `PLANTERS`."""
     (tmp_path / "outside.txt").write_bytes(OUTSIDE_BYTES)
     return tmp_path / "outside.txt"
-
-
-def is_untouched(outside: Path) -> bool:
-    return outside.read_bytes() == OUTSIDE_BYTES
 
 
 async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
@@ -142,16 +126,41 @@ async def shown(storage: ChatStorage, chat_id: UUID = CHAT_ID) -> dict[str, byte
     return found
 
 
-async def test_ensure_chat_makes_an_empty_history_and_keeps_a_chat_that_exists(
-    storage: ChatStorage,
-) -> None:
-    assert await shown(storage) == {HISTORY_FILE_NAME: b""}
-    await write(storage, HISTORY_FILE_NAME, b"# hello")
-    await write(storage, NAME.value, b"notes")
+async def reads_as_missing(storage: ChatStorage, name: str) -> bool:
+    """Whether the history reads as empty, or no attachment `name` can be opened."""
+    if name == HISTORY_FILE_NAME:
+        return await history_bytes(storage) == b""
+    try:
+        reader = await storage.open_attachment(WORKSPACE_ID, CHAT_ID, ChatAttachmentName(name))
+    except ChatFileNotFoundError:
+        return True
+    await reader.aclose()
+    return False
 
-    await storage.ensure_chat(WORKSPACE_ID, CHAT_ID)
 
-    assert await shown(storage) == {HISTORY_FILE_NAME: b"# hello", NAME.value: b"notes"}
+async def assert_holds_no_bytes(storage: ChatStorage, chat_id: UUID) -> None:
+    assert await shown(storage, chat_id) == {HISTORY_FILE_NAME: b""}
+    with pytest.raises(ChatFileNotFoundError):
+        await storage.open_attachment(WORKSPACE_ID, chat_id, NAME)
+    assert await storage.delete_attachment(WORKSPACE_ID, chat_id, NAME) == 0
+
+
+def is_untouched(outside: Path) -> bool:
+    return outside.read_bytes() == OUTSIDE_BYTES
+
+
+def append_to(path: Path, data: bytes) -> None:
+    with path.open("ab") as appended:
+        appended.write(data)
+
+
+def plant_as_a_sandbox(path: Path, plant: Planter, outside: Path) -> None:
+    path.unlink(missing_ok=True)
+    plant(path, outside)
+
+
+def plant_nothing(path: Path, outside: Path) -> None:
+    pass
 
 
 def plant_everything_a_sandbox_might(sandbox: Path, outside: Path) -> None:
@@ -169,11 +178,24 @@ def plant_everything_a_sandbox_might(sandbox: Path, outside: Path) -> None:
         cast(Planter, planter.values[0])(sandbox / f"planted-{planter.id}", outside)
 
 
-async def assert_holds_no_bytes(storage: ChatStorage, chat_id: UUID) -> None:
-    assert await shown(storage, chat_id) == {HISTORY_FILE_NAME: b""}
-    with pytest.raises(ChatFileNotFoundError):
-        await storage.open_attachment(WORKSPACE_ID, chat_id, NAME)
-    assert await storage.delete_attachment(WORKSPACE_ID, chat_id, NAME) == 0
+def plant_sparse(path: Path, size_bytes: int) -> None:
+    with path.open("wb") as sparse:
+        sparse.truncate(size_bytes)
+
+
+# Chat directories: ensure_chat, delete_chat, purge_chat, check_writable.
+
+
+async def test_ensure_chat_makes_an_empty_history_and_keeps_a_chat_that_exists(
+    storage: ChatStorage,
+) -> None:
+    assert await shown(storage) == {HISTORY_FILE_NAME: b""}
+    await write(storage, HISTORY_FILE_NAME, b"# hello")
+    await write(storage, NAME.value, b"notes")
+
+    await storage.ensure_chat(WORKSPACE_ID, CHAT_ID)
+
+    assert await shown(storage) == {HISTORY_FILE_NAME: b"# hello", NAME.value: b"notes"}
 
 
 async def test_a_deleted_chat_is_gone_from_every_view_and_purged_without_touching_others(
@@ -201,8 +223,15 @@ async def test_a_deleted_chat_is_gone_from_every_view_and_purged_without_touchin
     assert is_untouched(outside)
 
 
+async def test_a_chat_never_made_holds_no_bytes(subject: StorageUnderTest) -> None:
+    await assert_holds_no_bytes(subject.storage, OTHER_CHAT_ID)
+
+
 async def test_check_writable_passes_on_a_writable_root(subject: StorageUnderTest) -> None:
     await subject.storage.check_writable()
+
+
+# Staging: stage, discard.
 
 
 @pytest.mark.parametrize(
@@ -266,9 +295,7 @@ async def test_discard_removes_the_staged_file_and_then_is_a_no_op(
     assert subject.staged_count() == 0
 
 
-def append_to(path: Path, data: bytes) -> None:
-    with path.open("ab") as appended:
-        appended.write(data)
+# The history, and what a write of it or of an attachment does to what stands under its name.
 
 
 async def append_as_a_sandbox(storage: ChatStorage, sandbox: Path) -> None:
@@ -279,16 +306,16 @@ async def rewrite_through_the_port(storage: ChatStorage, sandbox: Path) -> None:
     await write(storage, HISTORY_FILE_NAME, b"# rewritten")
 
 
+HISTORY_CHANGES = [
+    pytest.param(append_as_a_sandbox, id="appended-by-a-sandbox"),
+    pytest.param(rewrite_through_the_port, id="rewritten"),
+]
+
+
 @pytest.mark.parametrize(
     "size", [pytest.param(100, id="small"), pytest.param(2 * MIB + 100, id="mebibytes")]
 )
-@pytest.mark.parametrize(
-    "change",
-    [
-        pytest.param(append_as_a_sandbox, id="appended-by-a-sandbox"),
-        pytest.param(rewrite_through_the_port, id="rewritten"),
-    ],
-)
+@pytest.mark.parametrize("change", HISTORY_CHANGES)
 async def test_open_history_reads_exactly_the_version_it_names_whatever_comes_after(
     storage: ChatStorage,
     sandbox: Path,
@@ -313,11 +340,6 @@ WRITTEN_NAMES = [
 ]
 
 
-def plant_as_a_sandbox(path: Path, plant: Planter, outside: Path) -> None:
-    path.unlink(missing_ok=True)
-    plant(path, outside)
-
-
 @pytest.mark.parametrize("name", WRITTEN_NAMES)
 async def test_a_write_returns_the_size_of_the_regular_file_it_replaced(
     storage: ChatStorage, name: str
@@ -328,16 +350,12 @@ async def test_a_write_returns_the_size_of_the_regular_file_it_replaced(
     assert (await shown(storage))[name] == b""
 
 
-async def reads_as_missing(storage: ChatStorage, name: str) -> bool:
-    """Whether the history reads as empty, or no attachment `name` can be opened."""
-    if name == HISTORY_FILE_NAME:
-        return await history_bytes(storage) == b""
-    try:
-        reader = await storage.open_attachment(WORKSPACE_ID, CHAT_ID, ChatAttachmentName(name))
-    except ChatFileNotFoundError:
-        return True
-    await reader.aclose()
-    return False
+# What a write replaces as it would a missing file: nothing, or what a sandbox planted but a
+# directory, which cannot be written over without deleting it, and nothing may delete it.
+REPLACED_LIKE_NOTHING = [
+    pytest.param(plant_nothing, id="nothing"),
+    *(planter for planter in PLANTERS if planter.id != "directory"),
+]
 
 
 @pytest.mark.parametrize("plant", REPLACED_LIKE_NOTHING)
@@ -390,6 +408,9 @@ async def test_a_planted_directory_reads_as_missing_and_no_change_removes_it(
     assert (sandbox / name / "inner.txt").read_bytes() == b"inner"  # as plant_directory left it
 
 
+# Attachments: committed, opened and read, deleted, scanned.
+
+
 async def test_commit_makes_each_staged_file_its_attachment_and_returns_what_each_replaced(
     subject: StorageUnderTest, storage: ChatStorage
 ) -> None:
@@ -420,13 +441,14 @@ async def plant_a_directory_under_its_name(
     plant_directory(sandbox / BLOCKED.value, sandbox)
 
 
-@pytest.mark.parametrize(
-    "spoil_the_last",
-    [
-        pytest.param(discard_it, id="staged-file-discarded"),
-        pytest.param(plant_a_directory_under_its_name, id="directory-under-its-name"),
-    ],
-)
+# What makes the last file of a commit fail, once the others could have landed.
+LAST_FILE_SPOILERS = [
+    pytest.param(discard_it, id="staged-file-discarded"),
+    pytest.param(plant_a_directory_under_its_name, id="directory-under-its-name"),
+]
+
+
+@pytest.mark.parametrize("spoil_the_last", LAST_FILE_SPOILERS)
 async def test_a_commit_that_fails_on_its_last_file_changes_nothing_and_consumes_every_file(
     subject: StorageUnderTest,
     storage: ChatStorage,
@@ -447,10 +469,6 @@ async def test_a_commit_that_fails_on_its_last_file_changes_nothing_and_consumes
 
     assert await shown(storage) == before
     assert subject.staged_count() == 0
-
-
-async def test_a_chat_never_made_holds_no_bytes(subject: StorageUnderTest) -> None:
-    await assert_holds_no_bytes(subject.storage, OTHER_CHAT_ID)
 
 
 # (start, end): the first byte, across a mebibyte, the tail and past it, all past the end, none
@@ -508,11 +526,6 @@ async def test_scan_lists_each_regular_file_under_a_valid_name_and_nothing_else(
     ]
 
 
-def plant_sparse(path: Path, size_bytes: int) -> None:
-    with path.open("wb") as sparse:
-        sparse.truncate(size_bytes)
-
-
 @pytest.mark.parametrize(
     "size",
     [
@@ -533,16 +546,17 @@ async def test_scan_leaves_out_a_file_over_the_bound_without_reading_it(
     assert [(found.name, found.size_bytes) for found in scanned] == [(NAME, SCAN_BOUND)]
 
 
+# The crash journal: marks and the records noted with them.
+
+
 async def test_a_mark_says_it_was_there_and_is_listed_until_settled(
     subject: StorageUnderTest,
 ) -> None:
     storage = subject.storage
     kept, settled = (uuid4(), uuid4()), (uuid4(), uuid4())
-    assert [await storage.mark_unsettled(*chat) for chat in (kept, settled, kept)] == [
-        False,
-        False,
-        True,
-    ]
+    assert await storage.mark_unsettled(*kept) is False
+    assert await storage.mark_unsettled(*settled) is False
+    assert await storage.mark_unsettled(*kept) is True
 
     await storage.mark_settled(*settled)
     await storage.mark_settled(*settled)

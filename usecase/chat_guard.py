@@ -8,7 +8,7 @@ from uuid import UUID
 
 from domain.chat import Chat
 from usecase.access import ChatAccess
-from usecase.crash_safety import ChatSettler, unsettled
+from usecase.crash_safety import ChatSettler, Mark, unsettled
 from usecase.ports.runtime import KeyedLock
 
 
@@ -33,15 +33,15 @@ class ChatGuard:
         async with self.held(user_id, chat_id) as chat, self.marked(chat):
             yield chat
 
-    def marked(self, chat: Chat) -> AbstractAsyncContextManager[None]:
+    def marked(self, chat: Chat) -> AbstractAsyncContextManager[Mark]:
         """The chat's unsettled mark for the block, for a change that first checks what it
         changes under `held` (see `unsettled` for what a crash inside it leaves)."""
         return unsettled(self.settler, chat)
 
     @asynccontextmanager
-    async def creating(self, chat: Chat) -> AsyncIterator[None]:
+    async def creating(self, chat: Chat) -> AsyncIterator[Mark]:
         """The lock and the mark of a chat being created. Locked although nobody knows the
         id yet: start-up settling in another instance must not take the directory for a
         deleted chat's before the record exists."""
-        async with self.locks.hold(chat.chat_id), self.marked(chat):
-            yield
+        async with self.locks.hold(chat.chat_id), self.marked(chat) as mark:
+            yield mark

@@ -6,6 +6,7 @@ from domain.errors import ChatHasActiveSandboxError
 from domain.paging import Page, PageCursor, PageRequest, page_of
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
+from usecase.crash_safety import Mark
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator
@@ -26,8 +27,9 @@ class CreateChat:
     async def __call__(self, user_id: UUID) -> Chat:
         workspace = await self.access.workspace(user_id)
         chat = Chat(self.ids.new_id(), workspace.workspace_id, self.clock.now())
-        async with self.guard.creating(chat):
+        async with self.guard.creating(chat) as mark:
             await self.storage.ensure_chat(chat.workspace_id, chat.chat_id)
+            mark.bytes_changed()
             async with self.metadata.transaction() as records:
                 await records.chats.save(chat)
                 await records.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, 0, 0)
@@ -72,10 +74,10 @@ class DeleteChat:
                 raise ChatHasActiveSandboxError(
                     f"chat {chat_id} has an active sandbox session {active.session_id}"
                 )
-            async with self.guard.marked(chat):
-                await self._delete(chat)
+            async with self.guard.marked(chat) as mark:
+                await self._delete(chat, mark)
 
-    async def _delete(self, chat: Chat) -> None:
+    async def _delete(self, chat: Chat, mark: Mark) -> None:
         chat_id = chat.chat_id
         async with self.metadata.transaction() as records:
             await records.chats.delete(chat_id)
@@ -83,4 +85,6 @@ class DeleteChat:
             await records.sessions.delete_by_chat_id(chat_id)
             await records.usage.delete_chat(chat_id)
             await self.storage.delete_chat(chat.workspace_id, chat_id)
+            mark.bytes_changed()
+        mark.records_caught_up()
         await self.storage.purge_chat(chat_id)

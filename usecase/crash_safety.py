@@ -32,8 +32,24 @@ class ChatSettler:
         await self.reconciler.reconcile(chat, pending)
 
 
+@dataclass(slots=True)
+class Mark:
+    """What the block under a mark tells it: `bytes_changed()` once the bytes have changed
+    for good and the records not yet, `records_caught_up()` once they have too. A refusal
+    raised between the two (a unit of work whose commit the store lost) keeps the mark for
+    settling instead of dropping it as if nothing had changed."""
+
+    kept: bool = False
+
+    def bytes_changed(self) -> None:
+        self.kept = True
+
+    def records_caught_up(self) -> None:
+        self.kept = False
+
+
 @asynccontextmanager
-async def unsettled(settler: ChatSettler, chat: Chat) -> AsyncIterator[None]:
+async def unsettled(settler: ChatSettler, chat: Chat) -> AsyncIterator[Mark]:
     """Keep the chat marked unsettled while the block changes its bytes and records.
 
     A mark found already there (the chat's lock is held, so no live change holds it) was
@@ -41,15 +57,18 @@ async def unsettled(settler: ChatSettler, chat: Chat) -> AsyncIterator[None]:
     chat is settled first, so that no change builds on, or wipes out, what that crash left.
 
     A DomainError means the block refused the change and put back what it had done, so
-    the mark goes with it; anything else (the process dying, a cancelled task, a bug)
-    leaves the mark for `SettleChats` at the next start."""
+    the mark goes with it, unless the block said its bytes had changed for good; anything
+    else (the process dying, a cancelled task, a bug) leaves the mark for settling at the
+    next start or the next change of the chat."""
     journal = settler.journal
     if await journal.mark_unsettled(chat.workspace_id, chat.chat_id):
         await settler.settle(chat)
+    mark = Mark()
     try:
-        yield
+        yield mark
     except DomainError:
-        await _unmark(journal, chat)
+        if not mark.kept:
+            await _unmark(journal, chat)
         raise
     await _unmark(journal, chat)
 

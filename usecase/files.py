@@ -18,6 +18,7 @@ from domain.limits import StorageLimits
 from domain.paging import Page, PageCursor, PageRequest, page_of
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
+from usecase.crash_safety import Mark
 from usecase.ports.chat_bytes import Attachments, ChatStorage, ContentReader
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator
@@ -60,8 +61,11 @@ class UploadFiles:
         staged: list[_Staged] = []
         try:
             await self._stage_all(chat, incoming, staged)
-            async with self.guard.changing(user_id, chat_id) as chat:
-                return await self._commit_all(chat, staged)
+            async with (
+                self.guard.held(user_id, chat_id) as chat,
+                self.guard.marked(chat) as mark,
+            ):
+                return await self._commit_all(chat, staged, mark)
         finally:
             for item in staged:
                 await self.storage.discard(item.content)
@@ -95,7 +99,7 @@ class UploadFiles:
         if not staged:
             raise InvalidInputError("the upload has no part named 'file'")
 
-    async def _commit_all(self, chat: Chat, staged: list[_Staged]) -> list[ChatFile]:
+    async def _commit_all(self, chat: Chat, staged: list[_Staged], mark: Mark) -> list[ChatFile]:
         files = self.metadata.files
         replaced_bytes = 0
         for item in staged:
@@ -127,6 +131,7 @@ class UploadFiles:
         except BaseException:
             await self.ledger.refund(chat, reserved)
             raise
+        mark.bytes_changed()
         async with self.metadata.transaction() as records:
             for record in stored:
                 await records.files.save(record)
@@ -236,8 +241,8 @@ class DeleteFile:
     async def __call__(self, user_id: UUID, chat_id: UUID, file_id: UUID) -> None:
         async with self.guard.held(user_id, chat_id) as chat:
             record = await _record_in(self.metadata, chat_id, file_id)
-            async with self.guard.marked(chat):
-                await _remove_file(self.metadata, self.storage, self.ledger, chat, record)
+            async with self.guard.marked(chat) as mark:
+                await _remove_file(self.metadata, self.storage, self.ledger, chat, record, mark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,12 +256,9 @@ class ClearFiles:
     ledger: QuotaLedger
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> None:
-        async with self.guard.changing(user_id, chat_id) as chat:
-            await self._clear(chat)
-
-    async def _clear(self, chat: Chat) -> None:
-        for record in await self.metadata.files.list_all_by_chat_id(chat.chat_id):
-            await _remove_file(self.metadata, self.storage, self.ledger, chat, record)
+        async with self.guard.held(user_id, chat_id) as chat, self.guard.marked(chat) as mark:
+            for record in await self.metadata.files.list_all_by_chat_id(chat.chat_id):
+                await _remove_file(self.metadata, self.storage, self.ledger, chat, record, mark)
 
 
 async def _remove_file(
@@ -265,6 +267,7 @@ async def _remove_file(
     ledger: QuotaLedger,
     chat: Chat,
     record: ChatFile,
+    mark: Mark,
 ) -> None:
     """One unit of work: the record goes and its bytes are released, then the file is
     removed; if the disk refuses, the unit rolls back."""
@@ -274,6 +277,8 @@ async def _remove_file(
         # on, and so does its removal.
         await ledger.in_unit(records).release(chat, record.size_bytes)
         await storage.delete_attachment(chat.workspace_id, chat.chat_id, record.name)
+        mark.bytes_changed()
+    mark.records_caught_up()
 
 
 @dataclass(frozen=True, slots=True)

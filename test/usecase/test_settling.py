@@ -1,6 +1,7 @@
 """After a crash: chats whose change was interrupted are marked, and start-up settles them."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from uuid import uuid4
 
@@ -11,6 +12,7 @@ from domain.chat_file import ChatFile
 from domain.errors import ChatFileNotFoundError, QuotaExceededError, StorageUnavailableError
 from domain.paging import PageRequest
 from test.usecase.service import USER, Part, Service, chunks_of, parts, sha256
+from usecase.ports.metadata import Repositories
 
 pytestmark = pytest.mark.anyio
 
@@ -236,3 +238,57 @@ async def test_the_next_change_settles_what_a_crash_left_before_going_on(
 
 async def _files(service: Service, chat: Chat) -> Sequence[ChatFile]:
     return (await service.run.list_files(USER, chat.chat_id, _page())).items
+
+
+async def delete_the_file(service: Service, chat: Chat, kept: ChatFile) -> None:
+    await service.run.delete_file(USER, chat.chat_id, kept.file_id)
+
+
+async def clear_the_files(service: Service, chat: Chat, kept: ChatFile) -> None:
+    await service.run.clear_files(USER, chat.chat_id)
+
+
+async def delete_the_chat(service: Service, chat: Chat, kept: ChatFile) -> None:
+    await service.run.delete_chat(USER, chat.chat_id)
+
+
+async def replace_the_file(service: Service, chat: Chat, kept: ChatFile) -> None:
+    await service.run.upload_files(USER, chat.chat_id, parts(Part("kept.bin", b"replacing")))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(delete_the_file, id="delete-file"),
+        pytest.param(clear_the_files, id="clear-files"),
+        pytest.param(delete_the_chat, id="delete-chat"),
+        pytest.param(replace_the_file, id="upload"),
+    ],
+)
+async def test_a_commit_lost_after_the_bytes_changed_keeps_the_mark_for_settling(
+    service: Service,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[Service, Chat, ChatFile], Awaitable[None]],
+) -> None:
+    """The store refuses (a lost connection at commit) after the unit's byte step ran: the
+    answer is a 503, and the chat must stay marked, since bytes and records now disagree."""
+    chat = await service.new_chat()
+    [kept] = await service.run.upload_files(USER, chat.chat_id, parts(Part("kept.bin", b"kept")))
+    unit_of_work = service.metadata.transaction
+
+    @asynccontextmanager
+    async def commit_lost() -> AsyncIterator[Repositories]:
+        async with unit_of_work() as records:
+            yield records
+            raise StorageUnavailableError("the connection was lost at commit")
+
+    monkeypatch.setattr(service.metadata, "transaction", commit_lost)
+    with pytest.raises(StorageUnavailableError):
+        await change(service, chat, kept)
+    monkeypatch.undo()
+    assert marks(service) == [mark_of(chat)]
+
+    await service.run.settle_chats()
+
+    assert marks(service) == []
+    assert await service.used_bytes() == service.disk_bytes(chat.workspace_id)

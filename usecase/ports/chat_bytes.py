@@ -84,7 +84,9 @@ class HistoryFiles(Protocol):
 
     async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
         """Atomically make the staged bytes the history. Returns the size of the regular
-        file it replaced (0 if there was none)."""
+        file it replaced (0 if there was none). A directory a sandbox made under the name is
+        never removed: the write fails (StorageUnavailableError) until the sandbox removes
+        it."""
         ...
 
 

@@ -1,7 +1,8 @@
 """The HTTP API, called in process over ASGI, on a scratch data directory with small limits.
 
 Fixtures: `user` (a gateway caller with no workspace yet), `workspace` (that user's),
-`chat` (one chat in it), `other_user` (a second user with a workspace of their own).
+`chat` (one chat in it), `other_user` (a second user with a workspace of their own),
+`flaky_client` (a client of an app on `flaky_storage`, a disk that fails when told to).
 Helpers: `assert_problem`, raw multipart bodies (`Part`, `multipart_body`), uploads, and a
 `snapshot` of everything a rejected write must leave as it was (`unchanged` checks it
 around a block).
@@ -23,6 +24,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.settings import Settings
+from test.api.fakes import FlakyStorage
 from test.disk import staged_files
 from test.fakes import FakeClock
 from usecase.ports.chat_bytes import ChatStorage
@@ -170,6 +172,23 @@ async def app(settings: Settings, clock: FakeClock, anyio_backend: str) -> Async
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with in_process_client(app) as client:
+        yield client
+
+
+@pytest.fixture
+def flaky_storage(data_dir: Path) -> FlakyStorage:
+    return FlakyStorage(data_dir)
+
+
+@pytest.fixture
+async def flaky_client(
+    settings: Settings, clock: FakeClock, flaky_storage: FlakyStorage, anyio_backend: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app on `flaky_storage`, whose disk fails when the test says so."""
+    async with (
+        running_app(settings, clock=clock, storage=flaky_storage) as app,
+        in_process_client(app) as client,
+    ):
         yield client
 
 

@@ -1,11 +1,10 @@
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from uuid import uuid4
 
 import httpx
 import pytest
 
-from api.settings import Settings
 from domain.errors import InsufficientStorageError, StorageUnavailableError
 from test.api.conftest import (
     BOUNDARY,
@@ -14,15 +13,12 @@ from test.api.conftest import (
     UserApi,
     assert_problem,
     create_chat,
-    in_process_client,
     put_history,
-    running_app,
     unchanged,
     upload,
     upload_file,
 )
 from test.api.fakes import FlakyStorage
-from test.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -139,22 +135,11 @@ async def test_range_with_non_ascii_digits_is_not_a_server_error(
 
 
 @pytest.fixture
-def flaky_storage(data_dir: Path) -> FlakyStorage:
-    return FlakyStorage(data_dir)
-
-
-@pytest.fixture
-async def flaky_user(
-    settings: Settings, flaky_storage: FlakyStorage, clock: FakeClock, anyio_backend: str
-) -> AsyncIterator[UserApi]:
+async def flaky_user(flaky_client: httpx.AsyncClient) -> UserApi:
     """A user with a workspace, on an app whose disk fails when the test says so."""
-    async with (
-        running_app(settings, clock=clock, storage=flaky_storage) as app,
-        in_process_client(app) as client,
-    ):
-        user = UserApi(client, uuid4())
-        assert (await user.put("/v1/workspace")).status_code == 201
-        yield user
+    user = UserApi(flaky_client, uuid4())
+    assert (await user.put("/v1/workspace")).status_code == 201
+    return user
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@ import fnmatch
 import os
 import shutil
 import warnings
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +11,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from api.problems import STATUS_OF
-from api.settings import Settings
 from domain import errors
 from domain.errors import StorageUnavailableError
 from test.api.conftest import (
     Part,
     UserApi,
     assert_problem,
-    in_process_client,
     make_settings,
     multipart_body,
-    running_app,
     upload,
     upload_file,
 )
@@ -46,19 +42,6 @@ async def test_readyz_answers_200_when_storage_and_metadata_answer(
     response = await client.get("/readyz")
 
     assert response.status_code == 200
-
-
-@pytest.fixture
-def flaky_storage(data_dir: Path) -> FlakyStorage:
-    return FlakyStorage(data_dir)
-
-
-@pytest.fixture
-async def flaky_client(
-    settings: Settings, flaky_storage: FlakyStorage, anyio_backend: str
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_app(settings, storage=flaky_storage) as app, in_process_client(app) as c:
-        yield c
 
 
 async def test_readyz_answers_503_naming_the_data_dir_when_it_is_not_writable(

@@ -18,13 +18,6 @@ from repository.sql_store import postgres_metadata_store, sqlite_metadata_store
 from test.postgres_server import PostgresServer
 from test.repository.records import stored_chat, stored_workspace
 from usecase.ports.metadata import MetadataStore
-from usecase.ports.records import (
-    ChatFileRepository,
-    ChatRepository,
-    SandboxSessionRepository,
-    WorkspaceRepository,
-)
-from usecase.ports.usage import UsageRepository
 
 StoreFactory = Callable[[Path], Awaitable[MetadataStore]]
 # A factory that may ask pytest for what it needs (a database server) before opening.
@@ -76,31 +69,6 @@ async def store(
         yield opened
     finally:
         await opened.close()
-
-
-@pytest.fixture
-def workspaces(store: MetadataStore) -> WorkspaceRepository:
-    return store.workspaces
-
-
-@pytest.fixture
-def chats(store: MetadataStore) -> ChatRepository:
-    return store.chats
-
-
-@pytest.fixture
-def files(store: MetadataStore) -> ChatFileRepository:
-    return store.files
-
-
-@pytest.fixture
-def sessions(store: MetadataStore) -> SandboxSessionRepository:
-    return store.sessions
-
-
-@pytest.fixture
-def usage(store: MetadataStore) -> UsageRepository:
-    return store.usage
 
 
 @pytest.fixture

@@ -15,6 +15,12 @@ from usecase.ports.records import ChatFileRepository
 
 pytestmark = pytest.mark.anyio
 
+
+@pytest.fixture
+def files(store: MetadataStore) -> ChatFileRepository:
+    return store.files
+
+
 RACERS = 30
 
 

@@ -13,6 +13,11 @@ from usecase.ports.records import ChatRepository
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture
+def chats(store: MetadataStore) -> ChatRepository:
+    return store.chats
+
+
 def position_of(item: Chat) -> PageCursor:
     return PageCursor(item.created_at, item.chat_id)
 

@@ -6,9 +6,16 @@ import pytest
 
 from domain.sandbox_session import SandboxSession
 from test.repository.records import T0, at, session
+from usecase.ports.metadata import MetadataStore
 from usecase.ports.records import SandboxSessionRepository
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def sessions(store: MetadataStore) -> SandboxSessionRepository:
+    return store.sessions
+
 
 RACERS = 30
 

@@ -3,9 +3,16 @@ from uuid import uuid4
 
 import pytest
 
+from usecase.ports.metadata import MetadataStore
 from usecase.ports.usage import UsageRepository
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def usage(store: MetadataStore) -> UsageRepository:
+    return store.usage
+
 
 QUOTA = 1_000
 

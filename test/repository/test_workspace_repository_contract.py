@@ -5,9 +5,16 @@ import pytest
 
 from domain.workspace import Workspace
 from test.repository.records import save_all, workspace
+from usecase.ports.metadata import MetadataStore
 from usecase.ports.records import WorkspaceRepository
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def workspaces(store: MetadataStore) -> WorkspaceRepository:
+    return store.workspaces
+
 
 RACERS = 30
 

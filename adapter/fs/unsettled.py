@@ -1,9 +1,15 @@
 """Marks of chats whose bytes and metadata are changing together: one file per chat under
-`<data_dir>/unsettled/`, named `<workspace_id>_<chat_id>`. It is empty, or holds a note of
-what the change will record once its bytes are in place (the records of an upload, as
-JSON), which settling reads to tell that upload's bytes from a sandbox's edit. Beside it,
-`<workspace_id>_<chat_id>.commit/` is the journal of an attachments commit under way
-(`commit.py`), which marks the chat unsettled too.
+`<data_dir>/unsettled/`, named `<workspace_id>_<chat_id>`, empty. Beside it,
+`.<workspace_id>_<chat_id>.note` may hold a note of what the change will record once its
+bytes are in place (the records of an upload, as JSON), which settling reads to tell that
+upload's bytes from a sandbox's edit, and `<workspace_id>_<chat_id>.commit/` is the
+journal of an attachments commit under way (`commit.py`), which marks the chat unsettled
+too.
+
+The note is written in place, never renamed over an existing file: ext4 flushes a file
+renamed over another at once (`auto_da_alloc`), which cost an upload 0.4 ms. A note cut
+short by a crash is read as no note; it can only be cut short before the commit it
+describes began, so there are no bytes of that change to tell apart.
 
 The marks are not fsynced. They guard against the process dying (SIGKILL, OOM, a crash),
 after which the kernel still writes them out; after a power cut a mark may be lost, and
@@ -61,16 +67,16 @@ def mark(root: Path, workspace_id: UUID, chat_id: UUID) -> bool:
 
 
 def unmark(root: Path, workspace_id: UUID, chat_id: UUID) -> None:
-    """Blocking. Drops the mark, its note, and a note a kill left half-written."""
+    """Blocking. Drops the mark and its note."""
     name = _mark_name(workspace_id, chat_id)
     with ExitStack() as stack:
         marks_fd = _marks_dir(stack, root)
-        for entry in (name, _scratch_name(name)):
+        for entry in (name, _note_name(name)):
             with suppress(FileNotFoundError):
                 os.unlink(entry, dir_fd=marks_fd)
 
 
-def _scratch_name(mark_name: str) -> str:
+def _note_name(mark_name: str) -> str:
     return f".{mark_name}.note"
 
 
@@ -88,39 +94,45 @@ def marked(root: Path) -> list[tuple[UUID, UUID]]:
 
 
 def note(root: Path, workspace_id: UUID, chat_id: UUID, records: list[ChatFile]) -> None:
-    """Blocking. Replace the chat's mark with one holding `records`, whole or not at all
-    (written beside it, then renamed over it)."""
-    name = _mark_name(workspace_id, chat_id)
-    scratch = _scratch_name(name)
+    """Blocking. Keep `records` as the note beside the chat's mark, in place of any."""
     payload = json.dumps([_encoded(record) for record in records]).encode()
     with ExitStack() as stack:
         marks_fd = _marks_dir(stack, root)
-        fd = os.open(scratch, _MARK_FLAGS | os.O_TRUNC, FILE_MODE, dir_fd=marks_fd)
+        fd = os.open(
+            _note_name(_mark_name(workspace_id, chat_id)),
+            _MARK_FLAGS | os.O_TRUNC,
+            FILE_MODE,
+            dir_fd=marks_fd,
+        )
         try:
             os.write(fd, payload)
         finally:
             os.close(fd)
-        os.replace(scratch, name, src_dir_fd=marks_fd, dst_dir_fd=marks_fd)
 
 
 def noted(root: Path, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
-    """Blocking. The records the chat's mark holds; [] for an empty or missing mark, or a
-    note that cannot be read (a settle then falls back to taking the bytes as found)."""
+    """Blocking. The records the chat's note holds; [] for no note, or one that cannot be
+    read (a settle then falls back to taking the bytes as found). A mark left by a build
+    that kept its note inside the mark is read too."""
+    name = _mark_name(workspace_id, chat_id)
     with ExitStack() as stack:
-        try:
-            fd = os.open(
-                _mark_name(workspace_id, chat_id),
-                os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                dir_fd=_marks_dir(stack, root),
-            )
-        except FileNotFoundError:
-            return []
-        with os.fdopen(fd, "rb") as opened:
-            payload = opened.read()
+        marks_fd = _marks_dir(stack, root)
+        payload = _read(marks_fd, _note_name(name))
+        if payload is None:
+            payload = _read(marks_fd, name)
     try:
         return [_decoded(item) for item in json.loads(payload)] if payload else []
     except (ValueError, KeyError, TypeError):
         return []
+
+
+def _read(dir_fd: int, name: str) -> bytes | None:
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as opened:
+        return opened.read()
 
 
 def _encoded(record: ChatFile) -> dict[str, object]:

@@ -44,15 +44,16 @@ def bodies(tag: bytes) -> list[tuple[str, bytes, str | None]]:
 
 
 def wedge_when_noted(mark: Path, last: Path, new_bytes: bytes) -> sqlite3.Connection | None:
-    """Wait for the upload's note in `mark`, then hold the store's write lock. Returns the
+    """Wait for the upload's note beside `mark`, then hold the store's write lock. Returns the
     connection holding it once the upload's last file holds its new bytes and its commit
     stands (its journal beside the mark is gone, ADR 0019), or None if the window was
     missed."""
     journal = mark.with_name(mark.name + ".commit")
+    note = mark.with_name(f".{mark.name}.note")
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         try:
-            if mark.stat().st_size > 0:
+            if note.stat().st_size > 0:
                 break
         except FileNotFoundError:
             pass

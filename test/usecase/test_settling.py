@@ -18,7 +18,9 @@ pytestmark = pytest.mark.anyio
 
 
 def marks(service: Service) -> list[str]:
-    return sorted(path.name for path in (service.root / "unsettled").iterdir())
+    """The chats marked in `unsettled/`, each once, by a mark or the note beside it."""
+    names = (path.name for path in (service.root / "unsettled").iterdir())
+    return sorted({name.removeprefix(".").removesuffix(".note") for name in names})
 
 
 def mark_of(chat: Chat) -> str:

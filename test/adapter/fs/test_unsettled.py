@@ -45,6 +45,35 @@ def test_a_note_that_cannot_be_read_notes_nothing(tmp_path: Path) -> None:
     assert noted(tmp_path, WORKSPACE, CHAT) == []
 
 
+def test_a_note_cut_short_notes_nothing(tmp_path: Path) -> None:
+    mark(tmp_path, WORKSPACE, CHAT)
+    (tmp_path / UNSETTLED / f".{WORKSPACE}_{CHAT}.note").write_bytes(b'[{"file_id": "half')
+
+    assert noted(tmp_path, WORKSPACE, CHAT) == []
+
+
+def test_a_note_replaces_the_last_one_and_a_mark_with_one_inside_is_still_read(
+    tmp_path: Path,
+) -> None:
+    """A build before this one kept the note inside the mark itself."""
+    older = [record("older.txt")]
+    mark(tmp_path, WORKSPACE, CHAT)
+    note(tmp_path, WORKSPACE, CHAT, older)
+    (tmp_path / UNSETTLED / f"{WORKSPACE}_{CHAT}").write_bytes(
+        (tmp_path / UNSETTLED / f".{WORKSPACE}_{CHAT}.note").read_bytes()
+    )
+    (tmp_path / UNSETTLED / f".{WORKSPACE}_{CHAT}.note").unlink()
+    assert noted(tmp_path, WORKSPACE, CHAT) == older
+
+    longer = [record(f"longer-{index}.bin") for index in range(3)]
+    note(tmp_path, WORKSPACE, CHAT, longer)
+    assert noted(tmp_path, WORKSPACE, CHAT) == longer
+    shorter = [record("newer.bin")]
+    note(tmp_path, WORKSPACE, CHAT, shorter)
+
+    assert noted(tmp_path, WORKSPACE, CHAT) == shorter
+
+
 def test_unmark_drops_the_note_and_a_half_written_one(tmp_path: Path) -> None:
     mark(tmp_path, WORKSPACE, CHAT)
     note(tmp_path, WORKSPACE, CHAT, [record("a.txt")])

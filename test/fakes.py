@@ -131,9 +131,11 @@ class FaultyChatStorage(ChatStorage):
         self.calls["purge_chat"] += 1
         await self._inner.purge_chat(chat_id)
 
-    async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> bool:
+    async def mark_unsettled(
+        self, workspace_id: UUID, chat_id: UUID, pending: Sequence[ChatFile] = ()
+    ) -> bool:
         self._check("mark_unsettled")
-        return await self._inner.mark_unsettled(workspace_id, chat_id)
+        return await self._inner.mark_unsettled(workspace_id, chat_id, pending)
 
     async def mark_settled(self, workspace_id: UUID, chat_id: UUID) -> None:
         self._check("mark_settled")

@@ -1,12 +1,13 @@
 """The one opening of every change to a chat: its lock, its ownership checked again under
 the lock, and (for a change that spans bytes and records) its unsettled mark."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
+from domain.chat_file import ChatFile
 from usecase.access import ChatAccess
 from usecase.crash_safety import ChatSettler, Mark, unsettled
 from usecase.ports.runtime import KeyedLock
@@ -33,10 +34,13 @@ class ChatGuard:
         async with self.held(user_id, chat_id) as chat, self.marked(chat):
             yield chat
 
-    def marked(self, chat: Chat) -> AbstractAsyncContextManager[Mark]:
+    def marked(
+        self, chat: Chat, pending: Sequence[ChatFile] = ()
+    ) -> AbstractAsyncContextManager[Mark]:
         """The chat's unsettled mark for the block, for a change that first checks what it
-        changes under `held` (see `unsettled` for what a crash inside it leaves)."""
-        return unsettled(self.settler, chat)
+        changes under `held`, with the records it will save once their bytes are in place
+        (see `unsettled` for what a crash inside it leaves)."""
+        return unsettled(self.settler, chat, pending)
 
     @asynccontextmanager
     async def creating(self, chat: Chat) -> AsyncIterator[Mark]:

@@ -3,12 +3,13 @@ disagree, and the repair at start-up of every chat a crash left marked (ADR 0011
 ADR 0017). The journal that keeps the marks is the CrashJournal port; what a repaired chat's
 records should be is the reconciler's (usecase/reconcile.py)."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
+from domain.chat_file import ChatFile
 from domain.errors import DomainError
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.crash_journal import CrashJournal
@@ -49,8 +50,12 @@ class Mark:
 
 
 @asynccontextmanager
-async def unsettled(settler: ChatSettler, chat: Chat) -> AsyncIterator[Mark]:
-    """Keep the chat marked unsettled while the block changes its bytes and records.
+async def unsettled(
+    settler: ChatSettler, chat: Chat, pending: Sequence[ChatFile] = ()
+) -> AsyncIterator[Mark]:
+    """Keep the chat marked unsettled while the block changes its bytes and records,
+    `pending` noted with the mark: the records the block will save once their bytes are in
+    place (see CrashJournal.note_pending_files).
 
     A mark found already there (the chat's lock is held, so no live change holds it) was
     left by a change a crash cut short, in this instance or another one still running: the
@@ -61,8 +66,10 @@ async def unsettled(settler: ChatSettler, chat: Chat) -> AsyncIterator[Mark]:
     else (the process dying, a cancelled task, a bug) leaves the mark for settling at the
     next start or the next change of the chat."""
     journal = settler.journal
-    if await journal.mark_unsettled(chat.workspace_id, chat.chat_id):
+    if await journal.mark_unsettled(chat.workspace_id, chat.chat_id, pending):
         await settler.settle(chat)
+        # The note found was the cut-short change's; this change's replaces it.
+        await journal.note_pending_files(chat.workspace_id, chat.chat_id, pending)
     mark = Mark()
     try:
         yield mark

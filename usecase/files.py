@@ -61,11 +61,13 @@ class UploadFiles:
         staged: list[_Staged] = []
         try:
             await self._stage_all(chat, incoming, staged)
-            async with (
-                self.guard.held(user_id, chat_id) as chat,
-                self.guard.marked(chat) as mark,
-            ):
-                return await self._commit_all(chat, staged, mark)
+            async with self.guard.held(user_id, chat_id) as chat:
+                # A crash after the bytes are in place and before the records are saved
+                # must leave these records to settling, not the bytes under the old
+                # records' ids: the mark holds them.
+                stored = [self._record_of(chat, item) for item in staged]
+                async with self.guard.marked(chat, stored) as mark:
+                    return await self._commit_all(chat, staged, stored, mark)
         finally:
             for item in staged:
                 await self.storage.discard(item.content)
@@ -99,7 +101,20 @@ class UploadFiles:
         if not staged:
             raise InvalidInputError("the upload has no part named 'file'")
 
-    async def _commit_all(self, chat: Chat, staged: list[_Staged], mark: Mark) -> list[ChatFile]:
+    def _record_of(self, chat: Chat, item: _Staged) -> ChatFile:
+        return ChatFile(
+            file_id=self.ids.new_id(),
+            chat_id=chat.chat_id,
+            name=item.name,
+            content_type=item.content_type,
+            size_bytes=item.content.size_bytes,
+            sha256=item.content.sha256,
+            created_at=self.clock.now(),
+        )
+
+    async def _commit_all(
+        self, chat: Chat, staged: list[_Staged], stored: list[ChatFile], mark: Mark
+    ) -> list[ChatFile]:
         files = self.metadata.files
         replaced_bytes = 0
         for item in staged:
@@ -107,22 +122,7 @@ class UploadFiles:
             replaced_bytes += 0 if replaced is None else replaced.size_bytes
         reserved = sum(item.content.size_bytes for item in staged) - replaced_bytes
         await self.ledger.reserve(chat, reserved, "the upload")
-        stored = [
-            ChatFile(
-                file_id=self.ids.new_id(),
-                chat_id=chat.chat_id,
-                name=item.name,
-                content_type=item.content_type,
-                size_bytes=item.content.size_bytes,
-                sha256=item.content.sha256,
-                created_at=self.clock.now(),
-            )
-            for item in staged
-        ]
         try:
-            # A crash after the bytes are in place and before the records are saved must
-            # leave these records to settling, not the bytes under the old records' ids.
-            await self.storage.note_pending_files(chat.workspace_id, chat.chat_id, stored)
             items = list(staged)
             staged.clear()  # committed or removed by the storage from here on
             await self.storage.commit_attachments(

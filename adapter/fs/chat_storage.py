@@ -104,9 +104,11 @@ class FilesystemChatStorage(ChatStorage):
     async def purge_chat(self, chat_id: UUID) -> None:
         await off_loop(self._purge_chat, chat_id)
 
-    async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> bool:
+    async def mark_unsettled(
+        self, workspace_id: UUID, chat_id: UUID, pending: Sequence[ChatFile] = ()
+    ) -> bool:
         return await storage_call(
-            "mark the chat unsettled", mark, self._root, workspace_id, chat_id
+            "mark the chat unsettled", mark, self._root, workspace_id, chat_id, list(pending)
         )
 
     async def mark_settled(self, workspace_id: UUID, chat_id: UUID) -> None:

@@ -1,15 +1,18 @@
 """Marks of chats whose bytes and metadata are changing together: one file per chat under
-`<data_dir>/unsettled/`, named `<workspace_id>_<chat_id>`, empty. Beside it,
-`.<workspace_id>_<chat_id>.note` may hold a note of what the change will record once its
-bytes are in place (the records of an upload, as JSON), which settling reads to tell that
-upload's bytes from a sandbox's edit, and `<workspace_id>_<chat_id>.commit/` is the
-journal of an attachments commit under way (`commit.py`), which marks the chat unsettled
-too.
+`<data_dir>/unsettled/`, named `<workspace_id>_<chat_id>`. A mark holds the note of what
+its change will record once its bytes are in place (the records of an upload, as JSON;
+empty for other changes), which settling reads to tell that upload's bytes from a
+sandbox's edit. Beside it, `.<workspace_id>_<chat_id>.note` is a note written after the
+mark (when a change found a crashed change's mark and settled it, or a rolled-back commit
+voided the note), read in preference to the mark's; `<workspace_id>_<chat_id>.commit/` is
+the journal of an attachments commit under way (`commit.py`), which marks the chat
+unsettled too.
 
-The note is written in place, never renamed over an existing file: ext4 flushes a file
-renamed over another at once (`auto_da_alloc`), which cost an upload 0.4 ms. A note cut
-short by a crash is read as no note; it can only be cut short before the commit it
-describes began, so there are no bytes of that change to tell apart.
+The note goes into the new mark in the write that creates it: a separate note file cost an
+upload a second create, and renaming one over another cost more (ext4 flushes a file
+renamed over another at once, `auto_da_alloc`). A note cut short by a crash is read as no
+note; it can only be cut short before the commit it describes began, so there are no bytes
+of that change to tell apart.
 
 The marks are not fsynced. They guard against the process dying (SIGKILL, OOM, a crash),
 after which the kernel still writes them out; after a power cut a mark may be lost, and
@@ -53,8 +56,9 @@ def _marks_dir(stack: ExitStack, root: Path) -> int:
     return open_marks_dir(stack, open_root(stack, root))
 
 
-def mark(root: Path, workspace_id: UUID, chat_id: UUID) -> bool:
-    """Blocking. Whether the chat was marked already: by a mark or a commit journal."""
+def mark(root: Path, workspace_id: UUID, chat_id: UUID, pending: list[ChatFile]) -> bool:
+    """Blocking. Whether the chat was marked already, by a mark or a commit journal; a new
+    mark holds `pending` as its note, a mark found is left as it was."""
     name = _mark_name(workspace_id, chat_id)
     with ExitStack() as stack:
         marks_fd = _marks_dir(stack, root)
@@ -62,7 +66,11 @@ def mark(root: Path, workspace_id: UUID, chat_id: UUID) -> bool:
             fd = os.open(name, _MARK_FLAGS | os.O_EXCL, FILE_MODE, dir_fd=marks_fd)
         except FileExistsError:
             return True
-        os.close(fd)
+        try:
+            if pending:
+                os.write(fd, _payload(pending))
+        finally:
+            os.close(fd)
         return lstat_or_none(marks_fd, name + _JOURNAL_SUFFIX) is not None
 
 
@@ -95,7 +103,7 @@ def marked(root: Path) -> list[tuple[UUID, UUID]]:
 
 def note(root: Path, workspace_id: UUID, chat_id: UUID, records: list[ChatFile]) -> None:
     """Blocking. Keep `records` as the note beside the chat's mark, in place of any."""
-    payload = json.dumps([_encoded(record) for record in records]).encode()
+    payload = _payload(records)
     with ExitStack() as stack:
         marks_fd = _marks_dir(stack, root)
         fd = os.open(
@@ -110,10 +118,14 @@ def note(root: Path, workspace_id: UUID, chat_id: UUID, records: list[ChatFile])
             os.close(fd)
 
 
+def _payload(records: list[ChatFile]) -> bytes:
+    return json.dumps([_encoded(record) for record in records]).encode()
+
+
 def noted(root: Path, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
-    """Blocking. The records the chat's note holds; [] for no note, or one that cannot be
-    read (a settle then falls back to taking the bytes as found). A mark left by a build
-    that kept its note inside the mark is read too."""
+    """Blocking. The records of the note beside the chat's mark, else of the mark; [] for
+    neither, or one that cannot be read (a settle then falls back to taking the bytes as
+    found)."""
     name = _mark_name(workspace_id, chat_id)
     with ExitStack() as stack:
         marks_fd = _marks_dir(stack, root)

@@ -581,3 +581,20 @@ async def test_pending_files_are_the_noted_records_until_the_chat_is_settled(
     await storage.mark_settled(WORKSPACE_ID, CHAT_ID)
     await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID)
     assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == []
+
+
+async def test_a_new_mark_keeps_the_records_it_is_made_with_and_a_mark_found_its_own(
+    storage: ChatStorage,
+) -> None:
+    first, second = (
+        [ChatFile(uuid4(), CHAT_ID, ChatAttachmentName(name), None, 5, sha256(b"bytes"), NOON)]
+        for name in ("first.txt", "second.txt")
+    )
+    assert await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID, first) is False
+    assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == first
+
+    assert await storage.mark_unsettled(WORKSPACE_ID, CHAT_ID, second) is True
+
+    assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == first
+    await storage.note_pending_files(WORKSPACE_ID, CHAT_ID, second)
+    assert await storage.pending_files(WORKSPACE_ID, CHAT_ID) == second

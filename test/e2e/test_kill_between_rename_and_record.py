@@ -1,12 +1,12 @@
 """SIGKILL between an upload's rename and its records (issue 11's second defect), on a
 real server, hit on purpose rather than by luck.
 
-The test watches the chat's unsettled mark; the moment the upload notes its records there,
-the test takes SQLite's write lock on the server's metadata store, so the upload's record
-saves wait. Once the new bytes are in place under the lock (all renamed, the commit's
-journal gone), the server is killed. After a restart, the acknowledged file ids must be
-gone (404) and the new bytes must carry records with new ids: never an acknowledged id
-holding bytes nobody acknowledged."""
+The test watches the chat's unsettled mark; the moment the upload's commit begins (its
+journal appears beside the mark), the test takes SQLite's write lock on the server's
+metadata store, so the upload's record saves wait. Once the new bytes are in place under
+the lock (all renamed, the commit's journal gone), the server is killed. After a restart,
+the acknowledged file ids must be gone (404) and the new bytes must carry records with
+new ids: never an acknowledged id holding bytes nobody acknowledged."""
 
 import contextlib
 import os
@@ -43,22 +43,17 @@ def bodies(tag: bytes) -> list[tuple[str, bytes, str | None]]:
     return [(f"f{index:02d}.bin", tag + b"-%d" % index, None) for index in range(FILES)]
 
 
-def wedge_when_noted(mark: Path, last: Path, new_bytes: bytes) -> sqlite3.Connection | None:
-    """Wait for the upload's note beside `mark`, then hold the store's write lock. Returns the
-    connection holding it once the upload's last file holds its new bytes and its commit
-    stands (its journal beside the mark is gone, ADR 0019), or None if the window was
+def wedge_when_committing(mark: Path, last: Path, new_bytes: bytes) -> sqlite3.Connection | None:
+    """Wait for the upload's commit to begin (its journal beside `mark` appears, ADR 0019:
+    the quota is reserved by then, and the records wait for the renames), then hold the
+    store's write lock. Returns the connection holding it once the upload's last file holds
+    its new bytes and its commit stands (the journal is gone), or None if the window was
     missed."""
     journal = mark.with_name(mark.name + ".commit")
-    note = mark.with_name(f".{mark.name}.note")
     deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            if note.stat().st_size > 0:
-                break
-        except FileNotFoundError:
-            pass
-    else:
-        return None
+    while not journal.exists():
+        if time.monotonic() > deadline:
+            return None
     store = sqlite3.connect(last.parents[4] / "metadata.db", timeout=WAIT_SECONDS)
     store.isolation_level = None
     store.execute("BEGIN IMMEDIATE")
@@ -95,11 +90,14 @@ def kill_between_rename_and_record(data_dir: Path) -> tuple[dict[str, str], str,
 
         replacing = threading.Thread(target=replace_all)
         replacing.start()
-        wedge = wedge_when_noted(mark, last, b"new-%d" % (FILES - 1))
+        wedge = wedge_when_committing(mark, last, b"new-%d" % (FILES - 1))
+        if wedge is not None and recorded_ids(data_dir, chat_id) != {
+            UUID(item["file_id"]) for item in acknowledged
+        }:  # the records were saved before the wedge: the window was missed
+            wedge.rollback()
+            wedge.close()
+            wedge = None
         if wedge is not None:
-            assert recorded_ids(data_dir, chat_id) == {
-                UUID(item["file_id"]) for item in acknowledged
-            }, "the wedge came after the records were saved"
             os.kill(server.pid, signal.SIGKILL)
             wedge.rollback()
             wedge.close()

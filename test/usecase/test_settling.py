@@ -238,6 +238,36 @@ async def test_the_next_change_settles_what_a_crash_left_before_going_on(
     assert marks(service) == []
 
 
+async def test_an_upload_after_a_crash_notes_its_own_records_not_the_crashed_ones(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mark found holds the crashed upload's records; once that chat is settled, the
+    next upload's records must replace them, or a second crash would settle its bytes
+    as a sandbox's edit."""
+    chat = await service.new_chat()
+    save = service.metadata.files.save
+    uploading: list[Part] = []
+
+    async def dies_saving_the_upload(record: ChatFile) -> None:
+        if record.content_type == uploading[-1].content_type:
+            raise RuntimeError("the process died here")
+        await save(record)  # the settling of the first crash, before the second upload
+
+    monkeypatch.setattr(service.metadata.files, "save", dies_saving_the_upload)
+    for part in (Part("f.bin", b"first", "text/csv"), Part("g.bin", b"second", "text/plain")):
+        uploading.append(part)
+        with pytest.raises(RuntimeError):
+            await service.run.upload_files(USER, chat.chat_id, parts(part))
+    monkeypatch.undo()
+
+    await service.run.settle_chats()
+
+    found = {item.name.value: item.content_type for item in await _files(service, chat)}
+    assert found == {"f.bin": "text/csv", "g.bin": "text/plain"}
+    assert await service.used_bytes() == service.disk_bytes(chat.workspace_id)
+    assert marks(service) == []
+
+
 async def _files(service: Service, chat: Chat) -> Sequence[ChatFile]:
     return (await service.run.list_files(USER, chat.chat_id, _page())).items
 

@@ -9,13 +9,17 @@ from domain.chat_file import ChatFile
 
 
 class CrashJournal(Protocol):
-    async def mark_unsettled(self, workspace_id: UUID, chat_id: UUID) -> bool:
+    async def mark_unsettled(
+        self, workspace_id: UUID, chat_id: UUID, pending: Sequence[ChatFile] = ()
+    ) -> bool:
         """Note, before a change that spans the chat's bytes and its metadata, that a crash
-        could leave the two disagreeing; the mark stays until `mark_settled`.
+        could leave the two disagreeing; the mark stays until `mark_settled`. A new mark
+        keeps `pending` as its note (see `note_pending_files`), in the same write.
 
-        Returns whether the chat was marked already. Called under the chat's lock, where no
-        other change holds a mark, that is a change a crash cut short, in this instance or
-        another: the caller settles it before going on."""
+        Returns whether the chat was marked already; the mark found is then left as it was,
+        note and all. Called under the chat's lock, where no other change holds a mark,
+        that is a change a crash cut short, in this instance or another: the caller settles
+        it before going on, then notes its own pending records."""
         ...
 
     async def mark_settled(self, workspace_id: UUID, chat_id: UUID) -> None:

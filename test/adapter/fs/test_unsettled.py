@@ -22,7 +22,7 @@ def record(name: str) -> ChatFile:
 
 
 def test_a_note_kept_with_a_mark_reads_back_as_the_same_records(tmp_path: Path) -> None:
-    mark(tmp_path, WORKSPACE, CHAT)
+    mark(tmp_path, WORKSPACE, CHAT, [])
     records = [record('say "hi".txt'), record("日本.bin")]
 
     note(tmp_path, WORKSPACE, CHAT, records)
@@ -33,49 +33,55 @@ def test_a_note_kept_with_a_mark_reads_back_as_the_same_records(tmp_path: Path) 
 
 def test_an_empty_or_missing_mark_notes_nothing(tmp_path: Path) -> None:
     assert noted(tmp_path, WORKSPACE, CHAT) == []
-    mark(tmp_path, WORKSPACE, CHAT)
+    mark(tmp_path, WORKSPACE, CHAT, [])
 
     assert noted(tmp_path, WORKSPACE, CHAT) == []
 
 
 def test_a_note_that_cannot_be_read_notes_nothing(tmp_path: Path) -> None:
-    mark(tmp_path, WORKSPACE, CHAT)
+    mark(tmp_path, WORKSPACE, CHAT, [])
     (tmp_path / UNSETTLED / f"{WORKSPACE}_{CHAT}").write_bytes(b'[{"file_id": "half')
 
     assert noted(tmp_path, WORKSPACE, CHAT) == []
 
 
 def test_a_note_cut_short_notes_nothing(tmp_path: Path) -> None:
-    mark(tmp_path, WORKSPACE, CHAT)
+    mark(tmp_path, WORKSPACE, CHAT, [])
     (tmp_path / UNSETTLED / f".{WORKSPACE}_{CHAT}.note").write_bytes(b'[{"file_id": "half')
 
     assert noted(tmp_path, WORKSPACE, CHAT) == []
 
 
-def test_a_note_replaces_the_last_one_and_a_mark_with_one_inside_is_still_read(
+def test_a_new_mark_holds_its_note_and_a_mark_found_keeps_the_one_it_had(
     tmp_path: Path,
 ) -> None:
-    """A build before this one kept the note inside the mark itself."""
-    older = [record("older.txt")]
-    mark(tmp_path, WORKSPACE, CHAT)
-    note(tmp_path, WORKSPACE, CHAT, older)
-    (tmp_path / UNSETTLED / f"{WORKSPACE}_{CHAT}").write_bytes(
-        (tmp_path / UNSETTLED / f".{WORKSPACE}_{CHAT}.note").read_bytes()
-    )
-    (tmp_path / UNSETTLED / f".{WORKSPACE}_{CHAT}.note").unlink()
-    assert noted(tmp_path, WORKSPACE, CHAT) == older
+    first = [record("first.txt")]
+    assert mark(tmp_path, WORKSPACE, CHAT, first) is False
+    assert noted(tmp_path, WORKSPACE, CHAT) == first
 
+    assert mark(tmp_path, WORKSPACE, CHAT, [record("second.txt")]) is True
+
+    assert noted(tmp_path, WORKSPACE, CHAT) == first
+
+
+def test_a_note_beside_the_mark_is_read_before_the_marks_and_replaces_the_last_one(
+    tmp_path: Path,
+) -> None:
+    mark(tmp_path, WORKSPACE, CHAT, [record("in-the-mark.txt")])
     longer = [record(f"longer-{index}.bin") for index in range(3)]
     note(tmp_path, WORKSPACE, CHAT, longer)
     assert noted(tmp_path, WORKSPACE, CHAT) == longer
     shorter = [record("newer.bin")]
     note(tmp_path, WORKSPACE, CHAT, shorter)
-
     assert noted(tmp_path, WORKSPACE, CHAT) == shorter
+
+    note(tmp_path, WORKSPACE, CHAT, [])
+
+    assert noted(tmp_path, WORKSPACE, CHAT) == []
 
 
 def test_unmark_drops_the_note_and_a_half_written_one(tmp_path: Path) -> None:
-    mark(tmp_path, WORKSPACE, CHAT)
+    mark(tmp_path, WORKSPACE, CHAT, [])
     note(tmp_path, WORKSPACE, CHAT, [record("a.txt")])
     (tmp_path / UNSETTLED / f".{WORKSPACE}_{CHAT}.note").write_bytes(b"[")
 
@@ -86,7 +92,7 @@ def test_unmark_drops_the_note_and_a_half_written_one(tmp_path: Path) -> None:
 
 
 def test_a_commit_journal_marks_its_chat_once_with_or_without_its_mark(tmp_path: Path) -> None:
-    mark(tmp_path, WORKSPACE, CHAT)
+    mark(tmp_path, WORKSPACE, CHAT, [])
     (tmp_path / UNSETTLED / journal_name(WORKSPACE, CHAT)).mkdir()
     assert marked(tmp_path) == [(WORKSPACE, CHAT)]
 

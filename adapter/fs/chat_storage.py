@@ -287,6 +287,9 @@ class FilesystemChatStorage(ChatStorage):
             self._committing(workspace_id, chat_id, tokens) as (root_fd, staging_fd, chat_fd),
             ExitStack() as stack,
         ):
+            if len(pairs) == 1:  # one rename is all or none already: no journal to keep
+                [(name, token)] = pairs
+                return [commit_one(chat_fd, staging_fd, name, token)]
             journals_fd = open_marks_dir(stack, root_fd)
             journal = journal_name(workspace_id, chat_id)
             return commit_all(chat_fd, staging_fd, journals_fd, journal, pairs)

@@ -87,6 +87,7 @@ def targets(results: dict[str, Any]) -> list[Target]:
         Target("S2 non-2xx answers", "0", non_2xx, None if non_2xx is None else non_2xx == 0),
         _below("S2 p99", 100, _get(results, "S2", "chatstore", "p99_ms"), "ms"),
         Target("S2 stored == one body sent", "yes", stored, stored),
+        _at_least("G1 GET 16 MiB history vs attachment", 0.8, _get(results, "G1", "ratio")),
         _at_most("Q1 upload, 50,000 vs 10 files", 1.2, _get(results, "Q1", "ratio")),
         _at_most("L1 last page vs first", 1.2, _get(results, "L1", "ratio")),
     ]
@@ -129,6 +130,34 @@ def _peer_rows(mib: int) -> list[Row]:
     ]
 
 
+def _chatstore_lines(results: dict[str, Any]) -> list[str]:
+    """The figures of the jobs only chatstore runs."""
+    lines = []
+    spread = _get(results, "S2", "chatstore", "spread_over_32_chats")
+    if spread:
+        lines.append(
+            f"S2 chatstore with the 32 writers spread over 32 chats: {spread['req_per_s']:,.0f} "
+            f"req/s, p99 {spread['p99_ms']:.1f} ms"
+        )
+    g1, q1, l1 = results.get("G1"), results.get("Q1"), results.get("L1")
+    if g1:
+        lines.append(
+            f"G1 GET {g1['size_mib']} MiB history, MB/s: {g1['history_mbps']:,.0f}, beside "
+            f"{g1['attachment_mbps']:,.0f} for the same bytes as an attachment"
+        )
+    if q1:
+        lines.append(
+            f"Q1 4 KiB upload, ms: {q1['small_ms']:.2f} into 10 files, "
+            f"{q1['big_ms']:.2f} into {q1['big_files']:,} files"
+        )
+    if l1:
+        lines.append(
+            f"L1 page of 100 of {l1['chats']:,} chats, ms: first {l1['first_ms']:.2f}, "
+            f"last {l1['last_ms']:.2f}"
+        )
+    return lines
+
+
 def table(results: dict[str, Any]) -> str:
     title_width, width = 36, 14
     header = "job".ljust(title_width) + "".join(LABELS[p].rjust(width) for p in PEERS)
@@ -142,23 +171,7 @@ def table(results: dict[str, Any]) -> str:
     for title, job, metric, fmt in _peer_rows(results.get("transfer_mib", 256)):
         cells = "".join(fmt(_get(results, job, peer, metric)).rjust(width) for peer in PEERS)
         lines.append(title.ljust(title_width) + cells)
-    spread = _get(results, "S2", "chatstore", "spread_over_32_chats")
-    if spread:
-        lines.append(
-            f"S2 chatstore with the 32 writers spread over 32 chats: {spread['req_per_s']:,.0f} "
-            f"req/s, p99 {spread['p99_ms']:.1f} ms"
-        )
-    q1, l1 = results.get("Q1"), results.get("L1")
-    if q1:
-        lines.append(
-            f"Q1 4 KiB upload, ms: {q1['small_ms']:.2f} into 10 files, "
-            f"{q1['big_ms']:.2f} into {q1['big_files']:,} files"
-        )
-    if l1:
-        lines.append(
-            f"L1 page of 100 of {l1['chats']:,} chats, ms: first {l1['first_ms']:.2f}, "
-            f"last {l1['last_ms']:.2f}"
-        )
+    lines += _chatstore_lines(results)
     noisy = {job: cores for job, cores in results.get("foreign_load", {}).items() if cores > 0.1}
     if noisy:
         named = ", ".join(f"{job} {cores:.2f}" for job, cores in noisy.items())

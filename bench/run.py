@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import jobs, report, scale
+from bench import history_jobs, jobs, report, scale
 from bench.clients import wrk
 from bench.install import Installed, ensure_installed
 from bench.jobs import Context
@@ -45,7 +45,9 @@ from bench.servers import (
 
 RESULTS = REPO / "bench" / "results"
 PLOT = REPO / "docs" / "performance-throughput.png"
-JOBS = ("U1", "D1", "S1", "S2", "Q1", "L1")
+JOBS = ("U1", "D1", "S1", "S2", "G1", "Q1", "L1")
+# G1's history: the largest a history may be by default (CHATSTORE_MAX_HISTORY_BYTES).
+G1_MIB = 16
 SERVICE_PACKAGES = ("domain", "usecase", "repository", "adapter", "api")
 
 
@@ -324,6 +326,16 @@ def run_jobs(
             results,
             ("S2",),
             lambda: results.update(S2=jobs.s2(ctx, runs=runs, seconds=seconds, budget_s=240)),
+        )
+    if "G1" in args.only:
+        _log(f"G1: GET of a {G1_MIB} MiB history beside the same bytes as an attachment")
+        _guarded(
+            fleet,
+            results,
+            ("G1",),
+            lambda: results.update(
+                G1=history_jobs.g1(ctx, size_mib=G1_MIB, runs=plan.transfer_runs, budget_s=120)
+            ),
         )
     _guarded(
         fleet,

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from adapter.fs.commit import commit_all, commit_one, undo_cut_short
 from adapter.fs.digest import EMPTY_SHA256, read_up_to, sha256_up_to
+from adapter.fs.digest_cache import DigestCache, StatKey, stat_key
 from adapter.fs.dirs import (
     clear_dir,
     create_empty,
@@ -19,6 +20,7 @@ from adapter.fs.dirs import (
     open_dirs,
     open_existing_dir,
     open_regular,
+    open_regular_status,
     open_root,
     remove_entry,
 )
@@ -79,9 +81,10 @@ class FilesystemChatStorage(ChatStorage):
     is closed there, even when the awaiting task is cancelled.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, digests: DigestCache | None = None) -> None:
         self._root = root
         self._staging = StagingArea(root)
+        self._digests = DigestCache() if digests is None else digests
 
     async def prepare(self) -> None:
         await storage_call("prepare the data directory", self._prepare)
@@ -317,30 +320,47 @@ class FilesystemChatStorage(ChatStorage):
 
     def _history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
         with ExitStack() as stack:
-            opened = self._open_chat_file(stack, stack, workspace_id, chat_id, HISTORY_FILE_NAME)
+            opened = self._open_history_fd(stack, workspace_id, chat_id)
             if opened is None:
                 return EMPTY_HISTORY
-            sha256, size_bytes = sha256_up_to(*opened)
+            fd, key = opened
+            sha256, size_bytes = self._digests.hashed(
+                fd, key, lambda fd: sha256_up_to(fd, key.size)
+            )
             return HistoryVersion(sha256, size_bytes)
 
     def _open_history(
         self, workspace_id: UUID, chat_id: UUID
     ) -> tuple[HistoryVersion, ContentReader]:
-        with ExitStack() as stack, ExitStack() as file_stack:
-            opened = self._open_chat_file(
-                stack, file_stack, workspace_id, chat_id, HISTORY_FILE_NAME
-            )
+        with ExitStack() as stack:
+            opened = self._open_history_fd(stack, workspace_id, chat_id)
             if opened is None:
                 return EMPTY_HISTORY, BytesContentReader(b"")
-            fd, size_bytes = opened
-            if size_bytes <= SMALL_HISTORY_BYTES:
-                data = read_up_to(fd, size_bytes)
-                version = HistoryVersion(hashlib.sha256(data).hexdigest(), len(data))
-                return version, BytesContentReader(data)
-            sha256, hashed_bytes = sha256_up_to(fd, size_bytes)
-            # The reader serves the very descriptor that was hashed, up to what was hashed.
-            file_stack.pop_all()
+            fd, key = opened
+            if key.size <= SMALL_HISTORY_BYTES:
+                data = read_up_to(fd, key.size)
+                sha256, _ = self._digests.hashed(
+                    fd, key, lambda _: (hashlib.sha256(data).hexdigest(), len(data))
+                )
+                return HistoryVersion(sha256, len(data)), BytesContentReader(data)
+            sha256, hashed_bytes = self._digests.hashed(
+                fd, key, lambda fd: sha256_up_to(fd, key.size)
+            )
+            # The reader serves the very descriptor that was hashed (or whose key was),
+            # up to what was hashed.
+            stack.pop_all()
             return HistoryVersion(sha256, hashed_bytes), FdContentReader(fd, hashed_bytes)
+
+    def _open_history_fd(
+        self, stack: ExitStack, workspace_id: UUID, chat_id: UUID
+    ) -> tuple[int, StatKey] | None:
+        """The history's checked descriptor, closed with `stack`, and its stat key."""
+        with ExitStack() as dirs:
+            chat_fd = self._open_chat(dirs, workspace_id, chat_id)
+            if chat_fd is None:
+                return None
+            opened = open_regular_status(stack, chat_fd, HISTORY_FILE_NAME)
+        return None if opened is None else (opened[0], stat_key(opened[1]))
 
     def _open_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName

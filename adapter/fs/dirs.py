@@ -91,6 +91,14 @@ def open_regular(stack: ExitStack, dir_fd: int, name: str) -> tuple[int, int] | 
     None when the name is missing or is a link, FIFO, socket, device or directory; only the
     checked descriptor is ever read, never the name again.
     """
+    opened = open_regular_status(stack, dir_fd, name)
+    return None if opened is None else (opened[0], opened[1].st_size)
+
+
+def open_regular_status(
+    stack: ExitStack, dir_fd: int, name: str
+) -> tuple[int, os.stat_result] | None:
+    """As `open_regular`, with the descriptor's whole `fstat`."""
     try:
         fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
     except OSError as error:
@@ -101,7 +109,7 @@ def open_regular(stack: ExitStack, dir_fd: int, name: str) -> tuple[int, int] | 
     status = os.fstat(fd)
     if not stat.S_ISREG(status.st_mode):
         return None
-    return fd, status.st_size
+    return fd, status
 
 
 def lstat_or_none(dir_fd: int, name: str) -> os.stat_result | None:

@@ -8,6 +8,7 @@ example, add a factory that builds a FilesystemChatStorage on the FUSE mount and
 `pytest.skip` when no mount is available.
 """
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from uuid import UUID
 import pytest
 
 from adapter.fs.chat_storage import FilesystemChatStorage
+from adapter.fs.digest_cache import DigestCache
 from adapter.fs.layout import chat_dir_names
 from test.disk import staged_files
 from test.fakes import FaultyChatStorage
@@ -35,9 +37,11 @@ class StorageUnderTest:
 StorageFactory = Callable[[Path], Awaitable[StorageUnderTest]]
 
 
-async def filesystem_storage(scratch_dir: Path) -> StorageUnderTest:
+async def filesystem_storage(
+    scratch_dir: Path, digests: DigestCache | None = None
+) -> StorageUnderTest:
     root = scratch_dir / "data"
-    storage = FilesystemChatStorage(root)
+    storage = FilesystemChatStorage(root, digests)
     await storage.prepare()
     return StorageUnderTest(
         storage,
@@ -46,6 +50,18 @@ async def filesystem_storage(scratch_dir: Path) -> StorageUnderTest:
         ),
         staged_count=lambda: len(staged_files(root)),
     )
+
+
+async def storage_keeping_every_digest(scratch_dir: Path) -> StorageUnderTest:
+    """The filesystem storage with a digest cache whose clock runs an hour ahead: it keeps
+    the hash of a file written a moment ago, which the real clock would only after a
+    second (ADR 0020), so every history read of the contract goes through the cache."""
+    return await filesystem_storage(
+        scratch_dir, DigestCache(clock_ns=lambda: time.time_ns() + HOUR_NS)
+    )
+
+
+HOUR_NS = 3600 * 1_000_000_000
 
 
 async def healthy_faulty_storage(scratch_dir: Path) -> StorageUnderTest:
@@ -57,5 +73,6 @@ async def healthy_faulty_storage(scratch_dir: Path) -> StorageUnderTest:
 
 STORAGE_FACTORIES = [
     pytest.param(filesystem_storage, id="filesystem"),
+    pytest.param(storage_keeping_every_digest, id="filesystem-digests-kept"),
     pytest.param(healthy_faulty_storage, id="faulty-but-healthy"),
 ]

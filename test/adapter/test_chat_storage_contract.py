@@ -315,6 +315,29 @@ HISTORY_CHANGES = [
 @pytest.mark.parametrize(
     "size", [pytest.param(100, id="small"), pytest.param(2 * MIB + 100, id="mebibytes")]
 )
+async def test_a_sandbox_rewriting_the_history_in_place_is_noticed_whatever_it_keeps(
+    storage: ChatStorage, sandbox: Path, size: int
+) -> None:
+    """Same size, same inode, its modification time put back: read before and after, the
+    history still names the new content (ADR 0020: the change time moves)."""
+    before, after = b"a" * size, b"b" * size
+    await write(storage, HISTORY_FILE_NAME, before)
+    assert await history_bytes(storage) == before
+    history = sandbox / HISTORY_FILE_NAME
+    status = history.stat()
+
+    with history.open("r+b") as rewritten:
+        rewritten.write(after)
+    os.utime(history, ns=(status.st_atime_ns, status.st_mtime_ns))
+
+    assert history.stat().st_ino == status.st_ino
+    assert await storage.history_version(WORKSPACE_ID, CHAT_ID) == version_of(after)
+    assert await history_bytes(storage) == after
+
+
+@pytest.mark.parametrize(
+    "size", [pytest.param(100, id="small"), pytest.param(2 * MIB + 100, id="mebibytes")]
+)
 @pytest.mark.parametrize("change", HISTORY_CHANGES)
 async def test_open_history_reads_exactly_the_version_it_names_whatever_comes_after(
     storage: ChatStorage,

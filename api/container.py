@@ -17,6 +17,7 @@ from usecase.files import (
     UploadFiles,
 )
 from usecase.history import GetHistory, HistoryCommits, PutHistory
+from usecase.history_append import AppendCommits, AppendHistory
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
@@ -44,6 +45,7 @@ class UseCases:
     delete_chat: DeleteChat
     get_history: GetHistory
     put_history: PutHistory
+    append_history: AppendHistory
     upload_files: UploadFiles
     list_files: ListFiles
     get_file: GetFile
@@ -83,8 +85,11 @@ def build_use_cases(
         list_chats=ListChats(access, metadata),
         get_chat=GetChat(access),
         delete_chat=DeleteChat(metadata, storage, clock, guard),
-        get_history=GetHistory(access, storage),
+        get_history=GetHistory(access, storage, guard),
         put_history=PutHistory(access, metadata, storage, guard, ledger, limits, HistoryCommits()),
+        append_history=AppendHistory(
+            access, metadata, storage, guard, ledger, limits, AppendCommits()
+        ),
         upload_files=UploadFiles(access, metadata, storage, ids, clock, guard, limits, ledger),
         list_files=ListFiles(access, metadata),
         get_file=GetFile(access, metadata),

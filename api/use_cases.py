@@ -20,6 +20,7 @@ from usecase.files import (
     UploadFiles,
 )
 from usecase.history import GetHistory, PutHistory
+from usecase.history_append import AppendHistory
 from usecase.readiness import CheckReadiness
 from usecase.sandbox import (
     EndSandboxSession,
@@ -51,6 +52,7 @@ GetChatUseCase = Annotated[GetChat, _picked(lambda cases: cases.get_chat)]
 DeleteChatUseCase = Annotated[DeleteChat, _picked(lambda cases: cases.delete_chat)]
 GetHistoryUseCase = Annotated[GetHistory, _picked(lambda cases: cases.get_history)]
 PutHistoryUseCase = Annotated[PutHistory, _picked(lambda cases: cases.put_history)]
+AppendHistoryUseCase = Annotated[AppendHistory, _picked(lambda cases: cases.append_history)]
 UploadFilesUseCase = Annotated[UploadFiles, _picked(lambda cases: cases.upload_files)]
 ListFilesUseCase = Annotated[ListFiles, _picked(lambda cases: cases.list_files)]
 GetFileUseCase = Annotated[GetFile, _picked(lambda cases: cases.get_file)]

@@ -15,6 +15,7 @@ from domain.chat_file import ChatFile
 from domain.errors import DomainError
 from domain.history import HistoryVersion
 from usecase.ports.chat_bytes import ChatStorage, ContentReader, ScannedFile
+from usecase.ports.crash_journal import HistoryAppend
 from usecase.ports.runtime import Clock, IdGenerator
 from usecase.ports.staging import StagedContent
 
@@ -56,10 +57,13 @@ StorageMethod = Literal[
     "unsettled_chats",
     "note_pending_files",
     "pending_files",
+    "settle_append",
     "stage",
     "discard",
     "history_version",
     "open_history",
+    "extend_history_version",
+    "append_history",
     "write_history",
     "commit_attachments",
     "open_attachment",
@@ -132,10 +136,18 @@ class FaultyChatStorage(ChatStorage):
         await self._inner.purge_chat(chat_id)
 
     async def mark_unsettled(
-        self, workspace_id: UUID, chat_id: UUID, pending: Sequence[ChatFile] = ()
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        pending: Sequence[ChatFile] = (),
+        appending: HistoryAppend | None = None,
     ) -> bool:
         self._check("mark_unsettled")
-        return await self._inner.mark_unsettled(workspace_id, chat_id, pending)
+        return await self._inner.mark_unsettled(workspace_id, chat_id, pending, appending)
+
+    async def settle_append(self, workspace_id: UUID, chat_id: UUID) -> None:
+        self._check("settle_append")
+        await self._inner.settle_append(workspace_id, chat_id)
 
     async def mark_settled(self, workspace_id: UUID, chat_id: UUID) -> None:
         self._check("mark_settled")
@@ -174,6 +186,29 @@ class FaultyChatStorage(ChatStorage):
     ) -> tuple[HistoryVersion, ContentReader]:
         self._check("open_history")
         return await self._inner.open_history(workspace_id, chat_id)
+
+    async def open_known_history(
+        self, workspace_id: UUID, chat_id: UUID
+    ) -> tuple[HistoryVersion, ContentReader] | None:
+        self._check("open_history")  # the same read of the disk, without the hashing
+        return await self._inner.open_known_history(workspace_id, chat_id)
+
+    async def extend_history_version(
+        self, workspace_id: UUID, chat_id: UUID, version: HistoryVersion, staged: StagedContent
+    ) -> HistoryVersion:
+        self._check("extend_history_version")
+        return await self._inner.extend_history_version(workspace_id, chat_id, version, staged)
+
+    async def append_history(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        base: HistoryVersion,
+        staged: Sequence[StagedContent],
+        result: HistoryVersion,
+    ) -> None:
+        self._check("append_history")
+        await self._inner.append_history(workspace_id, chat_id, base, staged, result)
 
     async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
         self._check("write_history")

@@ -9,7 +9,8 @@ from uuid import UUID
 from domain.chat import Chat
 from domain.chat_file import ChatFile
 from usecase.access import ChatAccess
-from usecase.crash_safety import ChatSettler, Mark, unsettled
+from usecase.crash_safety import ChatSettler, Mark, settle_if_marked, unsettled
+from usecase.ports.crash_journal import HistoryAppend
 from usecase.ports.runtime import KeyedLock
 
 
@@ -35,12 +36,20 @@ class ChatGuard:
             yield chat
 
     def marked(
-        self, chat: Chat, pending: Sequence[ChatFile] = ()
+        self,
+        chat: Chat,
+        pending: Sequence[ChatFile] = (),
+        appending: HistoryAppend | None = None,
     ) -> AbstractAsyncContextManager[Mark]:
         """The chat's unsettled mark for the block, for a change that first checks what it
         changes under `held`, with the records it will save once their bytes are in place
-        (see `unsettled` for what a crash inside it leaves)."""
-        return unsettled(self.settler, chat, pending)
+        or the append it makes (see `unsettled` for what a crash inside it leaves)."""
+        return unsettled(self.settler, chat, pending, appending)
+
+    async def settled(self, chat: Chat) -> None:
+        """Under `held`: settle what a crash left on the chat before reading what a change
+        will change, for a change that takes its mark only once it knows what to note."""
+        await settle_if_marked(self.settler, chat)
 
     @asynccontextmanager
     async def creating(self, chat: Chat) -> AsyncIterator[Mark]:

@@ -12,7 +12,7 @@ from domain.chat import Chat
 from domain.chat_file import ChatFile
 from domain.errors import DomainError
 from usecase.ports.chat_bytes import ChatStorage
-from usecase.ports.crash_journal import CrashJournal
+from usecase.ports.crash_journal import CrashJournal, HistoryAppend
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import KeyedLock
 from usecase.reconcile import ChatFileReconciler
@@ -28,7 +28,8 @@ class ChatSettler:
     async def settle(self, chat: Chat) -> None:
         """Re-derive the chat's records and usage from its directory, giving bytes an
         interrupted upload put in place the records it noted (a commit it left half-done
-        is rolled back first, by the journal)."""
+        is rolled back first, by the journal; an append cut short is cut back first)."""
+        await self.journal.settle_append(chat.workspace_id, chat.chat_id)
         pending = await self.journal.pending_files(chat.workspace_id, chat.chat_id)
         await self.reconciler.reconcile(chat, pending)
 
@@ -51,11 +52,14 @@ class Mark:
 
 @asynccontextmanager
 async def unsettled(
-    settler: ChatSettler, chat: Chat, pending: Sequence[ChatFile] = ()
+    settler: ChatSettler,
+    chat: Chat,
+    pending: Sequence[ChatFile] = (),
+    appending: HistoryAppend | None = None,
 ) -> AsyncIterator[Mark]:
-    """Keep the chat marked unsettled while the block changes its bytes and records,
-    `pending` noted with the mark: the records the block will save once their bytes are in
-    place (see CrashJournal.note_pending_files).
+    """Keep the chat marked unsettled while the block changes its bytes and records, noting
+    with the mark the records the block will save once their bytes are in place (`pending`,
+    see CrashJournal.note_pending_files) or the append it makes (`appending`).
 
     A mark found already there (the chat's lock is held, so no live change holds it) was
     left by a change a crash cut short, in this instance or another one still running: the
@@ -66,10 +70,12 @@ async def unsettled(
     else (the process dying, a cancelled task, a bug) leaves the mark for settling at the
     next start or the next change of the chat."""
     journal = settler.journal
-    if await journal.mark_unsettled(chat.workspace_id, chat.chat_id, pending):
+    workspace_id, chat_id = chat.workspace_id, chat.chat_id
+    if await journal.mark_unsettled(workspace_id, chat_id, pending, appending):
         await settler.settle(chat)
-        # The note found was the cut-short change's; this change's replaces it.
-        await journal.note_pending_files(chat.workspace_id, chat.chat_id, pending)
+        # The mark found holds the cut-short change's note: this change's takes its place.
+        await journal.mark_settled(workspace_id, chat_id)
+        await journal.mark_unsettled(workspace_id, chat_id, pending, appending)
     mark = Mark()
     try:
         yield mark
@@ -78,6 +84,13 @@ async def unsettled(
             await _unmark(journal, chat)
         raise
     await _unmark(journal, chat)
+
+
+async def settle_if_marked(settler: ChatSettler, chat: Chat) -> None:
+    """Settle what a crash left on the chat, if anything, before a change reads what it
+    will change; the caller holds the chat's lock (see `unsettled`)."""
+    async with unsettled(settler, chat):
+        pass
 
 
 async def _unmark(journal: CrashJournal, chat: Chat) -> None:

@@ -13,7 +13,7 @@ from usecase.group_commit import GroupCommit
 from usecase.history_plan import Accepted, Outcome, needs_current, plan_batch, precondition
 from usecase.ports.chat_bytes import ChatStorage, ContentReader, HistoryFiles
 from usecase.ports.metadata import MetadataStore
-from usecase.ports.staging import StagedContent
+from usecase.ports.staging import StagedContent, Staging
 from usecase.quota import QuotaLedger, quota_exceeded
 from usecase.streams import limited
 
@@ -28,14 +28,24 @@ class HistoryRead:
 
 @dataclass(frozen=True, slots=True)
 class GetHistory:
+    """The current history, as one version. A history whose version the storage knows is
+    opened without the chat's lock and without hashing (ADR 0020); any other one (changed
+    by a sandbox, or in the middle of an append) is opened under the lock, which an append
+    holds to its end, so no reader sees part of one (ADR 0021)."""
+
     access: ChatAccess
     storage: HistoryFiles
+    guard: ChatGuard
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, if_none_match: str | None
     ) -> HistoryRead:
         chat = await self.access.chat(user_id, chat_id)
-        version, reader = await self.storage.open_history(chat.workspace_id, chat_id)
+        opened = await self.storage.open_known_history(chat.workspace_id, chat_id)
+        if opened is None:
+            async with self.guard.held(user_id, chat_id):
+                opened = await self.storage.open_history(chat.workspace_id, chat_id)
+        version, reader = opened
         if if_none_match is not None and version.matches(if_none_match, weak=True):
             await reader.aclose()
             return HistoryRead(version, None)
@@ -87,27 +97,9 @@ class PutHistory:
         await self._check_precondition(workspace_id, chat_id, if_match)
         counted = await self.metadata.usage.history_bytes(chat_id)
         budget = await self.ledger.budget(workspace_id, counted)
-        validator = Utf8Validator()
         # Not fsynced here: most writes of a busy chat are superseded in their batch, and
         # write_history makes the one that is committed durable (ADR 0012).
-        staged = await self.storage.stage(
-            limited(
-                body,
-                max_bytes=self.limits.max_history_bytes,
-                too_large=lambda: HistoryTooLargeError(
-                    f"history is larger than {self.limits.max_history_bytes} bytes"
-                ),
-                budget_bytes=budget,
-                over_budget=quota_exceeded,
-                inspect=validator.feed,
-            ),
-            durable=False,
-        )
-        try:
-            validator.feed(b"", final=True)
-        except BaseException:
-            await self.storage.discard(staged)
-            raise
+        staged = await stage_history_body(self.storage, body, self.limits, budget)
 
         async def commit(writes: list[HistoryWrite]) -> list[HistoryVersion | BaseException]:
             return await self._commit(user_id, chat, writes)
@@ -173,6 +165,34 @@ class PutHistory:
         refused = precondition(current, if_match)
         if refused is not None:
             raise refused.error()
+
+
+async def stage_history_body(
+    storage: Staging, body: AsyncIterable[bytes], limits: StorageLimits, budget_bytes: int
+) -> StagedContent:
+    """Stage a history body, not fsynced (the write that commits it makes it durable),
+    refused as it streams if it is not UTF-8, passes the history size limit or the
+    `budget_bytes` the quota leaves; nothing of a refused body is left."""
+    validator = Utf8Validator()
+    staged = await storage.stage(
+        limited(
+            body,
+            max_bytes=limits.max_history_bytes,
+            too_large=lambda: HistoryTooLargeError(
+                f"history is larger than {limits.max_history_bytes} bytes"
+            ),
+            budget_bytes=budget_bytes,
+            over_budget=quota_exceeded,
+            inspect=validator.feed,
+        ),
+        durable=False,
+    )
+    try:
+        validator.feed(b"", final=True)
+    except BaseException:
+        await storage.discard(staged)
+        raise
+    return staged
 
 
 # How many times a batch is planned again when another chat's growth made the plan's

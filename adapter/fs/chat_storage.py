@@ -10,7 +10,13 @@ from pathlib import Path
 from uuid import UUID
 
 from adapter.fs.commit import commit_all, commit_one, undo_cut_short
-from adapter.fs.digest import EMPTY_SHA256, read_up_to, sha256_up_to
+from adapter.fs.digest import (
+    EMPTY_SHA256,
+    HashState,
+    read_up_to,
+    sha256_state_up_to,
+    sha256_up_to,
+)
 from adapter.fs.digest_cache import DigestCache, StatKey, stat_key
 from adapter.fs.dirs import (
     clear_dir,
@@ -25,6 +31,8 @@ from adapter.fs.dirs import (
     remove_entry,
 )
 from adapter.fs.errors import os_error_reason
+from adapter.fs.history_append import append_in_place, hash_staged, rebuild
+from adapter.fs.history_append import settle as settle_append
 from adapter.fs.layout import (
     CHATS,
     DIR_MODE,
@@ -44,11 +52,14 @@ from adapter.fs.staging import (
 )
 from adapter.fs.staging_area import StagingArea
 from adapter.fs.unsettled import (
+    append_payload,
+    files_payload,
     journal_name,
     mark,
     marked,
     note,
     noted,
+    noted_append,
     open_marks_dir,
     unmark,
 )
@@ -61,6 +72,7 @@ from domain.errors import (
 )
 from domain.history import HistoryVersion
 from usecase.ports.chat_bytes import ChatStorage, ContentReader, ScannedFile
+from usecase.ports.crash_journal import HistoryAppend
 from usecase.ports.staging import StagedContent
 
 # Chunks arrive as small as 64 KiB; each write costs a hop to a worker thread, so they are
@@ -108,11 +120,23 @@ class FilesystemChatStorage(ChatStorage):
         await off_loop(self._purge_chat, chat_id)
 
     async def mark_unsettled(
-        self, workspace_id: UUID, chat_id: UUID, pending: Sequence[ChatFile] = ()
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        pending: Sequence[ChatFile] = (),
+        appending: HistoryAppend | None = None,
     ) -> bool:
-        return await storage_call(
-            "mark the chat unsettled", mark, self._root, workspace_id, chat_id, list(pending)
+        payload = (
+            files_payload(list(pending))
+            if appending is None
+            else append_payload(appending.from_size, appending.to.size_bytes, appending.to.sha256)
         )
+        return await storage_call(
+            "mark the chat unsettled", mark, self._root, workspace_id, chat_id, payload
+        )
+
+    async def settle_append(self, workspace_id: UUID, chat_id: UUID) -> None:
+        await storage_call("settle an append", self._settle_append, workspace_id, chat_id)
 
     async def mark_settled(self, workspace_id: UUID, chat_id: UUID) -> None:
         await storage_call("mark the chat settled", unmark, self._root, workspace_id, chat_id)
@@ -161,12 +185,48 @@ class FilesystemChatStorage(ChatStorage):
     async def open_history(
         self, workspace_id: UUID, chat_id: UUID
     ) -> tuple[HistoryVersion, ContentReader]:
-        return await storage_call("read the history", self._open_history, workspace_id, chat_id)
+        opened = await storage_call("read the history", self._open_history, workspace_id, chat_id)
+        assert opened is not None  # only a known_only open answers None
+        return opened
 
     async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
         token = checked_token(staged.token)
         return await storage_call(
-            "write the history", self._write_history, workspace_id, chat_id, token
+            "write the history", self._write_history, workspace_id, chat_id, token, staged.sha256
+        )
+
+    async def open_known_history(
+        self, workspace_id: UUID, chat_id: UUID
+    ) -> tuple[HistoryVersion, ContentReader] | None:
+        return await storage_call(
+            "read the history", self._open_history, workspace_id, chat_id, known_only=True
+        )
+
+    async def extend_history_version(
+        self, workspace_id: UUID, chat_id: UUID, version: HistoryVersion, staged: StagedContent
+    ) -> HistoryVersion:
+        token = checked_token(staged.token)
+        return await storage_call(
+            "hash the appended bytes", self._extend, workspace_id, chat_id, version, token
+        )
+
+    async def append_history(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        base: HistoryVersion,
+        staged: Sequence[StagedContent],
+        result: HistoryVersion,
+    ) -> None:
+        tokens = [checked_token(item.token) for item in staged]
+        await storage_call(
+            "append to the history",
+            self._append_history,
+            workspace_id,
+            chat_id,
+            base,
+            tokens,
+            result,
         )
 
     async def commit_attachments(
@@ -276,11 +336,67 @@ class FilesystemChatStorage(ChatStorage):
                         os.unlink(token, dir_fd=staging_fd)
                 raise
 
-    def _write_history(self, workspace_id: UUID, chat_id: UUID, token: str) -> int:
+    def _write_history(self, workspace_id: UUID, chat_id: UUID, token: str, sha256: str) -> int:
         with self._committing(workspace_id, chat_id, [token]) as (_, staging_fd, chat_fd):
             # The staged history may not be durable yet (stage(durable=False)): make it so.
             sync_staged(staging_fd, token)
-            return commit_one(chat_fd, staging_fd, HISTORY_FILE_NAME, token)
+            replaced = commit_one(chat_fd, staging_fd, HISTORY_FILE_NAME, token)
+            written = lstat_or_none(chat_fd, HISTORY_FILE_NAME)
+            if written is not None:
+                self._digests.remember_digest(stat_key(written), sha256)
+            return replaced
+
+    def _extend(
+        self, workspace_id: UUID, chat_id: UUID, version: HistoryVersion, token: str
+    ) -> HistoryVersion:
+        state = self._digests.state(version.sha256)
+        if state is None:  # the current history's, not kept: hashed again, once
+            state = self._current_state(workspace_id, chat_id, version)
+        size = version.size_bytes
+        with ExitStack() as stack:
+            staging_fd = self._staging.open(stack, open_root(stack, self._root))
+            size += hash_staged(staging_fd, token, state)
+        return HistoryVersion(self._digests.keep_state(state), size)
+
+    def _current_state(
+        self, workspace_id: UUID, chat_id: UUID, version: HistoryVersion
+    ) -> HashState:
+        with ExitStack() as stack:
+            opened = self._open_history_fd(stack, workspace_id, chat_id)
+            if opened is None:
+                if version.size_bytes:
+                    raise StorageUnavailableError("the history changed while it was appended to")
+                return hashlib.sha256()
+            state, hashed = sha256_state_up_to(opened[0], version.size_bytes)
+        if (state.hexdigest(), hashed) != (version.sha256, version.size_bytes):
+            raise StorageUnavailableError("the history changed while it was appended to")
+        return state
+
+    def _append_history(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        base: HistoryVersion,
+        tokens: list[str],
+        result: HistoryVersion,
+    ) -> None:
+        known: list[bool] = []
+
+        def check(status: os.stat_result) -> None:
+            known.append(self._digests.get(stat_key(status)) == base.sha256)
+
+        with self._committing(workspace_id, chat_id, tokens) as (_, staging_fd, chat_fd):
+            after = append_in_place(chat_fd, staging_fd, base.size_bytes, tokens, check)
+            if after is None:
+                rebuild(chat_fd, staging_fd, base.size_bytes, tokens)
+            for token in tokens:
+                with suppress(OSError):
+                    os.unlink(token, dir_fd=staging_fd)
+            state = self._digests.state(result.sha256)
+            if after is not None and known == [True] and state is not None:
+                self._digests.remember(stat_key(after), state)
+            # Else a sandbox changed the history since it was read, or it was rebuilt from
+            # what stood there: the next read hashes what is there now.
 
     def _commit_attachments(
         self, workspace_id: UUID, chat_id: UUID, pairs: list[tuple[str, str]]
@@ -296,6 +412,15 @@ class FilesystemChatStorage(ChatStorage):
             journals_fd = open_marks_dir(stack, root_fd)
             journal = journal_name(workspace_id, chat_id)
             return commit_all(chat_fd, staging_fd, journals_fd, journal, pairs)
+
+    def _settle_append(self, workspace_id: UUID, chat_id: UUID) -> None:
+        appending = noted_append(self._root, workspace_id, chat_id)
+        if appending is None:
+            return
+        with ExitStack() as stack:
+            chat_fd = self._open_chat(stack, workspace_id, chat_id)
+            if chat_fd is not None:
+                settle_append(chat_fd, *appending)
 
     def _pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
         """The noted records, once an attachments commit that a crash cut short before it
@@ -325,26 +450,28 @@ class FilesystemChatStorage(ChatStorage):
                 return EMPTY_HISTORY
             fd, key = opened
             sha256, size_bytes = self._digests.hashed(
-                fd, key, lambda fd: sha256_up_to(fd, key.size)
+                fd, key, lambda fd: sha256_state_up_to(fd, key.size)
             )
             return HistoryVersion(sha256, size_bytes)
 
     def _open_history(
-        self, workspace_id: UUID, chat_id: UUID
-    ) -> tuple[HistoryVersion, ContentReader]:
+        self, workspace_id: UUID, chat_id: UUID, *, known_only: bool = False
+    ) -> tuple[HistoryVersion, ContentReader] | None:
         with ExitStack() as stack:
             opened = self._open_history_fd(stack, workspace_id, chat_id)
             if opened is None:
                 return EMPTY_HISTORY, BytesContentReader(b"")
             fd, key = opened
+            if known_only and self._digests.get(key) is None:
+                return None
             if key.size <= SMALL_HISTORY_BYTES:
                 data = read_up_to(fd, key.size)
                 sha256, _ = self._digests.hashed(
-                    fd, key, lambda _: (hashlib.sha256(data).hexdigest(), len(data))
+                    fd, key, lambda _: (hashlib.sha256(data), len(data))
                 )
                 return HistoryVersion(sha256, len(data)), BytesContentReader(data)
             sha256, hashed_bytes = self._digests.hashed(
-                fd, key, lambda fd: sha256_up_to(fd, key.size)
+                fd, key, lambda fd: sha256_state_up_to(fd, key.size)
             )
             # The reader serves the very descriptor that was hashed (or whose key was),
             # up to what was hashed.

@@ -56,9 +56,10 @@ def _marks_dir(stack: ExitStack, root: Path) -> int:
     return open_marks_dir(stack, open_root(stack, root))
 
 
-def mark(root: Path, workspace_id: UUID, chat_id: UUID, pending: list[ChatFile]) -> bool:
+def mark(root: Path, workspace_id: UUID, chat_id: UUID, payload: bytes) -> bool:
     """Blocking. Whether the chat was marked already, by a mark or a commit journal; a new
-    mark holds `pending` as its note, a mark found is left as it was."""
+    mark holds `payload` (`files_payload`, `append_payload` or b"") as its note, a mark
+    found is left as it was."""
     name = _mark_name(workspace_id, chat_id)
     with ExitStack() as stack:
         marks_fd = _marks_dir(stack, root)
@@ -67,8 +68,8 @@ def mark(root: Path, workspace_id: UUID, chat_id: UUID, pending: list[ChatFile])
         except FileExistsError:
             return True
         try:
-            if pending:
-                os.write(fd, _payload(pending))
+            if payload:
+                os.write(fd, payload)
         finally:
             os.close(fd)
         return lstat_or_none(marks_fd, name + _JOURNAL_SUFFIX) is not None
@@ -103,7 +104,7 @@ def marked(root: Path) -> list[tuple[UUID, UUID]]:
 
 def note(root: Path, workspace_id: UUID, chat_id: UUID, records: list[ChatFile]) -> None:
     """Blocking. Keep `records` as the note beside the chat's mark, in place of any."""
-    payload = _payload(records)
+    payload = files_payload(records)
     with ExitStack() as stack:
         marks_fd = _marks_dir(stack, root)
         fd = os.open(
@@ -118,14 +119,43 @@ def note(root: Path, workspace_id: UUID, chat_id: UUID, records: list[ChatFile])
             os.close(fd)
 
 
-def _payload(records: list[ChatFile]) -> bytes:
-    return json.dumps([_encoded(record) for record in records]).encode()
+def files_payload(records: list[ChatFile]) -> bytes:
+    """A note of the records an upload will save once its bytes are in place."""
+    return json.dumps([_encoded(record) for record in records]).encode() if records else b""
+
+
+def append_payload(from_size: int, to_size: int, to_sha256: str) -> bytes:
+    """A note of an append to the history under way."""
+    return json.dumps(
+        {"append": {"from_size": from_size, "to_size": to_size, "to_sha256": to_sha256}}
+    ).encode()
+
+
+def noted_append(root: Path, workspace_id: UUID, chat_id: UUID) -> tuple[int, int, str] | None:
+    """Blocking. (from_size, to_size, to_sha256) of the append the chat's mark notes."""
+    found = _note_of(root, workspace_id, chat_id)
+    if not isinstance(found, dict):
+        return None
+    try:
+        append = found["append"]
+        return int(append["from_size"]), int(append["to_size"]), str(append["to_sha256"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def noted(root: Path, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
     """Blocking. The records of the note beside the chat's mark, else of the mark; [] for
-    neither, or one that cannot be read (a settle then falls back to taking the bytes as
-    found)."""
+    neither, a note of another kind, or one that cannot be read (a settle then falls back
+    to taking the bytes as found)."""
+    found = _note_of(root, workspace_id, chat_id)
+    try:
+        return [_decoded(item) for item in found] if isinstance(found, list) else []
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
+def _note_of(root: Path, workspace_id: UUID, chat_id: UUID) -> object:
+    """The decoded note beside the chat's mark, else in it; None for none or a bad one."""
     name = _mark_name(workspace_id, chat_id)
     with ExitStack() as stack:
         marks_fd = _marks_dir(stack, root)
@@ -133,9 +163,9 @@ def noted(root: Path, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
         if payload is None:
             payload = _read(marks_fd, name)
     try:
-        return [_decoded(item) for item in json.loads(payload)] if payload else []
-    except (ValueError, KeyError, TypeError):
-        return []
+        return json.loads(payload) if payload else None
+    except ValueError:
+        return None
 
 
 def _read(dir_fd: int, name: str) -> bytes | None:

@@ -9,7 +9,7 @@ from api.identity import Caller
 from api.path_ids import PathUuid
 from api.problems import CHAT_LOOKUP, IDENTITY_ERRORS, problem_responses
 from api.response_headers import ETAG
-from api.use_cases import GetHistoryUseCase, PutHistoryUseCase
+from api.use_cases import AppendHistoryUseCase, GetHistoryUseCase, PutHistoryUseCase
 from domain.errors import (
     HistoryTooLargeError,
     InsufficientStorageError,
@@ -68,41 +68,71 @@ async def get_history(
     )
 
 
+_WRITE_ERRORS = problem_responses(
+    *IDENTITY_ERRORS,
+    *CHAT_LOOKUP,
+    PreconditionFailedError,
+    HistoryTooLargeError,
+    InvalidHistoryEncodingError,
+    StorageUnavailableError,
+    QuotaExceededError,
+    InsufficientStorageError,
+)
+
+
+def _body(description: str) -> dict[str, object]:
+    # The service takes the body whatever its Content-Type. It is described as bytes, the
+    # one non-JSON type client generators send as given (openapi-python-client refuses
+    # text/markdown and text/plain bodies and skips the operation).
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    }
+
+
 @router.put(
     "",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses={
         204: {"description": "Replaced; ETag names the new content", "headers": ETAG},
-        **problem_responses(
-            *IDENTITY_ERRORS,
-            *CHAT_LOOKUP,
-            PreconditionFailedError,
-            HistoryTooLargeError,
-            InvalidHistoryEncodingError,
-            StorageUnavailableError,
-            QuotaExceededError,
-            InsufficientStorageError,
-        ),
+        **_WRITE_ERRORS,
     },
-    # The service takes the body whatever its Content-Type. It is described as bytes, the
-    # one non-JSON type client generators send as given (openapi-python-client refuses
-    # text/markdown and text/plain bodies and skips the operation).
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "description": "The whole new history: UTF-8 Markdown, sent with any Content-Type.",
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-        }
-    },
+    openapi_extra=_body("The whole new history: UTF-8 Markdown, sent with any Content-Type."),
 )
 async def put_history(
     chat_id: PathUuid,
     request: Request,
     user_id: Caller,
     use_case: PutHistoryUseCase,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    version = await use_case(user_id, chat_id, request.stream(), if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": version.etag})
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={
+        204: {"description": "Appended; ETag names the new content", "headers": ETAG},
+        **_WRITE_ERRORS,
+    },
+    openapi_extra=_body(
+        "What to add to the end of the history: UTF-8 Markdown on its own, any Content-Type."
+    ),
+)
+async def append_history(
+    chat_id: PathUuid,
+    request: Request,
+    user_id: Caller,
+    use_case: AppendHistoryUseCase,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     version = await use_case(user_id, chat_id, request.stream(), if_match)

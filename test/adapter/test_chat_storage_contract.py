@@ -27,6 +27,7 @@ from domain.history import HistoryVersion
 from test.adapter.chat_storages import STORAGE_FACTORIES, StorageFactory, StorageUnderTest
 from test.planted import PLANTERS, Planter, plant_directory
 from usecase.ports.chat_bytes import ChatStorage, ContentReader, ScannedFile
+from usecase.ports.crash_journal import HistoryAppend
 from usecase.ports.staging import StagedContent
 
 pytestmark = pytest.mark.anyio
@@ -310,6 +311,81 @@ HISTORY_CHANGES = [
     pytest.param(append_as_a_sandbox, id="appended-by-a-sandbox"),
     pytest.param(rewrite_through_the_port, id="rewritten"),
 ]
+
+
+async def appended(storage: ChatStorage, *parts: bytes) -> HistoryVersion:
+    """Append `parts` in one batch, as the append use case does; returns the version made."""
+    base = version = await storage.history_version(WORKSPACE_ID, CHAT_ID)
+    staged = [await stage(storage, part) for part in parts]
+    for item in staged:
+        version = await storage.extend_history_version(WORKSPACE_ID, CHAT_ID, version, item)
+    await storage.append_history(WORKSPACE_ID, CHAT_ID, base, staged, version)
+    return version
+
+
+@pytest.mark.parametrize(
+    "size", [pytest.param(100, id="small"), pytest.param(2 * MIB + 100, id="mebibytes")]
+)
+async def test_appends_extend_the_history_in_place_and_name_it(
+    subject: StorageUnderTest, storage: ChatStorage, sandbox: Path, size: int
+) -> None:
+    base = os.urandom(size)
+    await write(storage, HISTORY_FILE_NAME, base)
+    inode = (sandbox / HISTORY_FILE_NAME).stat().st_ino
+
+    version = await appended(storage, b"one ", b"two ", b"three")
+
+    assert version == version_of(base + b"one two three")
+    assert await history_bytes(storage) == base + b"one two three"
+    assert (sandbox / HISTORY_FILE_NAME).stat().st_ino == inode
+    assert subject.staged_count() == 0
+    known = await storage.open_known_history(WORKSPACE_ID, CHAT_ID)
+    assert known is not None
+    assert known[0] == version
+    await known[1].aclose()
+
+
+async def test_a_history_changed_behind_the_storage_is_not_known_until_read(
+    storage: ChatStorage, sandbox: Path
+) -> None:
+    await appended(storage, b"# one\n")
+    append_to(sandbox / HISTORY_FILE_NAME, b"# sandbox\n")
+
+    assert await storage.open_known_history(WORKSPACE_ID, CHAT_ID) is None
+    assert await history_bytes(storage) == b"# one\n# sandbox\n"
+
+
+async def test_an_append_onto_a_planted_link_replaces_the_link(
+    storage: ChatStorage, sandbox: Path, outside: Path
+) -> None:
+    await appended(storage, b"# one\n")
+    history = sandbox / HISTORY_FILE_NAME
+    history.unlink()
+    history.symlink_to(outside)
+
+    version = await appended(storage, b"# two\n")
+
+    assert version == version_of(b"# two\n")
+    assert not history.is_symlink()
+    assert history.read_bytes() == b"# two\n"
+    assert is_untouched(outside)
+
+
+@pytest.mark.parametrize("whole", [pytest.param(True, id="whole"), pytest.param(False, id="cut")])
+async def test_settling_an_append_keeps_it_whole_or_cuts_it_back(
+    storage: ChatStorage, sandbox: Path, whole: bool
+) -> None:
+    await appended(storage, b"# before\n")
+    to = version_of(b"# before\n# after\n")
+    await storage.mark_unsettled(
+        WORKSPACE_ID, CHAT_ID, appending=HistoryAppend(len(b"# before\n"), to)
+    )
+    append_to(sandbox / HISTORY_FILE_NAME, b"# after\n" if whole else b"# aft")
+
+    await storage.settle_append(WORKSPACE_ID, CHAT_ID)
+
+    expected = b"# before\n# after\n" if whole else b"# before\n"
+    assert await history_bytes(storage) == expected
 
 
 @pytest.mark.parametrize(

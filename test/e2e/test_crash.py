@@ -101,6 +101,52 @@ def test_history_is_one_complete_version_after_a_kill_during_large_puts(
         assert_nothing_left_to_settle(tmp_path)
 
 
+def turn(writer: int, number: int) -> bytes:
+    """One append: a line naming its writer and number, 64 KiB long, so a kill often lands
+    in the middle of one."""
+    head = f"writer {writer} turn {number:05d} ".encode()
+    return head + b"." * (64 * 1024 - len(head) - 1) + b"\n"
+
+
+def test_history_holds_whole_appends_only_after_a_kill_during_appends(
+    tmp_path: Path, kill_after: float
+) -> None:
+    """Three writers append at once; the kill comes while they do. After a restart the
+    history is whole appends only, each once, every acknowledged one among them, in each
+    writer's order, and its ETag and usage agree with the disk."""
+    acknowledged: list[bytes] = []
+    with server_to_kill(tmp_path) as server, client(server) as http:
+        headers, workspace_id, chat_id = new_user_with_chat(http)
+        stops = []
+        for writer in range(3):
+
+            def append(http: httpx.Client, number: int, writer: int = writer) -> None:
+                body = turn(writer, number)
+                answer = http.post(f"/v1/chats/{chat_id}/history", headers=headers, content=body)
+                if answer.status_code == 204:
+                    acknowledged.append(body)
+
+            stops.append(keep_sending(server, append))
+        time.sleep(kill_after)
+        kill(server)
+        for stop in stops:
+            stop.set()
+
+    with running_server(tmp_path) as restarted, client(restarted) as http:
+        history = http.get(f"/v1/chats/{chat_id}/history", headers=headers)
+        assert history.status_code == 200
+        assert history.headers["etag"] == f'"{sha256(history.content)}"'
+        lines = history.content.splitlines(keepends=True)
+        assert all(len(line) == 64 * 1024 and line.endswith(b"\n") for line in lines)
+        assert len(set(lines)) == len(lines)
+        assert set(acknowledged) <= set(lines)
+        for writer in range(3):
+            mine = [line for line in lines if line.startswith(f"writer {writer} ".encode())]
+            assert mine == [turn(writer, number) for number in range(len(mine))]
+        assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
+        assert_nothing_left_to_settle(tmp_path)
+
+
 def streamed(total_bytes: int, started: threading.Event) -> Iterator[bytes]:
     body, _ = multipart([("big.bin", b"", None)])
     head, tail = body.split(b"\r\n\r\n", 1)

@@ -82,6 +82,38 @@ class HistoryFiles(Protocol):
         """The current history and a reader of exactly the bytes that version names."""
         ...
 
+    async def open_known_history(
+        self, workspace_id: UUID, chat_id: UUID
+    ) -> tuple[HistoryVersion, ContentReader] | None:
+        """As `open_history`, without hashing: None when the history on disk is not a
+        version this storage knows (read or written before, unchanged since). A history in
+        the middle of an append is never known, so a reader that gets None opens it again
+        under the chat's lock."""
+        ...
+
+    async def extend_history_version(
+        self, workspace_id: UUID, chat_id: UUID, version: HistoryVersion, staged: StagedContent
+    ) -> HistoryVersion:
+        """The version of `version`'s content followed by the staged bytes, hashing only
+        those bytes. `version` is the chat's current history, or one this method made;
+        callers hold the chat's lock."""
+        ...
+
+    async def append_history(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        base: HistoryVersion,
+        staged: Sequence[StagedContent],
+        result: HistoryVersion,
+    ) -> None:
+        """Append the staged bytes, in order, to the history, which is `base`, making it
+        `result` (as `extend_history_version` said), durably, with one fsync. The history
+        is grown in place; when it is not the regular file `base` names on disk (a sandbox
+        removed it or planted something there), it is rebuilt from what stands there and
+        renamed in. The staged files are consumed, whatever happens."""
+        ...
+
     async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
         """Atomically make the staged bytes the history. Returns the size of the regular
         file it replaced (0 if there was none). A directory a sandbox made under the name is

@@ -2,19 +2,34 @@
 finds what a crash interrupted (ADR 0011, ADR 0017)."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
 from domain.chat_file import ChatFile
+from domain.history import HistoryVersion
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryAppend:
+    """An append under way: the history was `from_size` bytes, and is `to` once written."""
+
+    from_size: int
+    to: HistoryVersion
 
 
 class CrashJournal(Protocol):
     async def mark_unsettled(
-        self, workspace_id: UUID, chat_id: UUID, pending: Sequence[ChatFile] = ()
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        pending: Sequence[ChatFile] = (),
+        appending: HistoryAppend | None = None,
     ) -> bool:
         """Note, before a change that spans the chat's bytes and its metadata, that a crash
         could leave the two disagreeing; the mark stays until `mark_settled`. A new mark
-        keeps `pending` as its note (see `note_pending_files`), in the same write.
+        keeps `pending` as its note (see `note_pending_files`), or the append under way,
+        in the same write.
 
         Returns whether the chat was marked already; the mark found is then left as it was,
         note and all. Called under the chat's lock, where no other change holds a mark,
@@ -47,4 +62,10 @@ class CrashJournal(Protocol):
         what it added removed) and its note dropped, so the chat settles to its state
         before that change; one whose renames were all done stands, and its note is
         returned."""
+        ...
+
+    async def settle_append(self, workspace_id: UUID, chat_id: UUID) -> None:
+        """After a crash, put the history back where the append the chat's mark notes
+        began, unless all of it landed; a no-op when the mark notes no append. Called under
+        the chat's lock, before the chat is settled."""
         ...

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from adapter.fs.digest import sha256_up_to
+from adapter.fs.digest import sha256_state_up_to
 from adapter.fs.digest_cache import RACY_NS, DigestCache, StatKey, stat_key
 
 HOUR_NS = 3600 * 1_000_000_000
@@ -31,10 +31,10 @@ class CountingDigest:
         self.calls = 0
         self._before = before
 
-    def __call__(self, fd: int) -> tuple[str, int]:
+    def __call__(self, fd: int) -> tuple["hashlib._Hash", int]:
         self.calls += 1
         self._before()
-        return sha256_up_to(fd, os.fstat(fd).st_size)
+        return sha256_state_up_to(fd, os.fstat(fd).st_size)
 
 
 def test_a_hash_of_a_file_unchanged_for_a_while_is_kept(tmp_path: Path) -> None:
@@ -85,7 +85,7 @@ def test_a_file_that_shrinks_while_it_is_hashed_names_only_what_was_hashed(
     cache = DigestCache(clock_ns=later(HOUR_NS))
     with opened(path) as (fd, key):
         os.truncate(path, 3)
-        found = cache.hashed(fd, key, lambda fd: sha256_up_to(fd, key.size))
+        found = cache.hashed(fd, key, lambda fd: sha256_state_up_to(fd, key.size))
 
     assert found == (hashlib.sha256(b"# l").hexdigest(), 3)
     assert cache.get(key) is None

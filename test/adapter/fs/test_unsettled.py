@@ -2,7 +2,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
-from adapter.fs.unsettled import UNSETTLED, journal_name, mark, marked, note, noted, unmark
+from adapter.fs.unsettled import (
+    UNSETTLED,
+    append_payload,
+    files_payload,
+    journal_name,
+    mark,
+    marked,
+    note,
+    noted,
+    noted_append,
+    unmark,
+)
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
 
@@ -22,7 +33,7 @@ def record(name: str) -> ChatFile:
 
 
 def test_a_note_kept_with_a_mark_reads_back_as_the_same_records(tmp_path: Path) -> None:
-    mark(tmp_path, WORKSPACE, CHAT, [])
+    mark(tmp_path, WORKSPACE, CHAT, b"")
     records = [record('say "hi".txt'), record("日本.bin")]
 
     note(tmp_path, WORKSPACE, CHAT, records)
@@ -33,20 +44,20 @@ def test_a_note_kept_with_a_mark_reads_back_as_the_same_records(tmp_path: Path) 
 
 def test_an_empty_or_missing_mark_notes_nothing(tmp_path: Path) -> None:
     assert noted(tmp_path, WORKSPACE, CHAT) == []
-    mark(tmp_path, WORKSPACE, CHAT, [])
+    mark(tmp_path, WORKSPACE, CHAT, b"")
 
     assert noted(tmp_path, WORKSPACE, CHAT) == []
 
 
 def test_a_note_that_cannot_be_read_notes_nothing(tmp_path: Path) -> None:
-    mark(tmp_path, WORKSPACE, CHAT, [])
+    mark(tmp_path, WORKSPACE, CHAT, b"")
     (tmp_path / UNSETTLED / f"{WORKSPACE}_{CHAT}").write_bytes(b'[{"file_id": "half')
 
     assert noted(tmp_path, WORKSPACE, CHAT) == []
 
 
 def test_a_note_cut_short_notes_nothing(tmp_path: Path) -> None:
-    mark(tmp_path, WORKSPACE, CHAT, [])
+    mark(tmp_path, WORKSPACE, CHAT, b"")
     (tmp_path / UNSETTLED / f".{WORKSPACE}_{CHAT}.note").write_bytes(b'[{"file_id": "half')
 
     assert noted(tmp_path, WORKSPACE, CHAT) == []
@@ -56,10 +67,10 @@ def test_a_new_mark_holds_its_note_and_a_mark_found_keeps_the_one_it_had(
     tmp_path: Path,
 ) -> None:
     first = [record("first.txt")]
-    assert mark(tmp_path, WORKSPACE, CHAT, first) is False
+    assert mark(tmp_path, WORKSPACE, CHAT, files_payload(first)) is False
     assert noted(tmp_path, WORKSPACE, CHAT) == first
 
-    assert mark(tmp_path, WORKSPACE, CHAT, [record("second.txt")]) is True
+    assert mark(tmp_path, WORKSPACE, CHAT, files_payload([record("second.txt")])) is True
 
     assert noted(tmp_path, WORKSPACE, CHAT) == first
 
@@ -67,7 +78,7 @@ def test_a_new_mark_holds_its_note_and_a_mark_found_keeps_the_one_it_had(
 def test_a_note_beside_the_mark_is_read_before_the_marks_and_replaces_the_last_one(
     tmp_path: Path,
 ) -> None:
-    mark(tmp_path, WORKSPACE, CHAT, [record("in-the-mark.txt")])
+    mark(tmp_path, WORKSPACE, CHAT, files_payload([record("in-the-mark.txt")]))
     longer = [record(f"longer-{index}.bin") for index in range(3)]
     note(tmp_path, WORKSPACE, CHAT, longer)
     assert noted(tmp_path, WORKSPACE, CHAT) == longer
@@ -81,7 +92,7 @@ def test_a_note_beside_the_mark_is_read_before_the_marks_and_replaces_the_last_o
 
 
 def test_unmark_drops_the_note_and_a_half_written_one(tmp_path: Path) -> None:
-    mark(tmp_path, WORKSPACE, CHAT, [])
+    mark(tmp_path, WORKSPACE, CHAT, b"")
     note(tmp_path, WORKSPACE, CHAT, [record("a.txt")])
     (tmp_path / UNSETTLED / f".{WORKSPACE}_{CHAT}.note").write_bytes(b"[")
 
@@ -92,10 +103,23 @@ def test_unmark_drops_the_note_and_a_half_written_one(tmp_path: Path) -> None:
 
 
 def test_a_commit_journal_marks_its_chat_once_with_or_without_its_mark(tmp_path: Path) -> None:
-    mark(tmp_path, WORKSPACE, CHAT, [])
+    mark(tmp_path, WORKSPACE, CHAT, b"")
     (tmp_path / UNSETTLED / journal_name(WORKSPACE, CHAT)).mkdir()
     assert marked(tmp_path) == [(WORKSPACE, CHAT)]
 
     unmark(tmp_path, WORKSPACE, CHAT)
 
     assert marked(tmp_path) == [(WORKSPACE, CHAT)]
+
+
+def test_an_append_noted_in_the_mark_reads_back_and_is_no_upload_note(tmp_path: Path) -> None:
+    mark(tmp_path, WORKSPACE, CHAT, append_payload(10, 25, "c" * 64))
+
+    assert noted_append(tmp_path, WORKSPACE, CHAT) == (10, 25, "c" * 64)
+    assert noted(tmp_path, WORKSPACE, CHAT) == []
+
+
+def test_an_upload_note_is_no_append(tmp_path: Path) -> None:
+    mark(tmp_path, WORKSPACE, CHAT, files_payload([record("a.txt")]))
+
+    assert noted_append(tmp_path, WORKSPACE, CHAT) is None

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+MIB = 1024 * 1024
 PEERS = ("chatstore", "nginx", "jupyter", "starlette", "fastapi")
 LABELS = {
     "chatstore": "chatstore",
@@ -88,6 +89,7 @@ def targets(results: dict[str, Any]) -> list[Target]:
         _below("S2 p99", 100, _get(results, "S2", "chatstore", "p99_ms"), "ms"),
         Target("S2 stored == one body sent", "yes", stored, stored),
         _at_least("G1 GET 16 MiB history vs attachment", 0.8, _get(results, "G1", "ratio")),
+        _at_most("T1 append 2 KiB, 16 MiB vs 4 KiB history", 1.2, _get(results, "T1", "ratio")),
         _at_most("Q1 upload, 50,000 vs 10 files", 1.2, _get(results, "Q1", "ratio")),
         _at_most("L1 last page vs first", 1.2, _get(results, "L1", "ratio")),
     ]
@@ -130,6 +132,12 @@ def _peer_rows(mib: int) -> list[Row]:
     ]
 
 
+def _measured(results: dict[str, Any], job: str) -> dict[str, Any] | None:
+    """The job's figures, or None if it did not run or failed (its error is listed apart)."""
+    value = results.get(job)
+    return value if isinstance(value, dict) and value and "error" not in value else None
+
+
 def _chatstore_lines(results: dict[str, Any]) -> list[str]:
     """The figures of the jobs only chatstore runs."""
     lines = []
@@ -139,12 +147,26 @@ def _chatstore_lines(results: dict[str, Any]) -> list[str]:
             f"S2 chatstore with the 32 writers spread over 32 chats: {spread['req_per_s']:,.0f} "
             f"req/s, p99 {spread['p99_ms']:.1f} ms"
         )
-    g1, q1, l1 = results.get("G1"), results.get("Q1"), results.get("L1")
+    g1, t1, t2 = _measured(results, "G1"), _measured(results, "T1"), _measured(results, "T2")
+    q1, l1 = _measured(results, "Q1"), _measured(results, "L1")
     if g1:
         lines.append(
             f"G1 GET {g1['size_mib']} MiB history, MB/s: {g1['history_mbps']:,.0f}, beside "
             f"{g1['attachment_mbps']:,.0f} for the same bytes as an attachment"
         )
+    if t1:
+        lines.append(
+            f"T1 append 2 KiB, ms: {t1['small_ms']:.2f} to a 4 KiB history, {t1['big_ms']:.2f} to "
+            f"one of {t1['big_start_bytes'] / MIB:.2f}-{t1['big_end_bytes'] / MIB:.2f} MiB"
+        )
+    if t2:
+        lines += [
+            f"T2 a {t2['turns']:,}-turn chat (2 KiB turns) written by appends: "
+            f"{t2['append_s']:.2f} s, {t2['append_wire_bytes'] / MIB:,.1f} MiB of bodies",
+            f"   by GET + PUT with If-Match: {t2['get_put_s']:.2f} s, "
+            f"{t2['get_put_wire_bytes'] / MIB:,.1f} MiB ({t2['time_ratio']:,.1f}x the time, "
+            f"{t2['bytes_ratio']:,.0f}x the bytes)",
+        ]
     if q1:
         lines.append(
             f"Q1 4 KiB upload, ms: {q1['small_ms']:.2f} into 10 files, "
@@ -179,6 +201,8 @@ def table(results: dict[str, Any]) -> str:
     for job, value in results.items():
         if isinstance(value, dict) and "error" in value:
             lines.append(f"{job}: ERROR {value['error']}")
+    # The targets' names may be longer than the jobs' titles.
+    title_width = max(title_width, *(len(target.name) + 2 for target in targets(results)))
     lines += [
         "",
         "target".ljust(title_width)

@@ -45,7 +45,7 @@ from bench.servers import (
 
 RESULTS = REPO / "bench" / "results"
 PLOT = REPO / "docs" / "performance-throughput.png"
-JOBS = ("U1", "D1", "S1", "S2", "G1", "Q1", "L1")
+JOBS = ("U1", "D1", "S1", "S2", "G1", "T1", "T2", "Q1", "L1")
 # G1's history: the largest a history may be by default (CHATSTORE_MAX_HISTORY_BYTES).
 G1_MIB = 16
 SERVICE_PACKAGES = ("domain", "usecase", "repository", "adapter", "api")
@@ -59,6 +59,8 @@ class Plan:
     transfer_runs: int
     wrk_runs: int
     wrk_seconds: float
+    t1_samples: int
+    t2_turns: int
     q1_files: int
     q1_chats: int
     q1_samples: int
@@ -68,11 +70,37 @@ class Plan:
 
     @classmethod
     def full(cls) -> "Plan":
-        return cls(256, 7, 3, 5, 50_000, 50, 100, 10_000, 60, {1: 7, 4: 7, 16: 5, 64: 5, 1024: 2})
+        return cls(
+            u1_mib=256,
+            transfer_runs=7,
+            wrk_runs=3,
+            wrk_seconds=5,
+            t1_samples=200,
+            t2_turns=1_000,
+            q1_files=50_000,
+            q1_chats=50,
+            q1_samples=100,
+            l1_chats=10_000,
+            l1_samples=60,
+            sweep={1: 7, 4: 7, 16: 5, 64: 5, 1024: 2},
+        )
 
     @classmethod
     def quick(cls) -> "Plan":
-        return cls(64, 1, 1, 2, 2_000, 4, 20, 1_000, 10, {1: 1, 4: 1, 16: 1})
+        return cls(
+            u1_mib=64,
+            transfer_runs=1,
+            wrk_runs=1,
+            wrk_seconds=2,
+            t1_samples=20,
+            t2_turns=200,
+            q1_files=2_000,
+            q1_chats=4,
+            q1_samples=20,
+            l1_chats=1_000,
+            l1_samples=10,
+            sweep={1: 1, 4: 1, 16: 1},
+        )
 
 
 def _log(message: str) -> None:
@@ -336,6 +364,22 @@ def run_jobs(
             lambda: results.update(
                 G1=history_jobs.g1(ctx, size_mib=G1_MIB, runs=plan.transfer_runs, budget_s=120)
             ),
+        )
+    if "T1" in args.only:
+        _log(f"T1: append 2 KiB to a 4 KiB and to a 16 MiB history, {plan.t1_samples} samples")
+        _guarded(
+            fleet,
+            results,
+            ("T1",),
+            lambda: results.update(T1=history_jobs.t1(ctx, samples=plan.t1_samples, budget_s=120)),
+        )
+    if "T2" in args.only:
+        _log(f"T2: a {plan.t2_turns:,}-turn chat by appends and by GET + PUT with If-Match")
+        _guarded(
+            fleet,
+            results,
+            ("T2",),
+            lambda: results.update(T2=history_jobs.t2(ctx, turns=plan.t2_turns, budget_s=600)),
         )
     _guarded(
         fleet,

@@ -358,6 +358,50 @@ def test_racing_history_writes_with_one_if_match_from_both_servers_let_one_win(
     assert_disk_holds(pair.data_dir, workspace_id, stored_bytes)
 
 
+def test_racing_appends_from_both_servers_all_land_whole(pair: Pair) -> None:
+    # Each process batches the appends it receives under the chat's lock; the two batches
+    # must take turns on that lock across processes and each start from the history the
+    # other left. If they did not, an append in one process would copy its bytes at the
+    # offset where the other's went (one lost, or two interleaved), or name a version the
+    # other had changed.
+    headers, workspace_id, first_chat = _user_with_chat(pair)
+    with client(pair.servers[1]) as http:
+        chat_ids = [first_chat] + [new_chat(http, headers) for _ in range(HISTORY_CHATS - 1)]
+    racers = [
+        (chat_id, f"append {writer} to {chat_id}\n".encode() * (writer + 1))
+        for chat_id in chat_ids
+        for writer in range(2 * HISTORY_WRITERS_PER_CHAT)
+    ]
+
+    def appending(chat_id: str, body: bytes) -> Request:
+        return lambda http: http.post(f"/v1/chats/{chat_id}/history", headers=headers, content=body)
+
+    answers = race(
+        [(pair.alternate(index), appending(*racer)) for index, racer in enumerate(racers)]
+    )
+
+    assert [answer.status_code for answer in answers] == [204] * len(racers)
+    with client(pair.servers[0]) as first, client(pair.servers[1]) as second:
+        stored_bytes = 0
+        for chat_id in chat_ids:
+            sent = [body for racer, body in racers if racer == chat_id]
+            stored = [
+                http.get(f"/v1/chats/{chat_id}/history", headers=headers)
+                for http in (first, second)
+            ]
+            assert stored[0].content == stored[1].content
+            assert stored[0].headers["etag"] == stored[1].headers["etag"]
+            assert stored[0].headers["etag"] == f'"{sha256(stored[0].content)}"'
+            content = stored[0].content
+            found = sorted(body for body in sent if body in content)
+            assert found == sorted(sent)
+            assert len(content) == sum(len(body) for body in sent)  # none twice, none cut
+            stored_bytes += len(content)
+    for server in pair.servers:
+        assert _used_bytes(server, headers) == stored_bytes
+    assert_disk_holds(pair.data_dir, workspace_id, stored_bytes)
+
+
 def test_a_chat_deleted_through_one_server_during_an_upload_through_the_other_stays_gone(
     pair: Pair,
 ) -> None:

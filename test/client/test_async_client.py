@@ -76,6 +76,15 @@ async def test_history_streams_an_async_iterable(
     assert (await async_client.get_history(async_chat.chat_id)).content == "# one two\n"
 
 
+async def test_appends_stream_an_async_iterable(
+    async_client: AsyncClient, async_chat: Chat
+) -> None:
+    await async_client.append_history(async_chat.chat_id, "# one\n")
+    etag = await async_client.append_history(async_chat.chat_id, _chunks(b"two ", b"three\n"))
+
+    assert await async_client.get_history(async_chat.chat_id) == History("# one\ntwo three\n", etag)
+
+
 async def test_uploads_stream_async_iterables_paths_and_files(
     async_client: AsyncClient, async_chat: Chat, tmp_path: Path
 ) -> None:

@@ -143,6 +143,17 @@ def test_history_put_then_get_round_trips_with_its_etag(client: Client, chat: Ch
     assert etag.startswith('"')
 
 
+def test_appends_grow_the_history_turn_by_turn(client: Client, chat: Chat) -> None:
+    first = client.append_history(chat.chat_id, "**user**: Zürich?\n")
+    second = client.append_history(chat.chat_id, b"**assistant**: yes\n", if_match=first)
+
+    assert client.get_history(chat.chat_id) == History(
+        "**user**: Zürich?\n**assistant**: yes\n", second
+    )
+    with pytest.raises(PreconditionFailedError):
+        client.append_history(chat.chat_id, "late\n", if_match=first)
+
+
 def test_get_history_with_the_current_etag_is_not_modified(client: Client, chat: Chat) -> None:
     etag = client.put_history(chat.chat_id, "v1")
 

@@ -208,6 +208,18 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         may also be an async iterable of bytes."""
         return await self._call(api.put_history(chat_id, content, if_match), options)
 
+    async def append_history(
+        self,
+        chat_id: Id,
+        content: HistoryContent,
+        *,
+        if_match: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> str:
+        """Add `content` to the end of the history; returns its new ETag (see
+        `Client.append_history`); `content` may also be an async iterable of bytes."""
+        return await self._call(api.append_history(chat_id, content, if_match), options)
+
     # Files
 
     async def upload_files(

@@ -214,6 +214,20 @@ class Client(BaseClient[httpx.Client]):
         With `if_match`, a changed history raises `PreconditionFailedError`."""
         return self._call(api.put_history(chat_id, content, if_match), options)
 
+    def append_history(
+        self,
+        chat_id: Id,
+        content: HistoryContent,
+        *,
+        if_match: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> str:
+        """Add `content` to the end of the history (a chat's next turn); returns its new
+        ETag. `content` as for `put_history`. Appends are never retried: a retry after a
+        lost answer could add the turn twice. With `if_match`, a changed history raises
+        `PreconditionFailedError`."""
+        return self._call(api.append_history(chat_id, content, if_match), options)
+
     # Files
 
     def upload_files(

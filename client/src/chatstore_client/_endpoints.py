@@ -117,15 +117,25 @@ def get_history(chat_id: Id, if_none_match: str | None) -> Call[History | NotMod
 
 
 def put_history(chat_id: Id, content: HistoryContent, if_match: str | None) -> Call[str]:
+    return _history_write("PUT", chat_id, content, if_match)
+
+
+def append_history(chat_id: Id, content: HistoryContent, if_match: str | None) -> Call[str]:
+    return _history_write("POST", chat_id, content, if_match)
+
+
+def _history_write(
+    method: str, chat_id: Id, content: HistoryContent, if_match: str | None
+) -> Call[str]:
     headers = {"Content-Type": _MARKDOWN}
     if if_match is not None:
         headers["If-Match"] = if_match
     path = f"{_chat(chat_id)}/history"
     if isinstance(content, str):
-        return Call("PUT", path, _etag, headers=headers, content=content.encode("utf-8"))
+        return Call(method, path, _etag, headers=headers, content=content.encode("utf-8"))
     if isinstance(content, bytes):
-        return Call("PUT", path, _etag, headers=headers, content=content)
-    return Call("PUT", path, _etag, headers=headers, body=source_of(content))
+        return Call(method, path, _etag, headers=headers, content=content)
+    return Call(method, path, _etag, headers=headers, body=source_of(content))
 
 
 # Files

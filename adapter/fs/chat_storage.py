@@ -340,9 +340,11 @@ class FilesystemChatStorage(ChatStorage):
         with self._committing(workspace_id, chat_id, [token]) as (_, staging_fd, chat_fd):
             # The staged history may not be durable yet (stage(durable=False)): make it so.
             sync_staged(staging_fd, token)
+            staged = os.stat(token, dir_fd=staging_fd, follow_symlinks=False)
             replaced = commit_one(chat_fd, staging_fd, HISTORY_FILE_NAME, token)
             written = lstat_or_none(chat_fd, HISTORY_FILE_NAME)
-            if written is not None:
+            # The rename moved its ctime; the inode tells it is still the file renamed.
+            if written is not None and written.st_ino == staged.st_ino:
                 self._digests.remember_digest(stat_key(written), sha256)
             return replaced
 

@@ -345,6 +345,17 @@ async def test_appends_extend_the_history_in_place_and_name_it(
     await known[1].aclose()
 
 
+async def test_a_history_the_storage_wrote_is_known_at_once(storage: ChatStorage) -> None:
+    """Its next read neither hashes it nor waits for the chat's lock (ADR 0020, 0021)."""
+    await write(storage, HISTORY_FILE_NAME, b"# written")
+
+    known = await storage.open_known_history(WORKSPACE_ID, CHAT_ID)
+
+    assert known is not None
+    assert known[0] == version_of(b"# written")
+    assert await read_and_close(known[1]) == b"# written"
+
+
 async def test_a_history_changed_behind_the_storage_is_not_known_until_read(
     storage: ChatStorage, sandbox: Path
 ) -> None:

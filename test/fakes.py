@@ -177,9 +177,11 @@ class FaultyChatStorage(ChatStorage):
         self._check("discard")
         await self._inner.discard(staged)
 
-    async def history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
+    async def history_version(
+        self, workspace_id: UUID, chat_id: UUID, *, settled: bool = False
+    ) -> HistoryVersion:
         self._check("history_version")
-        return await self._inner.history_version(workspace_id, chat_id)
+        return await self._inner.history_version(workspace_id, chat_id, settled=settled)
 
     async def open_history(
         self, workspace_id: UUID, chat_id: UUID

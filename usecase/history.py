@@ -30,8 +30,9 @@ class HistoryRead:
 class GetHistory:
     """The current history, as one version. A history whose version the storage knows is
     opened without the chat's lock and without hashing (ADR 0020); any other one (changed
-    by a sandbox, or in the middle of an append) is opened under the lock, which an append
-    holds to its end, so no reader sees part of one (ADR 0021)."""
+    by a sandbox, in the middle of an append, or left cut short by a crash) is opened under
+    the lock, which an append holds to its end, once what a crash left is settled, so no
+    reader sees part of an append (ADR 0021)."""
 
     access: ChatAccess
     storage: HistoryFiles
@@ -43,7 +44,10 @@ class GetHistory:
         chat = await self.access.chat(user_id, chat_id)
         opened = await self.storage.open_known_history(chat.workspace_id, chat_id)
         if opened is None:
-            async with self.guard.held(user_id, chat_id):
+            async with self.guard.held(user_id, chat_id) as held:
+                # An append a crash cut short, in this instance or another, is cut back
+                # before the history is read.
+                await self.guard.settled(held)
                 opened = await self.storage.open_history(chat.workspace_id, chat_id)
         version, reader = opened
         if if_none_match is not None and version.matches(if_none_match, weak=True):
@@ -137,7 +141,7 @@ class PutHistory:
             others = await usage.used_bytes(workspace_id) - counted
             current = None  # read, and hashed, only if the plan needs it
             if needs_current(writes, others, quota):
-                current = await self.storage.history_version(workspace_id, chat_id)
+                current = await self.storage.history_version(workspace_id, chat_id, settled=True)
             plan = plan_batch(writes, current=current, others_bytes=others, quota_bytes=quota)
             outcomes = [_answer(outcome) for outcome in plan.outcomes]
             winner = plan.winner

@@ -66,8 +66,9 @@ class AppendHistory:
         staged = await self._stage(workspace_id, body)
         if staged.size_bytes == 0:  # changes nothing: the current version, checked again
             await self.storage.discard(staged)
-            async with self.guard.held(user_id, chat_id):
-                current = await self.storage.history_version(workspace_id, chat_id)
+            async with self.guard.held(user_id, chat_id) as held:
+                await self.guard.settled(held)
+                current = await self.storage.history_version(workspace_id, chat_id, settled=True)
             refused = precondition(current, if_match)
             if refused is not None:
                 raise refused.error()
@@ -106,7 +107,7 @@ class AppendHistory:
         workspace_id, chat_id = chat.workspace_id, chat.chat_id
         usage = self.metadata.usage
         await self.guard.settled(chat)  # an append a crash cut short is cut back first
-        current = await self.storage.history_version(workspace_id, chat_id)
+        current = await self.storage.history_version(workspace_id, chat_id, settled=True)
         counted = await usage.history_bytes(chat_id)
         others = await usage.used_bytes(workspace_id) - counted
         outcomes: list[HistoryVersion | BaseException] = []
@@ -124,18 +125,24 @@ class AppendHistory:
             accepted.append(write.staged)
         if not accepted:
             return outcomes
-        async with self.guard.marked(chat, appending=HistoryAppend(current.size_bytes, version)):
+        appending = HistoryAppend(current.size_bytes, version)
+        async with self.guard.marked(chat, appending=appending) as mark:
             if not await self.ledger.try_count_history(chat, version.size_bytes):
                 # Another chat of the workspace grew since `others` was read.
                 return [
                     quota_exceeded() if isinstance(item, HistoryVersion) else item
                     for item in outcomes
                 ]
+            # From here the bytes may change for good even if the append then fails (a
+            # rebuilt history renamed in before an fsync error): the mark stays for
+            # settling, which keeps the append whole or cuts it back by its note.
+            mark.bytes_changed()
             try:
                 await self.storage.append_history(workspace_id, chat_id, current, accepted, version)
             except BaseException:
                 await self.ledger.restore_history(chat, counted)
                 raise
+            mark.records_caught_up()
         return outcomes
 
     def _refusal(

@@ -50,7 +50,7 @@ class ChatFileReconciler:
         workspace_id, chat_id = chat.workspace_id, chat.chat_id
         scanned = await self.storage.scan_attachments(workspace_id, chat_id, self.max_file_bytes)
         used = await self.usage_reader.chat_used_bytes(workspace_id, chat_id)
-        history = await self.storage.history_version(workspace_id, chat_id)
+        history = await self.storage.history_version(workspace_id, chat_id, settled=True)
         async with self.metadata.transaction() as records:
             files = records.files
             known_by_name = {

@@ -179,8 +179,12 @@ class FilesystemChatStorage(ChatStorage):
         token = checked_token(staged.token)
         await storage_call("remove a staging file", remove_staged, self._staging, token)
 
-    async def history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
-        return await storage_call("read the history", self._history_version, workspace_id, chat_id)
+    async def history_version(
+        self, workspace_id: UUID, chat_id: UUID, *, settled: bool = False
+    ) -> HistoryVersion:
+        return await storage_call(
+            "read the history", self._history_version, workspace_id, chat_id, settled=settled
+        )
 
     async def open_history(
         self, workspace_id: UUID, chat_id: UUID
@@ -395,10 +399,15 @@ class FilesystemChatStorage(ChatStorage):
                 with suppress(OSError):
                     os.unlink(token, dir_fd=staging_fd)
             state = self._digests.state(result.sha256)
-            if after is not None and known == [True] and state is not None:
+            if (
+                after is not None
+                and known == [True]
+                and after.st_size == result.size_bytes
+                and state is not None
+            ):
                 self._digests.remember(stat_key(after), state)
-            # Else a sandbox changed the history since it was read, or it was rebuilt from
-            # what stood there: the next read hashes what is there now.
+            # Else the history was rebuilt, or its key was not one this storage knew: the
+            # next read under the chat's lock hashes what is there.
 
     def _commit_attachments(
         self, workspace_id: UUID, chat_id: UUID, pairs: list[tuple[str, str]]
@@ -445,14 +454,16 @@ class FilesystemChatStorage(ChatStorage):
         chat_fd = self._open_chat(stack, workspace_id, chat_id)
         return None if chat_fd is None else open_regular(file_stack, chat_fd, name)
 
-    def _history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
+    def _history_version(
+        self, workspace_id: UUID, chat_id: UUID, *, settled: bool = False
+    ) -> HistoryVersion:
         with ExitStack() as stack:
             opened = self._open_history_fd(stack, workspace_id, chat_id)
             if opened is None:
                 return EMPTY_HISTORY
             fd, key = opened
             sha256, size_bytes = self._digests.hashed(
-                fd, key, lambda fd: sha256_state_up_to(fd, key.size)
+                fd, key, lambda fd: sha256_state_up_to(fd, key.size), learn=settled
             )
             return HistoryVersion(sha256, size_bytes)
 
@@ -467,11 +478,7 @@ class FilesystemChatStorage(ChatStorage):
             if known_only and self._digests.get(key) is None:
                 return None
             if key.size <= SMALL_HISTORY_BYTES:
-                data = read_up_to(fd, key.size)
-                sha256, _ = self._digests.hashed(
-                    fd, key, lambda _: (hashlib.sha256(data), len(data))
-                )
-                return HistoryVersion(sha256, len(data)), BytesContentReader(data)
+                return self._read_small_history(fd, key)
             sha256, hashed_bytes = self._digests.hashed(
                 fd, key, lambda fd: sha256_state_up_to(fd, key.size)
             )
@@ -479,6 +486,20 @@ class FilesystemChatStorage(ChatStorage):
             # up to what was hashed.
             stack.pop_all()
             return HistoryVersion(sha256, hashed_bytes), FdContentReader(fd, hashed_bytes)
+
+    def _read_small_history(self, fd: int, key: StatKey) -> tuple[HistoryVersion, ContentReader]:
+        """Read whole, so that the version and the bytes served come from one read."""
+        read: list[bytes] = []
+
+        def read_and_hash(fd: int) -> tuple[HashState, int]:
+            read.append(read_up_to(fd, key.size))
+            return hashlib.sha256(read[0]), len(read[0])
+
+        sha256, _ = self._digests.hashed(fd, key, read_and_hash)
+        data = read[0] if read else read_up_to(fd, key.size)
+        if len(data) != key.size:  # cut short behind the service's back since opened
+            sha256 = hashlib.sha256(data).hexdigest()
+        return HistoryVersion(sha256, len(data)), BytesContentReader(data)
 
     def _open_history_fd(
         self, stack: ExitStack, workspace_id: UUID, chat_id: UUID

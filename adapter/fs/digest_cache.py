@@ -75,12 +75,17 @@ class DigestCache:
             return state.copy()
 
     def hashed(
-        self, fd: int, key: StatKey, hash_of: Callable[[int], tuple[HashState, int]]
+        self,
+        fd: int,
+        key: StatKey,
+        hash_of: Callable[[int], tuple[HashState, int]],
+        *,
+        learn: bool = True,
     ) -> tuple[str, int]:
         """The sha256 of the file open on `fd`, whose key was `key` when opened, and the
         count of bytes it names: from the cache, else from `hash_of(fd)` (the hash state
-        and the bytes hashed), kept when the key is safe to trust (see the module's doc)
-        and the file did not change while it was hashed."""
+        and the bytes hashed), kept when `learn`, the key is safe to trust (see the
+        module's doc) and the file did not change while it was hashed."""
         cached = self.get(key)
         if cached is not None:
             return cached, key.size
@@ -88,7 +93,8 @@ class DigestCache:
         state, hashed_bytes = hash_of(fd)
         digest = state.hexdigest()
         if (
-            hashed_bytes == key.size
+            learn
+            and hashed_bytes == key.size
             and key.ctime_ns + RACY_NS < started_ns
             and stat_key(os.fstat(fd)) == key
         ):

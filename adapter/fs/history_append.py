@@ -1,8 +1,8 @@
 """Blocking steps of an append to `history.md` (ADR 0021): the appended bytes are copied
 by the kernel onto the end of the history in place, then fsynced once for the batch; only
-when the history is not the regular file of the size the append was planned on (a
-sandbox removed it or planted something under its name) is a whole new history built in
-staging and renamed in, as a PUT does.
+when the history reads as empty (a sandbox removed it or planted something under its name),
+or is a hard link a sandbox made to another file, is a whole new history built in staging
+and renamed in, as a PUT does.
 
 Readers through the API never see part of an append: the use case opens a history whose
 stat key it does not know under the chat's lock, which the append holds. A crash in the
@@ -21,6 +21,7 @@ from adapter.fs.dirs import MISSING_ERRNOS
 from adapter.fs.layout import FILE_MODE
 from adapter.fs.staging import new_token
 from domain.attachment_name import HISTORY_FILE_NAME
+from domain.errors import StorageUnavailableError
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -36,31 +37,50 @@ def append_in_place(
     before: Callable[[os.stat_result], None],
 ) -> os.stat_result | None:
     """Copy the staged files `tokens` onto the end of the history, which must be a regular
-    file of `base_size` bytes, and fsync it; `before` is shown its status first. Returns
-    its status after, or None (nothing written) when it is not such a file."""
+    file of `base_size` bytes with no other name (a hard link a sandbox made to an
+    attachment is never written through), and fsync it; `before` is shown its status
+    first. Returns its status after, or None (nothing written) when the history must be
+    rebuilt instead: it is missing or not a regular file and `base_size` is 0, or it is
+    linked elsewhere. Raises StorageUnavailableError, nothing written, when it is anything
+    else (a sandbox changed it since it was read), or when fewer bytes landed than staged."""
     try:
         fd = os.open(HISTORY_FILE_NAME, _WRITE_FLAGS, dir_fd=chat_fd)
     except OSError as error:
-        if error.errno in MISSING_ERRNOS:
+        if error.errno in MISSING_ERRNOS and base_size == 0:
             return None
+        if error.errno in MISSING_ERRNOS:
+            raise _changed() from error
         raise
     try:
         status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode) or status.st_size != base_size:
+        regular = stat.S_ISREG(status.st_mode)
+        if regular and status.st_size == base_size and status.st_nlink > 1:
             return None
+        if not regular and base_size == 0:
+            return None
+        if not regular or status.st_size != base_size:
+            raise _changed()
         before(status)
-        try:
-            offset = base_size
-            for token in tokens:
-                offset += copy_staged(staging_fd, token, fd, offset)
-            os.fsync(fd)
-        except BaseException:
-            # What landed past base_size is an append that failed: cut it off again.
-            os.ftruncate(fd, base_size)
-            raise
+        _append_all(fd, staging_fd, base_size, tokens)
         return os.fstat(fd)
     finally:
         os.close(fd)
+
+
+def _append_all(fd: int, staging_fd: int, base_size: int, tokens: Sequence[str]) -> None:
+    try:
+        offset = base_size
+        for token in tokens:
+            offset += copy_staged(staging_fd, token, fd, offset)
+        os.fsync(fd)
+    except BaseException:
+        # What landed past base_size is an append that failed: cut it off again.
+        os.ftruncate(fd, base_size)
+        raise
+
+
+def _changed() -> StorageUnavailableError:
+    return StorageUnavailableError("the history changed on disk while it was appended to")
 
 
 def rebuild(chat_fd: int, staging_fd: int, base_size: int, tokens: Sequence[str]) -> None:
@@ -91,23 +111,30 @@ def _copy_current_prefix(chat_fd: int, target_fd: int, base_size: int) -> int:
         source = os.open(HISTORY_FILE_NAME, _READ_FLAGS | os.O_NONBLOCK, dir_fd=chat_fd)
     except OSError as error:
         if error.errno in MISSING_ERRNOS:
-            return 0
+            raise _changed() from error
         raise
     try:
         if not stat.S_ISREG(os.fstat(source).st_mode):
-            return 0
-        return copy_range(source, 0, target_fd, 0, base_size)
+            raise _changed()
+        copied = copy_range(source, 0, target_fd, 0, base_size)
     finally:
         os.close(source)
+    if copied != base_size:
+        raise _changed()
+    return copied
 
 
 def copy_staged(staging_fd: int, token: str, target_fd: int, offset: int) -> int:
-    """Copy the whole staged file `token` to `target_fd` at `offset`; returns its size."""
+    """Copy the whole staged file `token` to `target_fd` at `offset`; returns its size.
+    Fewer bytes copied than it holds is a StorageUnavailableError."""
     source = os.open(token, _READ_FLAGS, dir_fd=staging_fd)
     try:
-        return copy_range(source, 0, target_fd, offset, os.fstat(source).st_size)
+        size = os.fstat(source).st_size
+        if copy_range(source, 0, target_fd, offset, size) != size:
+            raise StorageUnavailableError("fewer bytes reached the history than were appended")
     finally:
         os.close(source)
+    return size
 
 
 def copy_range(source: int, start: int, target: int, offset: int, length: int) -> int:
@@ -169,7 +196,7 @@ def settle(chat_fd: int, from_size: int, to_size: int, to_sha256: str) -> None:
         raise
     try:
         status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode) or status.st_size < from_size:
+        if not stat.S_ISREG(status.st_mode) or status.st_nlink > 1 or status.st_size < from_size:
             return
         if status.st_size == to_size:
             state, _ = sha256_state_up_to(fd, to_size)

@@ -80,7 +80,9 @@ def unmark(root: Path, workspace_id: UUID, chat_id: UUID) -> None:
     name = _mark_name(workspace_id, chat_id)
     with ExitStack() as stack:
         marks_fd = _marks_dir(stack, root)
-        for entry in (name, _note_name(name)):
+        # The note first: a note left by a crash between the two would be read before the
+        # next mark's own note.
+        for entry in (_note_name(name), name):
             with suppress(FileNotFoundError):
                 os.unlink(entry, dir_fd=marks_fd)
 

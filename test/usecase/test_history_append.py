@@ -17,7 +17,16 @@ from domain.errors import (
 )
 from domain.history import HistoryVersion
 from domain.limits import StorageLimits
-from test.usecase.service import USER, Part, Service, chunks_of, open_service, parts, sha256
+from test.usecase.service import (
+    USER,
+    Part,
+    Service,
+    chunks_of,
+    open_service,
+    parts,
+    read_and_close,
+    sha256,
+)
 from test.usecase.test_history import put, read_history
 
 pytestmark = pytest.mark.anyio
@@ -342,3 +351,37 @@ async def test_the_next_append_settles_an_append_a_crash_cut_short(
     assert after == version_of(b"# before\n# next\n")
     assert await read_history(service, chat) == b"# before\n# next\n"
     assert list((service.root / "unsettled").iterdir()) == []
+
+
+async def test_a_reader_never_sees_what_an_append_a_crash_cut_short_left(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another instance, still running, reads the chat a dead one was appending to: the
+    history is cut back before it is read (never served with part of the append)."""
+    chat = await died_half_way_through_an_append(service, monkeypatch)
+
+    read = await service.run.get_history(USER, chat.chat_id, None)
+
+    assert read.version == version_of(b"# before\n")
+    assert read.content is not None
+    assert await read_and_close(read.content) == b"# before\n"
+    assert list((service.root / "unsettled").iterdir()) == []
+
+
+async def test_an_append_onto_a_history_hard_linked_to_an_attachment_leaves_the_attachment(
+    service: Service,
+) -> None:
+    """A sandbox made history.md a second name of an attachment: the append must not grow
+    the attachment's bytes through it."""
+    chat = await service.new_chat()
+    [record] = await service.run.upload_files(USER, chat.chat_id, parts(Part("a.md", b"# a\n")))
+    path = history_path(service, chat)
+    path.unlink()
+    os.link(service.chat_dir(chat) / "a.md", path)
+
+    after = await append(service, chat, b"more\n")
+
+    assert after == version_of(b"# a\nmore\n")
+    assert (service.chat_dir(chat) / "a.md").read_bytes() == b"# a\n"
+    assert path.stat().st_nlink == 1
+    assert (await service.run.get_file(USER, chat.chat_id, record.file_id)).size_bytes == 4

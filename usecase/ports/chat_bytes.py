@@ -72,14 +72,20 @@ class ChatDirectories(Protocol):
 class HistoryFiles(Protocol):
     """Each chat's `history.md`."""
 
-    async def history_version(self, workspace_id: UUID, chat_id: UUID) -> HistoryVersion:
-        """The version of the current history (empty when missing or not a regular file)."""
+    async def history_version(
+        self, workspace_id: UUID, chat_id: UUID, *, settled: bool = False
+    ) -> HistoryVersion:
+        """The version of the current history (empty when missing or not a regular file).
+        `settled`: the caller holds the chat's lock and has settled what a crash left on it,
+        so a version hashed now may be remembered (ADR 0021): without it, the bytes an
+        append a crash cut short left could be taken for a version."""
         ...
 
     async def open_history(
         self, workspace_id: UUID, chat_id: UUID
     ) -> tuple[HistoryVersion, ContentReader]:
-        """The current history and a reader of exactly the bytes that version names."""
+        """The current history and a reader of exactly the bytes that version names.
+        Called under the chat's lock, once settled (see `history_version`)."""
         ...
 
     async def open_known_history(

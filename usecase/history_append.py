@@ -31,6 +31,10 @@ class Appended:
 
 AppendCommits = GroupCommit[Appended, HistoryVersion]
 
+# How many times a batch is planned again when another chat's growth made its count fail
+# the quota at the store; then the batch is refused as over the quota (as PUT's, ADR 0012).
+_PLAN_ATTEMPTS = 4
+
 
 @dataclass(frozen=True, slots=True)
 class AppendHistory:
@@ -109,41 +113,49 @@ class AppendHistory:
         await self.guard.settled(chat)  # an append a crash cut short is cut back first
         current = await self.storage.history_version(workspace_id, chat_id, settled=True)
         counted = await usage.history_bytes(chat_id)
-        others = await usage.used_bytes(workspace_id) - counted
+        for _ in range(_PLAN_ATTEMPTS):
+            others = await usage.used_bytes(workspace_id) - counted
+            outcomes, accepted, version = await self._plan(chat, current, writes, others)
+            if not accepted:
+                return outcomes
+            appending = HistoryAppend(current.size_bytes, version)
+            async with self.guard.marked(chat, appending=appending) as mark:
+                if not await self.ledger.try_count_history(chat, version.size_bytes):
+                    continue  # another chat of the workspace grew: plan again with its figure
+                # From here the bytes may change for good even if the append then fails (a
+                # rebuilt history renamed in before an fsync error): the mark stays for
+                # settling, which keeps the append whole or cuts it back by its note.
+                mark.bytes_changed()
+                try:
+                    await self.storage.append_history(
+                        workspace_id, chat_id, current, accepted, version
+                    )
+                except BaseException:
+                    await self.ledger.restore_history(chat, counted)
+                    raise
+                mark.records_caught_up()
+                return outcomes
+        return [quota_exceeded("the append")] * len(writes)
+
+    async def _plan(
+        self, chat: Chat, current: HistoryVersion, writes: list[Appended], others_bytes: int
+    ) -> tuple[list[HistoryVersion | BaseException], list[StagedContent], HistoryVersion]:
+        """Each append's outcome in arrival order, those accepted, and the version they
+        make together."""
         outcomes: list[HistoryVersion | BaseException] = []
         accepted: list[StagedContent] = []
         version = current
         for write in writes:
-            refusal = self._refusal(version, write, others)
+            refusal = self._refusal(version, write, others_bytes)
             if refusal is not None:
                 outcomes.append(refusal)
                 continue
             version = await self.storage.extend_history_version(
-                workspace_id, chat_id, version, write.staged
+                chat.workspace_id, chat.chat_id, version, write.staged
             )
             outcomes.append(version)
             accepted.append(write.staged)
-        if not accepted:
-            return outcomes
-        appending = HistoryAppend(current.size_bytes, version)
-        async with self.guard.marked(chat, appending=appending) as mark:
-            if not await self.ledger.try_count_history(chat, version.size_bytes):
-                # Another chat of the workspace grew since `others` was read.
-                return [
-                    quota_exceeded() if isinstance(item, HistoryVersion) else item
-                    for item in outcomes
-                ]
-            # From here the bytes may change for good even if the append then fails (a
-            # rebuilt history renamed in before an fsync error): the mark stays for
-            # settling, which keeps the append whole or cuts it back by its note.
-            mark.bytes_changed()
-            try:
-                await self.storage.append_history(workspace_id, chat_id, current, accepted, version)
-            except BaseException:
-                await self.ledger.restore_history(chat, counted)
-                raise
-            mark.records_caught_up()
-        return outcomes
+        return outcomes, accepted, version
 
     def _refusal(
         self, version: HistoryVersion, write: Appended, others_bytes: int

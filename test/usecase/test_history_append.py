@@ -385,3 +385,52 @@ async def test_an_append_onto_a_history_hard_linked_to_an_attachment_leaves_the_
     assert (service.chat_dir(chat) / "a.md").read_bytes() == b"# a\n"
     assert path.stat().st_nlink == 1
     assert (await service.run.get_file(USER, chat.chat_id, record.file_id)).size_bytes == 4
+
+
+async def test_a_batch_another_chat_pushed_over_the_quota_is_planned_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of two appends fit when planned; another chat's upload then took room before
+    its count: planned again, the first no longer fits and the second alone still does
+    (without planning again, both would be refused)."""
+    service = await open_service(tmp_path, StorageLimits(100, 100, 100))
+    chat = await service.new_chat()
+    other_chat = await service.new_chat()
+    held, release = asyncio.Event(), asyncio.Event()
+    append_history = service.storage.append_history
+    try_set_history = service.metadata.usage.try_set_history
+    counts: list[bool] = []
+
+    async def held_once(*args: object) -> None:
+        if not held.is_set():
+            held.set()
+            await release.wait()
+        await append_history(*args)  # type: ignore[arg-type]
+
+    async def the_other_chat_grows_at_the_second_count(*args: object, **kwargs: object) -> bool:
+        counts.append(True)
+        if len(counts) == 2:
+            await service.run.upload_files(
+                USER, other_chat.chat_id, parts(Part("o.bin", b"o" * 45))
+            )
+        return await try_set_history(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service.storage, "append_history", held_once)
+    monkeypatch.setattr(
+        service.metadata.usage, "try_set_history", the_other_chat_grows_at_the_second_count
+    )
+    first = asyncio.create_task(append(service, chat, b"x"))
+    await held.wait()
+    batch = [asyncio.create_task(append(service, chat, body)) for body in (b"a" * 60, b"c" * 38)]
+    for _ in range(2000):  # both wait for the next batch
+        if service.run.append_history.commits.waiting(chat.chat_id) == len(batch):
+            break
+        await asyncio.sleep(0.001)
+    release.set()
+    await first
+    outcomes = await asyncio.gather(*batch, return_exceptions=True)
+
+    assert isinstance(outcomes[0], QuotaExceededError)
+    assert outcomes[1] == version_of(b"x" + b"c" * 38)
+    assert await read_history(service, chat) == b"x" + b"c" * 38
+    assert await service.used_bytes() == 45 + 1 + 38

@@ -389,7 +389,7 @@ class FilesystemChatStorage(ChatStorage):
         known: list[bool] = []
 
         def check(status: os.stat_result) -> None:
-            known.append(self._digests.get(stat_key(status)) == base.sha256)
+            known.append(self._known_digest(stat_key(status)) == base.sha256)
 
         with self._committing(workspace_id, chat_id, tokens) as (_, staging_fd, chat_fd):
             after = append_in_place(chat_fd, staging_fd, base.size_bytes, tokens, check)
@@ -475,7 +475,7 @@ class FilesystemChatStorage(ChatStorage):
             if opened is None:
                 return EMPTY_HISTORY, BytesContentReader(b"")
             fd, key = opened
-            if known_only and self._digests.get(key) is None:
+            if known_only and self._known_digest(key) is None:
                 return None
             if key.size <= SMALL_HISTORY_BYTES:
                 return self._read_small_history(fd, key)
@@ -500,6 +500,11 @@ class FilesystemChatStorage(ChatStorage):
         if len(data) != key.size:  # cut short behind the service's back since opened
             sha256 = hashlib.sha256(data).hexdigest()
         return HistoryVersion(sha256, len(data)), BytesContentReader(data)
+
+    def _known_digest(self, key: StatKey) -> str | None:
+        """The sha256 `key` is known to name: an empty file's needs no hashing (a new
+        chat's history, before its first append)."""
+        return EMPTY_SHA256 if key.size == 0 else self._digests.get(key)
 
     def _open_history_fd(
         self, stack: ExitStack, workspace_id: UUID, chat_id: UUID

@@ -249,6 +249,10 @@ async def test_an_append_the_disk_refuses_changes_nothing(service: Service) -> N
     assert await read_history(service, chat) == b"# kept\n"
     assert await service.used_bytes() == len(b"# kept\n")
     assert service.staging_entries() == []
+    # The mark stays (the copy might have begun), and settling finds nothing to undo.
+    await service.run.settle_chats()
+    assert await read_history(service, chat) == b"# kept\n"
+    assert await service.used_bytes() == len(b"# kept\n")
     assert list((service.root / "unsettled").iterdir()) == []
 
 

@@ -65,6 +65,8 @@ StorageMethod = Literal[
     "extend_history_version",
     "append_history",
     "write_history",
+    "drop_history_runs",
+    "history_runs_bytes",
     "commit_attachments",
     "open_attachment",
     "delete_attachment",
@@ -212,9 +214,32 @@ class FaultyChatStorage(ChatStorage):
         self._check("append_history")
         await self._inner.append_history(workspace_id, chat_id, base, staged, result)
 
-    async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
+    async def write_history(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        staged: StagedContent,
+        *,
+        keep_run: int | None = None,
+    ) -> int:
         self._check("write_history")
-        return await self._inner.write_history(workspace_id, chat_id, staged)
+        return await self._inner.write_history(workspace_id, chat_id, staged, keep_run=keep_run)
+
+    async def open_history_revision(
+        self, workspace_id: UUID, chat_id: UUID, run: int, size_bytes: int, *, current: bool
+    ) -> ContentReader | None:
+        self._check("open_history")
+        return await self._inner.open_history_revision(
+            workspace_id, chat_id, run, size_bytes, current=current
+        )
+
+    async def drop_history_runs(self, workspace_id: UUID, chat_id: UUID, keep: set[int]) -> int:
+        self._check("drop_history_runs")
+        return await self._inner.drop_history_runs(workspace_id, chat_id, keep)
+
+    async def history_runs_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
+        self._check("history_runs_bytes")
+        return await self._inner.history_runs_bytes(workspace_id, chat_id)
 
     async def commit_attachments(
         self,

@@ -37,12 +37,21 @@ from adapter.fs.layout import (
     CHATS,
     DIR_MODE,
     PRIVATE_DIR_MODE,
+    REVISIONS,
     TRASH,
     WORKSPACES,
     chat_dir_names,
 )
 from adapter.fs.off_loop import off_loop, storage_call
 from adapter.fs.readers import BytesContentReader, FdContentReader
+from adapter.fs.revisions import (
+    drop_runs,
+    keep_current,
+    kept_bytes,
+    open_prefix,
+    open_revisions_dir,
+    run_file,
+)
 from adapter.fs.staging import (
     StagingFile,
     checked_token,
@@ -193,10 +202,46 @@ class FilesystemChatStorage(ChatStorage):
         assert opened is not None  # only a known_only open answers None
         return opened
 
-    async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
+    async def write_history(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        staged: StagedContent,
+        *,
+        keep_run: int | None = None,
+    ) -> int:
         token = checked_token(staged.token)
         return await storage_call(
-            "write the history", self._write_history, workspace_id, chat_id, token, staged.sha256
+            "write the history",
+            self._write_history,
+            workspace_id,
+            chat_id,
+            token,
+            staged.sha256,
+            keep_run,
+        )
+
+    async def open_history_revision(
+        self, workspace_id: UUID, chat_id: UUID, run: int, size_bytes: int, *, current: bool
+    ) -> ContentReader | None:
+        return await storage_call(
+            "read a history revision",
+            self._open_history_revision,
+            workspace_id,
+            chat_id,
+            run,
+            size_bytes,
+            current,
+        )
+
+    async def drop_history_runs(self, workspace_id: UUID, chat_id: UUID, keep: set[int]) -> int:
+        return await storage_call(
+            "prune history revisions", self._drop_history_runs, workspace_id, chat_id, keep
+        )
+
+    async def history_runs_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
+        return await storage_call(
+            "count history revisions", self._history_runs_bytes, workspace_id, chat_id
         )
 
     async def open_known_history(
@@ -301,6 +346,7 @@ class FilesystemChatStorage(ChatStorage):
             if chats_fd is None:
                 return
             trash_fd = open_existing_dir(stack, root_fd, TRASH)
+            self._trash_revisions(stack, root_fd, trash_fd, workspace_id, chat_id)
             trashed = f"{chat_id}.{secrets.token_hex(8)}"
             try:
                 os.rename(str(chat_id), trashed, src_dir_fd=chats_fd, dst_dir_fd=trash_fd)
@@ -308,6 +354,21 @@ class FilesystemChatStorage(ChatStorage):
                 return
             os.fsync(chats_fd)
             os.fsync(trash_fd)
+
+    def _trash_revisions(
+        self, stack: ExitStack, root_fd: int, trash_fd: int, workspace_id: UUID, chat_id: UUID
+    ) -> None:
+        """Move the chat's revisions into the trash beside its directory (`purge_chat`
+        removes both: their names start with the chat's id)."""
+        workspace_fd = open_dirs(stack, root_fd, (REVISIONS, str(workspace_id)))
+        if workspace_fd is None:
+            return
+        trashed = f"{chat_id}.{secrets.token_hex(8)}.revisions"
+        try:
+            os.rename(str(chat_id), trashed, src_dir_fd=workspace_fd, dst_dir_fd=trash_fd)
+        except FileNotFoundError:
+            return
+        os.fsync(workspace_fd)
 
     def _purge_chat(self, chat_id: UUID) -> None:
         prefix = f"{chat_id}."
@@ -340,10 +401,21 @@ class FilesystemChatStorage(ChatStorage):
                         os.unlink(token, dir_fd=staging_fd)
                 raise
 
-    def _write_history(self, workspace_id: UUID, chat_id: UUID, token: str, sha256: str) -> int:
-        with self._committing(workspace_id, chat_id, [token]) as (_, staging_fd, chat_fd):
+    def _write_history(
+        self, workspace_id: UUID, chat_id: UUID, token: str, sha256: str, keep_run: int | None
+    ) -> int:
+        with (
+            self._committing(workspace_id, chat_id, [token]) as (root_fd, staging_fd, chat_fd),
+            ExitStack() as stack,
+        ):
             # The staged history may not be durable yet (stage(durable=False)): make it so.
             sync_staged(staging_fd, token)
+            if keep_run is not None:
+                revisions_fd = open_revisions_dir(
+                    stack, root_fd, str(workspace_id), str(chat_id), create=True
+                )
+                assert revisions_fd is not None  # made when missing
+                keep_current(chat_fd, revisions_fd, keep_run)
             staged = os.stat(token, dir_fd=staging_fd, follow_symlinks=False)
             replaced = commit_one(chat_fd, staging_fd, HISTORY_FILE_NAME, token)
             written = lstat_or_none(chat_fd, HISTORY_FILE_NAME)
@@ -432,6 +504,36 @@ class FilesystemChatStorage(ChatStorage):
             chat_fd = self._open_chat(stack, workspace_id, chat_id)
             if chat_fd is not None:
                 settle_append(chat_fd, *appending)
+
+    def _open_history_revision(
+        self, workspace_id: UUID, chat_id: UUID, run: int, size_bytes: int, current: bool
+    ) -> ContentReader | None:
+        with ExitStack() as stack:
+            root_fd = open_root(stack, self._root)
+            if current:
+                dir_fd = open_dirs(stack, root_fd, chat_dir_names(workspace_id, chat_id))
+                name = HISTORY_FILE_NAME
+            else:
+                dir_fd = open_revisions_dir(
+                    stack, root_fd, str(workspace_id), str(chat_id), create=False
+                )
+                name = run_file(run)
+            fd = None if dir_fd is None else open_prefix(dir_fd, name, size_bytes)
+        return None if fd is None else FdContentReader(fd, size_bytes)
+
+    def _drop_history_runs(self, workspace_id: UUID, chat_id: UUID, keep: set[int]) -> int:
+        with ExitStack() as stack:
+            revisions_fd = open_revisions_dir(
+                stack, open_root(stack, self._root), str(workspace_id), str(chat_id), create=False
+            )
+            return 0 if revisions_fd is None else drop_runs(revisions_fd, keep)
+
+    def _history_runs_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
+        with ExitStack() as stack:
+            revisions_fd = open_revisions_dir(
+                stack, open_root(stack, self._root), str(workspace_id), str(chat_id), create=False
+            )
+            return 0 if revisions_fd is None else kept_bytes(revisions_fd)
 
     def _pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
         """The noted records, once an attachments commit that a crash cut short before it

@@ -6,6 +6,8 @@ STAGING = "staging"
 TRASH = "trash"
 WORKSPACES = "workspaces"
 CHATS = "chats"
+# revisions/<workspace_id>/<chat_id>/: what history revisions keep (adapter/fs/revisions.py).
+REVISIONS = "revisions"
 
 # staging/ and trash/ hold bytes no client may see yet or any more.
 PRIVATE_DIR_MODE = 0o700

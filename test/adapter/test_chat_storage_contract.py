@@ -150,6 +150,10 @@ def is_untouched(outside: Path) -> bool:
     return outside.read_bytes() == OUTSIDE_BYTES
 
 
+def names_in(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
+
+
 def append_to(path: Path, data: bytes) -> None:
     with path.open("ab") as appended:
         appended.write(data)
@@ -311,6 +315,84 @@ HISTORY_CHANGES = [
     pytest.param(append_as_a_sandbox, id="appended-by-a-sandbox"),
     pytest.param(rewrite_through_the_port, id="rewritten"),
 ]
+
+
+# What history revisions keep: the runs a PUT replaced, and prefixes of the current one.
+
+
+async def revision_bytes(
+    storage: ChatStorage, run: int, size: int, *, current: bool = False
+) -> bytes | None:
+    reader = await storage.open_history_revision(WORKSPACE_ID, CHAT_ID, run, size, current=current)
+    return None if reader is None else await read_and_close(reader)
+
+
+async def rewrite_keeping(storage: ChatStorage, data: bytes, run: int) -> None:
+    staged = await stage(storage, data)
+    await storage.write_history(WORKSPACE_ID, CHAT_ID, staged, keep_run=run)
+
+
+async def test_a_write_keeping_a_run_keeps_what_it_replaced_outside_the_chat(
+    storage: ChatStorage, sandbox: Path
+) -> None:
+    await write(storage, HISTORY_FILE_NAME, b"# run one\nmore\n")
+
+    await rewrite_keeping(storage, b"# run two\n", run=1)
+
+    assert await history_bytes(storage) == b"# run two\n"
+    assert await revision_bytes(storage, 1, len(b"# run one\n")) == b"# run one\n"
+    assert await revision_bytes(storage, 1, 15) == b"# run one\nmore\n"
+    assert await storage.history_runs_bytes(WORKSPACE_ID, CHAT_ID) == 15
+    assert names_in(sandbox) == [HISTORY_FILE_NAME]
+
+
+async def test_the_current_run_is_read_as_a_prefix_of_the_history(storage: ChatStorage) -> None:
+    await write(storage, HISTORY_FILE_NAME, b"# one\n# two\n")
+
+    assert await revision_bytes(storage, 0, 6, current=True) == b"# one\n"
+    assert await revision_bytes(storage, 0, 12, current=True) == b"# one\n# two\n"
+    assert await revision_bytes(storage, 0, 13, current=True) is None
+
+
+async def test_a_kept_run_is_out_of_a_sandboxs_reach(storage: ChatStorage, sandbox: Path) -> None:
+    """Written in place after the write, by the history's name or by a second name the
+    sandbox had made to it, the kept bytes stay as they were."""
+    await write(storage, HISTORY_FILE_NAME, b"# kept\n")
+    os.link(sandbox / HISTORY_FILE_NAME, sandbox / "second-name.md")
+
+    await rewrite_keeping(storage, b"# new\n", run=1)
+    append_to(sandbox / "second-name.md", b"written through the second name\n")
+    append_to(sandbox / HISTORY_FILE_NAME, b"written in place\n")
+
+    assert await revision_bytes(storage, 1, len(b"# kept\n")) == b"# kept\n"
+    assert await storage.history_runs_bytes(WORKSPACE_ID, CHAT_ID) == len(b"# kept\n")
+
+
+async def test_dropping_runs_frees_their_bytes_and_keeps_the_others(
+    storage: ChatStorage,
+) -> None:
+    await write(storage, HISTORY_FILE_NAME, b"# one\n")
+    await rewrite_keeping(storage, b"# two!\n", run=1)
+    await rewrite_keeping(storage, b"# three\n", run=2)
+
+    assert await storage.drop_history_runs(WORKSPACE_ID, CHAT_ID, {2}) == len(b"# one\n")
+
+    assert await revision_bytes(storage, 1, 6) is None
+    assert await revision_bytes(storage, 2, 7) == b"# two!\n"
+    assert await storage.history_runs_bytes(WORKSPACE_ID, CHAT_ID) == 7
+    assert await storage.drop_history_runs(WORKSPACE_ID, CHAT_ID, set()) == 7
+    assert await storage.history_runs_bytes(WORKSPACE_ID, CHAT_ID) == 0
+
+
+async def test_a_deleted_chat_takes_its_kept_runs_with_it(storage: ChatStorage) -> None:
+    await write(storage, HISTORY_FILE_NAME, b"# one\n")
+    await rewrite_keeping(storage, b"# two\n", run=1)
+
+    await storage.delete_chat(WORKSPACE_ID, CHAT_ID)
+    await storage.purge_chat(CHAT_ID)
+
+    assert await storage.history_runs_bytes(WORKSPACE_ID, CHAT_ID) == 0
+    assert await revision_bytes(storage, 1, 6) is None
 
 
 async def appended(storage: ChatStorage, *parts: bytes) -> HistoryVersion:

@@ -120,11 +120,36 @@ class HistoryFiles(Protocol):
         renamed in. The staged files are consumed, whatever happens."""
         ...
 
-    async def write_history(self, workspace_id: UUID, chat_id: UUID, staged: StagedContent) -> int:
+    async def write_history(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        staged: StagedContent,
+        *,
+        keep_run: int | None = None,
+    ) -> int:
         """Atomically make the staged bytes the history. Returns the size of the regular
         file it replaced (0 if there was none). A directory a sandbox made under the name is
         never removed: the write fails (StorageUnavailableError) until the sandbox removes
-        it."""
+        it. With `keep_run`, what the history held is first kept, durably, as that run's
+        content for history revisions (outside the chat directory; no copy when it can be
+        kept by a second name)."""
+        ...
+
+    async def open_history_revision(
+        self, workspace_id: UUID, chat_id: UUID, run: int, size_bytes: int, *, current: bool
+    ) -> ContentReader | None:
+        """A reader of the first `size_bytes` bytes of `run`'s content: of the history
+        itself when `current` (the run the history continues), else of what `write_history`
+        kept for it. None when that is gone or shorter."""
+        ...
+
+    async def drop_history_runs(self, workspace_id: UUID, chat_id: UUID, keep: set[int]) -> int:
+        """Remove what was kept for every run but those in `keep`; returns the bytes freed."""
+        ...
+
+    async def history_runs_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
+        """What the chat's kept runs hold on disk, beside its history."""
         ...
 
 

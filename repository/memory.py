@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from repository.memory_chat import InMemoryChatRepository
 from repository.memory_file import InMemoryChatFileRepository
+from repository.memory_revision import InMemoryHistoryRevisionRepository
 from repository.memory_session import InMemorySandboxSessionRepository
 from repository.memory_undo import undoable
 from repository.memory_usage import InMemoryUsageRepository
@@ -14,6 +15,7 @@ from usecase.ports.metadata import MetadataStore
 __all__ = [
     "InMemoryChatFileRepository",
     "InMemoryChatRepository",
+    "InMemoryHistoryRevisionRepository",
     "InMemoryMetadataStore",
     "InMemorySandboxSessionRepository",
     "InMemoryUsageRepository",
@@ -32,7 +34,8 @@ class InMemoryMetadataStore(MetadataStore):
     def __init__(self) -> None:
         self._workspaces = InMemoryWorkspaceRepository()
         self._files = InMemoryChatFileRepository()
-        self._chats = InMemoryChatRepository(self._files)
+        self._revisions = InMemoryHistoryRevisionRepository()
+        self._chats = InMemoryChatRepository(self._files, self._revisions)
         self._sessions = InMemorySandboxSessionRepository()
         self._usage = InMemoryUsageRepository()
 
@@ -55,6 +58,10 @@ class InMemoryMetadataStore(MetadataStore):
     @property
     def usage(self) -> InMemoryUsageRepository:
         return self._usage
+
+    @property
+    def revisions(self) -> InMemoryHistoryRevisionRepository:
+        return self._revisions
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator["InMemoryMetadataStore"]:

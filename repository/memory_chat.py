@@ -4,6 +4,7 @@ from domain.chat import Chat
 from domain.paging import PageCursor, PageRequest
 from repository.memory_file import InMemoryChatFileRepository
 from repository.memory_index import OrderedGroups
+from repository.memory_revision import InMemoryHistoryRevisionRepository
 from usecase.ports.records import ChatRepository
 
 
@@ -16,9 +17,14 @@ def _position_of(chat: Chat) -> PageCursor:
 
 
 class InMemoryChatRepository(ChatRepository):
-    def __init__(self, files: InMemoryChatFileRepository | None = None) -> None:
+    def __init__(
+        self,
+        files: InMemoryChatFileRepository | None = None,
+        revisions: InMemoryHistoryRevisionRepository | None = None,
+    ) -> None:
         self._chats = OrderedGroups(_workspace_of, _position_of)
         self._files = files or InMemoryChatFileRepository()
+        self._revisions = revisions or InMemoryHistoryRevisionRepository()
 
     async def get(self, chat_id: UUID) -> Chat | None:
         return self._chats.get(chat_id)
@@ -32,3 +38,4 @@ class InMemoryChatRepository(ChatRepository):
     async def delete(self, chat_id: UUID) -> None:
         self._chats.pop(chat_id)
         await self._files.delete_by_chat_id(chat_id)
+        await self._revisions.delete_by_chat_id(chat_id)

@@ -3,6 +3,7 @@
 from domain.attachment_name import ChatAttachmentName
 from domain.chat import Chat
 from domain.chat_file import ChatFile
+from domain.history_revision import HistoryRevision, RevisionSource
 from domain.sandbox_session import SandboxSession
 from domain.workspace import Workspace
 from repository.sql_database import Row, SqlCodec
@@ -11,6 +12,7 @@ WORKSPACE_COLUMNS = "workspace_id, user_id, created_at"
 CHAT_COLUMNS = "chat_id, workspace_id, created_at"
 FILE_COLUMNS = "file_id, chat_id, name, content_type, size_bytes, sha256, created_at"
 SESSION_COLUMNS = "session_id, chat_id, started_at, expires_at, ttl_seconds, ended_at"
+REVISION_COLUMNS = "chat_id, revision, sha256, size_bytes, source, created_at, run"
 
 
 def workspace_params(codec: SqlCodec, workspace: Workspace) -> tuple[object, ...]:
@@ -76,4 +78,28 @@ def session_of(codec: SqlCodec, row: Row) -> SandboxSession:
         expires_at=codec.to_time(row[3]),
         ttl_seconds=row[4],
         ended_at=None if row[5] is None else codec.to_time(row[5]),
+    )
+
+
+def revision_params(codec: SqlCodec, revision: HistoryRevision) -> tuple[object, ...]:
+    return (
+        codec.uuid(revision.chat_id),
+        revision.revision,
+        revision.sha256,
+        revision.size_bytes,
+        revision.source.value,
+        codec.time(revision.created_at),
+        revision.run,
+    )
+
+
+def revision_of(codec: SqlCodec, row: Row) -> HistoryRevision:
+    return HistoryRevision(
+        chat_id=codec.to_uuid(row[0]),
+        revision=row[1],
+        sha256=row[2],
+        size_bytes=row[3],
+        source=RevisionSource(row[4]),
+        created_at=codec.to_time(row[5]),
+        run=row[6],
     )

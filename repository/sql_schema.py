@@ -66,6 +66,21 @@ _VERSION_1 = (
     )""",
 )
 
+# A chat's revisions go with its record, as its file records do; the primary key is the
+# index every lookup and listing of them scans.
+_VERSION_2 = (
+    """CREATE TABLE history_revisions (
+        chat_id {uuid} NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE,
+        revision {int64} NOT NULL CHECK (revision >= 0),
+        sha256 TEXT NOT NULL,
+        size_bytes {int64} NOT NULL CHECK (size_bytes >= 0),
+        source TEXT NOT NULL,
+        created_at {time} NOT NULL,
+        run {int64} NOT NULL CHECK (run >= 0 AND run <= revision),
+        PRIMARY KEY (chat_id, revision)
+    )""",
+)
+
 
 def schema_migrations(types: ColumnTypes) -> tuple[Migration, ...]:
     def typed(statements: tuple[str, ...]) -> tuple[str, ...]:
@@ -80,4 +95,5 @@ def schema_migrations(types: ColumnTypes) -> tuple[Migration, ...]:
             "workspaces, chats, chat files, sandbox sessions and the usage ledger",
             typed(_VERSION_1),
         ),
+        Migration(2, "history revisions", typed(_VERSION_2)),
     )

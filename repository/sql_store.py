@@ -9,6 +9,7 @@ from repository.sql_chat import SqlChatRepository
 from repository.sql_database import InTransaction, SqlDatabase, SqlSession
 from repository.sql_file import SqlChatFileRepository
 from repository.sql_migrations import Migration, migrate
+from repository.sql_revision import SqlHistoryRevisionRepository
 from repository.sql_schema import POSTGRES_TYPES, SQLITE_TYPES, schema_migrations
 from repository.sql_session import SqlSandboxSessionRepository
 from repository.sql_usage import SqlUsageRepository
@@ -26,6 +27,7 @@ class SqlRepositories(Repositories):
         self._files = SqlChatFileRepository(session)
         self._sessions = SqlSandboxSessionRepository(session)
         self._usage = SqlUsageRepository(session)
+        self._revisions = SqlHistoryRevisionRepository(session)
 
     @property
     def workspaces(self) -> SqlWorkspaceRepository:
@@ -46,6 +48,10 @@ class SqlRepositories(Repositories):
     @property
     def usage(self) -> SqlUsageRepository:
         return self._usage
+
+    @property
+    def revisions(self) -> SqlHistoryRevisionRepository:
+        return self._revisions
 
 
 class SqlMetadataStore(SqlRepositories, MetadataStore):

@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 from domain.attachment_name import ChatAttachmentName
 from domain.chat import Chat
 from domain.chat_file import ChatFile
+from domain.history_revision import HistoryRevision, RevisionSource
 from domain.paging import PageCursor, PageRequest
 from domain.sandbox_session import SandboxSession
 from domain.workspace import Workspace
@@ -56,6 +57,27 @@ def chat_file(
         size_bytes=size_bytes,
         sha256=EMPTY_SHA256,
         created_at=created_at,
+    )
+
+
+def revision(
+    chat_id: UUID,
+    number: int,
+    source: RevisionSource = RevisionSource.PUT,
+    run: int | None = None,
+    size_bytes: int = 0,
+    created_at: datetime | None = None,
+) -> HistoryRevision:
+    """Revision `number` of the chat, made at `at(number)` unless given; a run of its own
+    unless given."""
+    return HistoryRevision(
+        chat_id=chat_id,
+        revision=number,
+        sha256=EMPTY_SHA256 if size_bytes == 0 else f"{number:064x}",
+        size_bytes=size_bytes,
+        source=source,
+        created_at=at(number) if created_at is None else created_at,
+        run=number if run is None else run,
     )
 
 

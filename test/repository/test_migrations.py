@@ -12,7 +12,7 @@ from repository.sql_migrations import Migration, migrate
 from repository.sql_schema import SQLITE_TYPES, schema_migrations
 from repository.sql_store import SqlMetadataStore
 from repository.sqlite_database import SqliteDatabase
-from test.repository.records import workspace
+from test.repository.records import chat, revision, workspace
 
 pytestmark = pytest.mark.anyio
 
@@ -32,6 +32,11 @@ def versions_in(path: Path) -> list[int]:
 def columns_of(path: Path, table: str) -> list[str]:
     with sqlite3.connect(path) as db:
         return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+
+
+def tables_of(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 async def open_store(path: Path, migrations: tuple[Migration, ...]) -> SqlMetadataStore:
@@ -74,6 +79,37 @@ async def test_a_newer_build_upgrades_an_old_database_and_keeps_its_records(
         await new.close()
     assert versions_in(path)[-1] == NEXT.version
     assert "display_name" in columns_of(path, "workspaces")
+
+
+async def test_a_version_1_database_gains_history_revisions_and_keeps_its_chats(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "metadata.db"
+    owner = workspace()
+    kept = chat(owner.workspace_id)
+    old = await open_store(path, CURRENT[:1])
+    await old.workspaces.save(owner)
+    await old.chats.save(kept)
+    await old.close()
+    assert "history_revisions" not in tables_of(path)
+
+    new = await open_store(path, CURRENT)
+    try:
+        assert await new.chats.get(kept.chat_id) == kept
+        first = revision(kept.chat_id, 0)
+        await new.revisions.add(first)
+        assert await new.revisions.latest(kept.chat_id) == first
+    finally:
+        await new.close()
+    assert columns_of(path, "history_revisions") == [
+        "chat_id",
+        "revision",
+        "sha256",
+        "size_bytes",
+        "source",
+        "created_at",
+        "run",
+    ]
 
 
 async def test_an_older_build_refuses_a_newer_database_and_leaves_it_untouched(

@@ -11,8 +11,9 @@ import pytest
 
 from domain.chat import Chat
 from domain.chat_file import ChatFile
+from domain.history_revision import RevisionSource
 from domain.paging import PageRequest
-from test.repository.records import T0, at, chat, chat_file, session, workspace
+from test.repository.records import T0, at, chat, chat_file, revision, session, workspace
 from usecase.ports.metadata import MetadataStore, Repositories
 
 pytestmark = pytest.mark.anyio
@@ -22,7 +23,8 @@ QUOTA = 1_000
 
 @dataclass(frozen=True, slots=True)
 class Scene:
-    """A workspace holding one chat with one file, an active session and usage counted."""
+    """A workspace holding one chat with one file, its first history revision, an active
+    session and usage counted."""
 
     workspace_id: UUID
     chat: Chat
@@ -36,6 +38,7 @@ async def scene(store: MetadataStore) -> Scene:
     await store.chats.save(held)
     kept = chat_file(held.chat_id, "kept.txt", size_bytes=10)
     await store.files.save(kept)
+    await store.revisions.add(revision(held.chat_id, 0, RevisionSource.CREATE))
     assert await store.sessions.add(session(held.chat_id), T0)
     await store.usage.set_chat_bytes(owner.workspace_id, held.chat_id, 10, 0)
     return Scene(owner.workspace_id, held, kept)
@@ -53,6 +56,9 @@ async def seen(store: MetadataStore, at_scene: Scene) -> tuple[object, ...]:
         await store.sessions.get_active_by_chat_id(chat_id, at(1)),
         await store.usage.used_bytes(at_scene.workspace_id),
         await store.usage.history_bytes(chat_id),
+        await store.revisions.list_newest_first(chat_id, 100, None),
+        await store.revisions.latest(chat_id),
+        await store.revisions.runs_in_use(chat_id),
     )
 
 
@@ -70,6 +76,7 @@ async def delete_the_chat(tx: Repositories, at_scene: Scene) -> None:
     await tx.chats.delete(chat_id)
     await tx.files.delete_by_chat_id(chat_id)
     await tx.sessions.delete_by_chat_id(chat_id)
+    await tx.revisions.delete_by_chat_id(chat_id)
     await tx.usage.delete_chat(chat_id)
 
 
@@ -97,6 +104,19 @@ async def count_a_history(tx: Repositories, at_scene: Scene) -> None:
     assert await tx.usage.try_add(at_scene.workspace_id, chat_id, 5, QUOTA)
 
 
+async def append_to_the_history(tx: Repositories, at_scene: Scene) -> None:
+    chat_id = at_scene.chat.chat_id
+    assert await tx.usage.try_set_history(at_scene.workspace_id, chat_id, 8, QUOTA)
+    await tx.revisions.add(revision(chat_id, 1, RevisionSource.APPEND, run=0, size_bytes=8))
+
+
+async def restore_and_prune_the_history(tx: Repositories, at_scene: Scene) -> None:
+    chat_id = at_scene.chat.chat_id
+    await tx.revisions.add(revision(chat_id, 1, RevisionSource.RESTORE, size_bytes=3))
+    assert len(await tx.revisions.delete_older_than(chat_id, 1)) == 1
+    assert await tx.usage.try_set_history(at_scene.workspace_id, chat_id, 3, QUOTA)
+
+
 async def end_the_session(tx: Repositories, at_scene: Scene) -> None:
     chat_id = at_scene.chat.chat_id
     active = await tx.sessions.get_active_by_chat_id(chat_id, at(1))
@@ -119,6 +139,8 @@ CHANGES = [
     pytest.param(replace_the_file, id="replace-the-file"),
     pytest.param(rescan_the_chat, id="rescan-the-chat"),
     pytest.param(count_a_history, id="count-a-history"),
+    pytest.param(append_to_the_history, id="append-to-the-history"),
+    pytest.param(restore_and_prune_the_history, id="restore-and-prune-the-history"),
     pytest.param(end_the_session, id="end-the-session"),
     pytest.param(move_the_workspace_to_a_new_user, id="move-the-workspace"),
 ]
@@ -129,6 +151,12 @@ class UnitInterruptedError(Exception):
 
 
 Work = Callable[[Repositories], Awaitable[None]]
+
+
+async def unit(store: MetadataStore, work: Work) -> None:
+    """Run `work` in a unit of work."""
+    async with store.transaction() as tx:
+        await work(tx)
 
 
 async def failing_unit(store: MetadataStore, work: Work) -> None:
@@ -173,7 +201,7 @@ def _shape(state: tuple[object, ...]) -> tuple[object, ...]:
 
 
 def _shape_of(item: object) -> object:
-    if isinstance(item, list):
+    if isinstance(item, list | set):
         return len(item)
     if isinstance(item, int):
         return item
@@ -186,7 +214,26 @@ async def test_a_unit_reads_its_own_writes(store: MetadataStore) -> None:
         await delete_the_chat(tx, at_scene)
         assert await tx.chats.get(at_scene.chat.chat_id) is None
         assert await tx.files.list_all_by_chat_id(at_scene.chat.chat_id) == []
+        assert await tx.revisions.latest(at_scene.chat.chat_id) is None
         assert await tx.usage.used_bytes(at_scene.workspace_id) == 0
+
+
+async def test_a_revision_number_taken_twice_undoes_the_unit_it_was_added_in(
+    store: MetadataStore,
+) -> None:
+    at_scene = await scene(store)
+    chat_id = at_scene.chat.chat_id
+    before = await seen(store, at_scene)
+
+    async def put_twice(tx: Repositories) -> None:
+        assert await tx.usage.try_set_history(at_scene.workspace_id, chat_id, 8, QUOTA)
+        await tx.revisions.add(revision(chat_id, 1, RevisionSource.PUT, size_bytes=8))
+        await tx.revisions.add(revision(chat_id, 0, RevisionSource.PUT, size_bytes=8))
+
+    with pytest.raises(ValueError, match="already has revision 0"):
+        await unit(store, put_twice)
+
+    assert await seen(store, at_scene) == before
 
 
 async def test_undoing_a_unit_keeps_what_another_chat_counted_meanwhile(

@@ -9,6 +9,7 @@ from usecase.ports.records import (
     SandboxSessionRepository,
     WorkspaceRepository,
 )
+from usecase.ports.revisions import HistoryRevisionRepository
 from usecase.ports.usage import UsageRepository
 
 
@@ -29,6 +30,9 @@ class Repositories(Protocol):
 
     @property
     def usage(self) -> UsageRepository: ...
+
+    @property
+    def revisions(self) -> HistoryRevisionRepository: ...
 
 
 class MetadataStore(Repositories, Protocol):

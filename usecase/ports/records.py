@@ -40,7 +40,8 @@ class ChatRepository(Protocol):
     async def save(self, chat: Chat) -> None: ...
 
     async def delete(self, chat_id: UUID) -> None:
-        """Remove the chat record and its file records; an unknown id is a no-op."""
+        """Remove the chat record, its file records and its history revisions; an unknown
+        id is a no-op."""
         ...
 
 

@@ -4,7 +4,7 @@ import logging
 import os
 import secrets
 import stat
-from collections.abc import AsyncIterable, Iterator, Sequence
+from collections.abc import AsyncIterable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from uuid import UUID
@@ -522,18 +522,18 @@ class FilesystemChatStorage(ChatStorage):
         return None if fd is None else FdContentReader(fd, size_bytes)
 
     def _drop_history_runs(self, workspace_id: UUID, chat_id: UUID, keep: set[int]) -> int:
-        with ExitStack() as stack:
-            revisions_fd = open_revisions_dir(
-                stack, open_root(stack, self._root), str(workspace_id), str(chat_id), create=False
-            )
-            return 0 if revisions_fd is None else drop_runs(revisions_fd, keep)
+        return self._in_revisions(workspace_id, chat_id, lambda fd: drop_runs(fd, keep))
 
     def _history_runs_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
+        return self._in_revisions(workspace_id, chat_id, kept_bytes)
+
+    def _in_revisions(self, workspace_id: UUID, chat_id: UUID, count: Callable[[int], int]) -> int:
+        """`count(fd)` on the chat's revisions directory; 0 when it has none."""
         with ExitStack() as stack:
             revisions_fd = open_revisions_dir(
                 stack, open_root(stack, self._root), str(workspace_id), str(chat_id), create=False
             )
-            return 0 if revisions_fd is None else kept_bytes(revisions_fd)
+            return 0 if revisions_fd is None else count(revisions_fd)
 
     def _pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
         """The noted records, once an attachments commit that a crash cut short before it

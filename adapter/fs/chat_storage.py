@@ -347,13 +347,8 @@ class FilesystemChatStorage(ChatStorage):
                 return
             trash_fd = open_existing_dir(stack, root_fd, TRASH)
             self._trash_revisions(stack, root_fd, trash_fd, workspace_id, chat_id)
-            trashed = f"{chat_id}.{secrets.token_hex(8)}"
-            try:
-                os.rename(str(chat_id), trashed, src_dir_fd=chats_fd, dst_dir_fd=trash_fd)
-            except FileNotFoundError:
-                return
-            os.fsync(chats_fd)
-            os.fsync(trash_fd)
+            if _into_trash(chats_fd, str(chat_id), trash_fd, f"{chat_id}.{secrets.token_hex(8)}"):
+                os.fsync(trash_fd)
 
     def _trash_revisions(
         self, stack: ExitStack, root_fd: int, trash_fd: int, workspace_id: UUID, chat_id: UUID
@@ -363,12 +358,9 @@ class FilesystemChatStorage(ChatStorage):
         workspace_fd = open_dirs(stack, root_fd, (REVISIONS, str(workspace_id)))
         if workspace_fd is None:
             return
-        trashed = f"{chat_id}.{secrets.token_hex(8)}.revisions"
-        try:
-            os.rename(str(chat_id), trashed, src_dir_fd=workspace_fd, dst_dir_fd=trash_fd)
-        except FileNotFoundError:
-            return
-        os.fsync(workspace_fd)
+        _into_trash(
+            workspace_fd, str(chat_id), trash_fd, f"{chat_id}.{secrets.token_hex(8)}.revisions"
+        )
 
     def _purge_chat(self, chat_id: UUID) -> None:
         prefix = f"{chat_id}."
@@ -461,7 +453,7 @@ class FilesystemChatStorage(ChatStorage):
         known: list[bool] = []
 
         def check(status: os.stat_result) -> None:
-            known.append(self._known_digest(stat_key(status)) == base.sha256)
+            known.append(self._digests.get(stat_key(status)) == base.sha256)
 
         with self._committing(workspace_id, chat_id, tokens) as (_, staging_fd, chat_fd):
             after = append_in_place(chat_fd, staging_fd, base.size_bytes, tokens, check)
@@ -577,7 +569,7 @@ class FilesystemChatStorage(ChatStorage):
             if opened is None:
                 return EMPTY_HISTORY, BytesContentReader(b"")
             fd, key = opened
-            if known_only and self._known_digest(key) is None:
+            if known_only and self._digests.get(key) is None:
                 return None
             if key.size <= SMALL_HISTORY_BYTES:
                 return self._read_small_history(fd, key)
@@ -602,11 +594,6 @@ class FilesystemChatStorage(ChatStorage):
         if len(data) != key.size:  # cut short behind the service's back since opened
             sha256 = hashlib.sha256(data).hexdigest()
         return HistoryVersion(sha256, len(data)), BytesContentReader(data)
-
-    def _known_digest(self, key: StatKey) -> str | None:
-        """The sha256 `key` is known to name: an empty file's needs no hashing (a new
-        chat's history, before its first append)."""
-        return EMPTY_SHA256 if key.size == 0 else self._digests.get(key)
 
     def _open_history_fd(
         self, stack: ExitStack, workspace_id: UUID, chat_id: UUID
@@ -673,3 +660,13 @@ class FilesystemChatStorage(ChatStorage):
                     sha256, size_bytes = sha256_up_to(*opened)
                 found.append(ScannedFile(name, size_bytes, sha256))
             return found
+
+
+def _into_trash(dir_fd: int, name: str, trash_fd: int, trashed: str) -> bool:
+    """Move `name` into the trash as `trashed`, durably for `dir_fd`; False when missing."""
+    try:
+        os.rename(name, trashed, src_dir_fd=dir_fd, dst_dir_fd=trash_fd)
+    except FileNotFoundError:
+        return False
+    os.fsync(dir_fd)
+    return True

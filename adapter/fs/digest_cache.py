@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import NamedTuple
 
-from adapter.fs.digest import HashState
+from adapter.fs.digest import EMPTY_SHA256, HashState
 
 # A write sharing a hashed key would have to run this long (see above).
 RACY_NS = 1_000_000_000
@@ -59,6 +59,10 @@ class DigestCache:
         self._lock = threading.Lock()
 
     def get(self, key: StatKey) -> str | None:
+        """The sha256 `key` is known to name; an empty file's needs no hashing (a new
+        chat's history, before its first append)."""
+        if key.size == 0:
+            return EMPTY_SHA256
         with self._lock:
             digest = self._digests.get(key)
             if digest is not None:

@@ -14,17 +14,17 @@ import errno
 import os
 import stat
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 
 from adapter.fs.commit import commit_one
 from adapter.fs.digest import HashState, pread_chunks, sha256_state_up_to
-from adapter.fs.dirs import MISSING_ERRNOS
+from adapter.fs.dirs import MISSING_ERRNOS, READ_FLAGS, open_regular_status
 from adapter.fs.layout import FILE_MODE
 from adapter.fs.staging import new_token
 from domain.attachment_name import HISTORY_FILE_NAME
 from domain.errors import StorageUnavailableError
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 # Errors after which copy_file_range is given up for a plain read and write.
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP}
 
@@ -107,27 +107,17 @@ def rebuild(chat_fd: int, staging_fd: int, base_size: int, tokens: Sequence[str]
 def _copy_current_prefix(chat_fd: int, target_fd: int, base_size: int) -> int:
     if base_size == 0:
         return 0
-    try:
-        source = os.open(HISTORY_FILE_NAME, _READ_FLAGS | os.O_NONBLOCK, dir_fd=chat_fd)
-    except OSError as error:
-        if error.errno in MISSING_ERRNOS:
-            raise _changed() from error
-        raise
-    try:
-        if not stat.S_ISREG(os.fstat(source).st_mode):
+    with ExitStack() as stack:
+        opened = open_regular_status(stack, chat_fd, HISTORY_FILE_NAME)
+        if opened is None or copy_range(opened[0], 0, target_fd, 0, base_size) != base_size:
             raise _changed()
-        copied = copy_range(source, 0, target_fd, 0, base_size)
-    finally:
-        os.close(source)
-    if copied != base_size:
-        raise _changed()
-    return copied
+    return base_size
 
 
 def copy_staged(staging_fd: int, token: str, target_fd: int, offset: int) -> int:
     """Copy the whole staged file `token` to `target_fd` at `offset`; returns its size.
     Fewer bytes copied than it holds is a StorageUnavailableError."""
-    source = os.open(token, _READ_FLAGS, dir_fd=staging_fd)
+    source = os.open(token, READ_FLAGS, dir_fd=staging_fd)
     try:
         size = os.fstat(source).st_size
         if copy_range(source, 0, target_fd, offset, size) != size:
@@ -168,7 +158,7 @@ def _copy_by_reads(source: int, start: int, target: int, offset: int, length: in
 
 def hash_staged(staging_fd: int, token: str, state: HashState) -> int:
     """Feed the staged file's bytes to the hash `state`; returns how many there were."""
-    source = os.open(token, _READ_FLAGS, dir_fd=staging_fd)
+    source = os.open(token, READ_FLAGS, dir_fd=staging_fd)
     count = 0
     try:
         for data in pread_chunks(source, 0, os.fstat(source).st_size):

@@ -15,12 +15,18 @@ import re
 import stat
 from contextlib import ExitStack
 
-from adapter.fs.dirs import MISSING_ERRNOS, lstat_or_none, make_dirs, open_dirs
+from adapter.fs.dirs import (
+    CREATE_FLAGS,
+    lstat_or_none,
+    make_dirs,
+    open_dirs,
+    open_regular_status,
+    regular_size,
+)
 from adapter.fs.history_append import copy_range
 from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE, REVISIONS
 from domain.attachment_name import HISTORY_FILE_NAME
 
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _RUN_FILE = re.compile(r"(0|[1-9][0-9]*)\.md")
 
 
@@ -56,7 +62,7 @@ def keep_current(chat_fd: int, revisions_fd: int, run: int) -> int:
                 follow_symlinks=False,
             )
         except FileExistsError:
-            return _size_of(revisions_fd, name)
+            return regular_size(revisions_fd, name)
         kept = lstat_or_none(revisions_fd, name)
         if kept is not None and stat.S_ISREG(kept.st_mode) and kept.st_nlink == 2:
             os.fsync(revisions_fd)
@@ -67,52 +73,28 @@ def keep_current(chat_fd: int, revisions_fd: int, run: int) -> int:
 
 
 def _copy_current(chat_fd: int, revisions_fd: int, name: str) -> int:
-    try:
-        source = os.open(HISTORY_FILE_NAME, _READ_FLAGS, dir_fd=chat_fd)
-    except OSError as error:
-        if error.errno in MISSING_ERRNOS:
+    with ExitStack() as stack:
+        opened = open_regular_status(stack, chat_fd, HISTORY_FILE_NAME)
+        if opened is None:
             return 0
-        raise
-    try:
-        status = os.fstat(source)
-        if not stat.S_ISREG(status.st_mode):
-            return 0
-        target = os.open(
-            name,
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-            FILE_MODE,
-            dir_fd=revisions_fd,
-        )
-        try:
-            copied = copy_range(source, 0, target, 0, status.st_size)
-            os.fsync(target)
-        finally:
-            os.close(target)
-    finally:
-        os.close(source)
+        source, status = opened
+        target = os.open(name, CREATE_FLAGS, FILE_MODE, dir_fd=revisions_fd)
+        stack.callback(os.close, target)
+        copied = copy_range(source, 0, target, 0, status.st_size)
+        os.fsync(target)
     os.fsync(revisions_fd)
     return copied
-
-
-def _size_of(dir_fd: int, name: str) -> int:
-    status = lstat_or_none(dir_fd, name)
-    return status.st_size if status is not None and stat.S_ISREG(status.st_mode) else 0
 
 
 def open_prefix(dir_fd: int, name: str, size: int) -> int | None:
     """A descriptor of the regular file `name` if it holds at least `size` bytes, the
     caller to close it; None otherwise."""
-    try:
-        fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
-    except OSError as error:
-        if error.errno in MISSING_ERRNOS:
+    with ExitStack() as stack:
+        opened = open_regular_status(stack, dir_fd, name)
+        if opened is None or opened[1].st_size < size:
             return None
-        raise
-    status = os.fstat(fd)
-    if not stat.S_ISREG(status.st_mode) or status.st_size < size:
-        os.close(fd)
-        return None
-    return fd
+        stack.pop_all()
+        return opened[0]
 
 
 def drop_runs(revisions_fd: int, keep: set[int]) -> int:
@@ -124,7 +106,7 @@ def drop_runs(revisions_fd: int, keep: set[int]) -> int:
         matched = _RUN_FILE.fullmatch(name)
         if matched is None or int(matched.group(1)) in keep:
             continue
-        freed += _size_of(revisions_fd, name)
+        freed += regular_size(revisions_fd, name)
         os.unlink(name, dir_fd=revisions_fd)
     if freed:
         os.fsync(revisions_fd)

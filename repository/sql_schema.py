@@ -81,6 +81,15 @@ _VERSION_2 = (
     )""",
 )
 
+# What a chat's revisions keep on disk beyond its history, and its workspace's sum of that
+# beside the sum of used bytes, so the quota check still reads one row. Existing rows start
+# at 0: no earlier build counted revision bytes.
+_VERSION_3 = (
+    """ALTER TABLE chat_usage ADD COLUMN
+        revision_bytes {int64} NOT NULL DEFAULT 0 CHECK (revision_bytes >= 0)""",
+    "ALTER TABLE workspace_usage ADD COLUMN revision_bytes {int64} NOT NULL DEFAULT 0",
+)
+
 
 def schema_migrations(types: ColumnTypes) -> tuple[Migration, ...]:
     def typed(statements: tuple[str, ...]) -> tuple[str, ...]:
@@ -96,4 +105,5 @@ def schema_migrations(types: ColumnTypes) -> tuple[Migration, ...]:
             typed(_VERSION_1),
         ),
         Migration(2, "history revisions", typed(_VERSION_2)),
+        Migration(3, "revision bytes in the usage ledger", typed(_VERSION_3)),
     )

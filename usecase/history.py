@@ -138,7 +138,7 @@ class PutHistory:
         usage, quota = self.metadata.usage, self.ledger.quota_bytes
         counted = await usage.history_bytes(chat_id)
         for _ in range(_PLAN_ATTEMPTS):
-            others = await usage.used_bytes(workspace_id) - counted
+            others = await usage.charged_bytes(workspace_id) - counted
             current = None  # read, and hashed, only if the plan needs it
             if needs_current(writes, others, quota):
                 current = await self.storage.history_version(workspace_id, chat_id, settled=True)

@@ -114,7 +114,7 @@ class AppendHistory:
         current = await self.storage.history_version(workspace_id, chat_id, settled=True)
         counted = await usage.history_bytes(chat_id)
         for _ in range(_PLAN_ATTEMPTS):
-            others = await usage.used_bytes(workspace_id) - counted
+            others = await usage.charged_bytes(workspace_id) - counted
             outcomes, accepted, version = await self._plan(chat, current, writes, others)
             if not accepted:
                 return outcomes

@@ -34,7 +34,7 @@ class QuotaLedger:
     async def budget(self, workspace_id: UUID, replaced_bytes: int = 0) -> int:
         """The bytes a write may still stream in, given that it would replace
         `replaced_bytes` already counted. Checked again, atomically, when it reserves."""
-        return self.quota_bytes - await self.usage.used_bytes(workspace_id) + replaced_bytes
+        return self.quota_bytes - await self.usage.charged_bytes(workspace_id) + replaced_bytes
 
     async def reserve(self, chat: Chat, delta_bytes: int, what: str = "the write") -> None:
         """Count `delta_bytes` more for the chat, or raise QuotaExceededError and count
@@ -61,13 +61,22 @@ class QuotaLedger:
         if bytes_:  # a negative delta always applies, whatever the quota
             await self.usage.try_add(chat.workspace_id, chat.chat_id, -bytes_, self.quota_bytes)
 
-    async def try_count_history(self, chat: Chat, size_bytes: int) -> bool:
-        """Count `size_bytes` as the chat's history in place of what was counted, unless
-        that takes the workspace over its quota. Returns whether it applied."""
+    async def try_count_history(
+        self, chat: Chat, size_bytes: int, revision_bytes: int | None = None
+    ) -> bool:
+        """Count `size_bytes` as the chat's history in place of what was counted, and
+        `revision_bytes` as what its revisions keep beside it (None: as counted), unless
+        the two changes together take the workspace over its quota. Returns whether it
+        applied."""
         return await self.usage.try_set_history(
-            chat.workspace_id, chat.chat_id, size_bytes, self.quota_bytes
+            chat.workspace_id, chat.chat_id, size_bytes, self.quota_bytes, revision_bytes
         )
 
-    async def restore_history(self, chat: Chat, size_bytes: int) -> None:
-        """Count `size_bytes` as the chat's history again (a write refused after counting)."""
-        await self.usage.try_set_history(chat.workspace_id, chat.chat_id, size_bytes, None)
+    async def restore_history(
+        self, chat: Chat, size_bytes: int, revision_bytes: int | None = None
+    ) -> None:
+        """Count `size_bytes` as the chat's history again, and `revision_bytes` as its
+        revisions' (None: as counted), whatever the quota (a write refused after counting)."""
+        await self.usage.try_set_history(
+            chat.workspace_id, chat.chat_id, size_bytes, None, revision_bytes
+        )

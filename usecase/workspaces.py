@@ -41,5 +41,10 @@ class GetWorkspaceUsage:
 
     async def __call__(self, user_id: UUID) -> WorkspaceUsage:
         workspace = await self.access.workspace(user_id)
-        used = await self.usage.used_bytes(workspace.workspace_id)
-        return WorkspaceUsage(workspace.workspace_id, used, self.limits.quota_bytes)
+        counted = await self.usage.workspace_bytes(workspace.workspace_id)
+        return WorkspaceUsage(
+            workspace.workspace_id,
+            counted.used_bytes,
+            counted.revision_bytes,
+            self.limits.quota_bytes,
+        )

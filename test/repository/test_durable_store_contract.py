@@ -22,6 +22,7 @@ from test.repository.records import (
     workspace,
 )
 from usecase.ports.metadata import MetadataStore
+from usecase.ports.usage import WorkspaceBytes
 
 pytestmark = pytest.mark.anyio
 
@@ -112,14 +113,15 @@ async def test_sessions_survive_reopening_and_the_active_one_still_blocks(
 async def test_usage_figures_survive_reopening(factory: StoreFactory, tmp_path: Path) -> None:
     workspace_id, measured, grown = uuid4(), uuid4(), uuid4()
     async with opened(factory, tmp_path) as store:
-        await store.usage.set_chat_bytes(workspace_id, measured, 300, 100)
+        await store.usage.set_chat_bytes(workspace_id, measured, 300, 100, 40)
         await store.usage.try_add(workspace_id, grown, 200, QUOTA)
 
     async with opened(factory, tmp_path) as store:
-        assert await store.usage.used_bytes(workspace_id) == 500
+        assert await store.usage.workspace_bytes(workspace_id) == WorkspaceBytes(500, 40)
         assert await store.usage.history_bytes(measured) == 100
         assert await store.usage.history_bytes(grown) == 0
-        assert await store.usage.try_add(workspace_id, grown, 501, QUOTA) is False
+        assert await store.usage.revision_bytes(measured) == 40
+        assert await store.usage.try_add(workspace_id, grown, 461, QUOTA) is False
 
 
 async def test_deletions_survive_reopening(factory: StoreFactory, tmp_path: Path) -> None:
@@ -137,7 +139,7 @@ async def test_deletions_survive_reopening(factory: StoreFactory, tmp_path: Path
         await store.files.save(kept_file)
         await store.files.save(deleted_file)
         await store.sessions.add(deleted_session, now=T0)
-        await store.usage.set_chat_bytes(owner.workspace_id, deleted_chat.chat_id, 300, 100)
+        await store.usage.set_chat_bytes(owner.workspace_id, deleted_chat.chat_id, 300, 100, 40)
         await store.chats.delete(deleted_chat.chat_id)
         await store.files.delete(deleted_file.file_id)
         await store.sessions.delete_by_chat_id(deleted_chat.chat_id)
@@ -151,5 +153,6 @@ async def test_deletions_survive_reopening(factory: StoreFactory, tmp_path: Path
         assert await store.files.get(deleted_file.file_id) is None
         assert await store.files.list_all_by_chat_id(kept_chat.chat_id) == [kept_file]
         assert await store.sessions.get(deleted_session.session_id) is None
-        assert await store.usage.used_bytes(owner.workspace_id) == 0
+        assert await store.usage.charged_bytes(owner.workspace_id) == 0
         assert await store.usage.history_bytes(deleted_chat.chat_id) == 0
+        assert await store.usage.revision_bytes(deleted_chat.chat_id) == 0

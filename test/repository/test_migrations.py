@@ -4,6 +4,7 @@ an old build refuses a newer database and leaves it untouched."""
 import asyncio
 import sqlite3
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
@@ -13,6 +14,7 @@ from repository.sql_schema import SQLITE_TYPES, schema_migrations
 from repository.sql_store import SqlMetadataStore
 from repository.sqlite_database import SqliteDatabase
 from test.repository.records import chat, revision, workspace
+from usecase.ports.usage import WorkspaceBytes
 
 pytestmark = pytest.mark.anyio
 
@@ -110,6 +112,39 @@ async def test_a_version_1_database_gains_history_revisions_and_keeps_its_chats(
         "created_at",
         "run",
     ]
+
+
+async def test_a_version_2_database_counts_no_revision_bytes_and_keeps_its_usage(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "metadata.db"
+    owner, counted = uuid4(), uuid4()
+    old = await open_store(path, CURRENT[:2])
+    await old.close()
+    with sqlite3.connect(path) as db:  # the version 2 repository wrote rows of this shape
+        db.execute(
+            "INSERT INTO chat_usage (chat_id, workspace_id, used_bytes, history_bytes)"
+            " VALUES (?, ?, 300, 100)",
+            (counted.bytes, owner.bytes),
+        )
+        db.execute(
+            "INSERT INTO workspace_usage (workspace_id, used_bytes) VALUES (?, 300)",
+            (owner.bytes,),
+        )
+
+    new = await open_store(path, CURRENT)
+    try:
+        assert await new.usage.workspace_bytes(owner) == WorkspaceBytes(300, 0)
+        assert await new.usage.history_bytes(counted) == 100
+        assert await new.usage.revision_bytes(counted) == 0
+        assert await new.usage.try_set_history(owner, counted, 100, 1_000, 40)
+        assert await new.usage.workspace_bytes(owner) == WorkspaceBytes(300, 40)
+    finally:
+        await new.close()
+    assert columns_of(path, "chat_usage")[-1] == "revision_bytes"
+    assert columns_of(path, "workspace_usage")[-1] == "revision_bytes"
+    with sqlite3.connect(path) as db, pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE chat_usage SET revision_bytes = -1")
 
 
 async def test_an_older_build_refuses_a_newer_database_and_leaves_it_untouched(

@@ -24,7 +24,7 @@ QUOTA = 1_000
 @dataclass(frozen=True, slots=True)
 class Scene:
     """A workspace holding one chat with one file, its first history revision, an active
-    session and usage counted."""
+    session and usage counted, revision bytes among it."""
 
     workspace_id: UUID
     chat: Chat
@@ -40,7 +40,7 @@ async def scene(store: MetadataStore) -> Scene:
     await store.files.save(kept)
     await store.revisions.add(revision(held.chat_id, 0, RevisionSource.CREATE))
     assert await store.sessions.add(session(held.chat_id), T0)
-    await store.usage.set_chat_bytes(owner.workspace_id, held.chat_id, 10, 0)
+    await store.usage.set_chat_bytes(owner.workspace_id, held.chat_id, 10, 0, 4)
     return Scene(owner.workspace_id, held, kept)
 
 
@@ -54,8 +54,10 @@ async def seen(store: MetadataStore, at_scene: Scene) -> tuple[object, ...]:
         await store.files.list_all_by_chat_id(chat_id),
         await store.files.get(at_scene.kept.file_id),
         await store.sessions.get_active_by_chat_id(chat_id, at(1)),
-        await store.usage.used_bytes(at_scene.workspace_id),
+        (await store.usage.workspace_bytes(at_scene.workspace_id)).used_bytes,
+        (await store.usage.workspace_bytes(at_scene.workspace_id)).revision_bytes,
         await store.usage.history_bytes(chat_id),
+        await store.usage.revision_bytes(chat_id),
         await store.revisions.list_newest_first(chat_id, 100, None),
         await store.revisions.latest(chat_id),
         await store.revisions.runs_in_use(chat_id),
@@ -100,7 +102,8 @@ async def rescan_the_chat(tx: Repositories, at_scene: Scene) -> None:
 
 async def count_a_history(tx: Repositories, at_scene: Scene) -> None:
     chat_id = at_scene.chat.chat_id
-    assert await tx.usage.try_set_history(at_scene.workspace_id, chat_id, 50, QUOTA)
+    # A PUT keeps the history it replaces as a revision.
+    assert await tx.usage.try_set_history(at_scene.workspace_id, chat_id, 50, QUOTA, 20)
     assert await tx.usage.try_add(at_scene.workspace_id, chat_id, 5, QUOTA)
 
 
@@ -114,7 +117,7 @@ async def restore_and_prune_the_history(tx: Repositories, at_scene: Scene) -> No
     chat_id = at_scene.chat.chat_id
     await tx.revisions.add(revision(chat_id, 1, RevisionSource.RESTORE, size_bytes=3))
     assert len(await tx.revisions.delete_older_than(chat_id, 1)) == 1
-    assert await tx.usage.try_set_history(at_scene.workspace_id, chat_id, 3, QUOTA)
+    assert await tx.usage.try_set_history(at_scene.workspace_id, chat_id, 3, QUOTA, 0)
 
 
 async def end_the_session(tx: Repositories, at_scene: Scene) -> None:
@@ -215,7 +218,7 @@ async def test_a_unit_reads_its_own_writes(store: MetadataStore) -> None:
         assert await tx.chats.get(at_scene.chat.chat_id) is None
         assert await tx.files.list_all_by_chat_id(at_scene.chat.chat_id) == []
         assert await tx.revisions.latest(at_scene.chat.chat_id) is None
-        assert await tx.usage.used_bytes(at_scene.workspace_id) == 0
+        assert await tx.usage.charged_bytes(at_scene.workspace_id) == 0
 
 
 async def test_a_revision_number_taken_twice_undoes_the_unit_it_was_added_in(
@@ -259,4 +262,4 @@ async def test_undoing_a_unit_keeps_what_another_chat_counted_meanwhile(
         await failing_unit(store, count_this_chat)
     await counting
 
-    assert await store.usage.used_bytes(at_scene.workspace_id) == 10 + 7
+    assert await store.usage.charged_bytes(at_scene.workspace_id) == 10 + 4 + 7

@@ -70,7 +70,16 @@ async def test_usage_of_a_new_workspace_is_zero_of_the_quota(service: Service) -
 
     usage = await service.run.get_workspace_usage(USER)
 
-    assert usage == WorkspaceUsage(workspace.workspace_id, 0, service.limits.quota_bytes)
+    assert usage == WorkspaceUsage(workspace.workspace_id, 0, 0, service.limits.quota_bytes)
+
+
+async def test_usage_answers_revision_bytes_beside_used_bytes(service: Service) -> None:
+    chat = await service.new_chat()
+    await service.metadata.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, 30, 10, 25)
+
+    usage = await service.run.get_workspace_usage(USER)
+
+    assert usage == WorkspaceUsage(chat.workspace_id, 30, 25, service.limits.quota_bytes)
 
 
 async def test_usage_without_a_workspace_is_workspace_not_found(service: Service) -> None:

@@ -37,6 +37,7 @@ class WorkspaceOut(_FromDomain):
 class WorkspaceUsageOut(_FromDomain):
     workspace_id: UUID
     used_bytes: int
+    revision_bytes: int
     quota_bytes: int
 
 

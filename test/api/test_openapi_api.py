@@ -183,6 +183,17 @@ def test_timestamps_are_date_times(description: Json) -> None:
     assert all(schema["format"] == "date-time" for schema in timestamps.values()), timestamps
 
 
+def test_workspace_usage_is_described_with_every_figure_required(description: Json) -> None:
+    usage = description["paths"]["/v1/workspace/usage"]["get"]["responses"]["200"]
+    reference = usage["content"]["application/json"]["schema"]["$ref"]
+    schema = description["components"]["schemas"][reference.rsplit("/", 1)[-1]]
+
+    fields = ["workspace_id", "used_bytes", "revision_bytes", "quota_bytes"]
+    assert list(schema["properties"]) == fields
+    assert schema["required"] == fields
+    assert all(schema["properties"][field]["type"] == "integer" for field in fields[1:])
+
+
 @pytest.mark.parametrize(
     "path",
     [

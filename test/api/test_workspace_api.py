@@ -5,6 +5,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from api.app import create_app
+from api.settings import Settings
+from repository.memory import InMemoryMetadataStore
 from test.api.conftest import (
     MULTIPART_HEADERS,
     QUOTA_BYTES,
@@ -15,8 +18,10 @@ from test.api.conftest import (
     assert_head_problem,
     assert_problem,
     create_chat,
+    in_process_client,
     multipart_body,
     put_history,
+    upload,
     upload_file,
     used_bytes,
 )
@@ -92,8 +97,37 @@ async def test_usage_of_a_new_workspace_is_zero_of_the_configured_quota(
     assert response.json() == {
         "workspace_id": workspace["workspace_id"],
         "used_bytes": 0,
+        "revision_bytes": 0,
         "quota_bytes": QUOTA_BYTES,
     }
+
+
+async def test_usage_answers_revision_bytes_and_the_quota_bounds_them_with_used_bytes(
+    settings: Settings, clock: FakeClock, anyio_backend: str
+) -> None:
+    metadata = InMemoryMetadataStore()  # held here to count revision bytes no route sets yet
+    app = create_app(settings, metadata=metadata, clock=clock)
+    async with app.router.lifespan_context(app), in_process_client(app) as client:
+        user = UserApi(client, uuid4())
+        workspace_id = UUID((await user.put("/v1/workspace")).json()["workspace_id"])
+        chat_id = str((await create_chat(user))["chat_id"])
+        await metadata.usage.set_chat_bytes(workspace_id, UUID(chat_id), 0, 0, QUOTA_BYTES - 10)
+
+        assert (await user.get("/v1/workspace/usage")).json() == {
+            "workspace_id": str(workspace_id),
+            "used_bytes": 0,
+            "revision_bytes": QUOTA_BYTES - 10,
+            "quota_bytes": QUOTA_BYTES,
+        }
+        refused = await user.put(f"/v1/chats/{chat_id}/history", content=b"x" * 11)
+        assert_problem(refused, 507, "workspace_quota_exceeded")
+        await put_history(user, chat_id, b"x" * 6)
+        assert_problem(
+            await upload(user, chat_id, Part("one.txt", b"y" * 5)), 507, "workspace_quota_exceeded"
+        )
+        await upload_file(user, chat_id, "four.txt", b"y" * 4)
+        usage = (await user.get("/v1/workspace/usage")).json()
+        assert (usage["used_bytes"], usage["revision_bytes"]) == (10, QUOTA_BYTES - 10)
 
 
 async def test_usage_counts_histories_and_attachments_of_every_chat(

@@ -69,6 +69,7 @@ def test_usage_counts_the_history_and_attachments(client: Client, chat: Chat) ->
 
     assert usage.workspace_id == chat.workspace_id
     assert usage.used_bytes == 1005
+    assert usage.revision_bytes == 0
     assert usage.quota_bytes == QUOTA_BYTES
 
 

@@ -6,7 +6,7 @@ from uuid import UUID
 import pydantic
 import pytest
 
-from chatstore_client import Chat, ChatFile, Page
+from chatstore_client import Chat, ChatFile, Page, WorkspaceUsage
 
 CHAT = {
     "chat_id": "3f0c9a52-6d0e-4a8e-9d1b-2b1a4a7d5e10",
@@ -51,3 +51,16 @@ def test_a_page_holds_typed_items_and_its_cursor() -> None:
     assert isinstance(page.items[0], ChatFile)
     assert page.items[0].content_type is None
     assert page.next_cursor == "next"
+
+
+def test_workspace_usage_reads_its_revision_bytes_beside_its_used_bytes() -> None:
+    usage = WorkspaceUsage.model_validate(
+        {
+            "workspace_id": CHAT["workspace_id"],
+            "used_bytes": 1005,
+            "revision_bytes": 40,
+            "quota_bytes": 4096,
+        }
+    )
+
+    assert (usage.used_bytes, usage.revision_bytes, usage.quota_bytes) == (1005, 40, 4096)

@@ -22,8 +22,12 @@ class Workspace(_Resource):
 
 
 class WorkspaceUsage(_Resource):
+    """`used_bytes` counts the chat directories, `revision_bytes` what history revisions keep
+    beyond them; the quota bounds the two together."""
+
     workspace_id: UUID
     used_bytes: int
+    revision_bytes: int
     quota_bytes: int
 
 

@@ -20,7 +20,15 @@ from api.head import HeadAsGet
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import install_openapi, operation_id
 from api.problems import install_problem_handlers, method_table
-from api.routes import chats, files, history, operations, sandbox, workspace
+from api.routes import (
+    chats,
+    files,
+    history,
+    history_revisions,
+    operations,
+    sandbox,
+    workspace,
+)
 from api.settings import Settings, load_settings
 from domain.limits import StorageLimits
 from repository.memory import InMemoryMetadataStore
@@ -65,6 +73,7 @@ def create_app(
         quota_bytes=settings.workspace_quota_bytes,
         max_file_bytes=settings.max_file_bytes,
         max_history_bytes=settings.max_history_bytes,
+        history_revisions=settings.history_revisions,
     )
 
     @asynccontextmanager
@@ -102,7 +111,8 @@ def create_app(
         locks or FileKeyedLock(settings.data_dir),
         limits,
     )
-    routers = [module.router for module in (workspace, chats, history, files, sandbox, operations)]
+    modules = (workspace, chats, history, history_revisions, files, sandbox, operations)
+    routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)
     install_problem_handlers(app)

@@ -18,6 +18,12 @@ from usecase.files import (
 )
 from usecase.history import GetHistory, HistoryCommits, PutHistory
 from usecase.history_append import AppendCommits, AppendHistory
+from usecase.history_revisions import (
+    GetHistoryRevision,
+    ListHistoryRevisions,
+    PruneHistoryRevisions,
+    RestoreHistoryRevision,
+)
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
@@ -25,6 +31,7 @@ from usecase.ports.usage import StorageUsageReader
 from usecase.quota import QuotaLedger
 from usecase.readiness import CheckReadiness
 from usecase.reconcile import ChatFileReconciler
+from usecase.revisions import HistoryRevisions
 from usecase.sandbox import (
     EndSandboxSession,
     GetActiveSandboxSession,
@@ -46,6 +53,10 @@ class UseCases:
     get_history: GetHistory
     put_history: PutHistory
     append_history: AppendHistory
+    list_history_revisions: ListHistoryRevisions
+    get_history_revision: GetHistoryRevision
+    restore_history_revision: RestoreHistoryRevision
+    prune_history_revisions: PruneHistoryRevisions
     upload_files: UploadFiles
     list_files: ListFiles
     get_file: GetFile
@@ -72,8 +83,11 @@ def build_use_cases(
 ) -> UseCases:
     access = ChatAccess(metadata.workspaces, metadata.chats)
     ledger = QuotaLedger(metadata.usage, limits.quota_bytes)
+    revisions = HistoryRevisions(
+        metadata, storage, clock, limits.history_revisions, limits.quota_bytes
+    )
     reconciler = ChatFileReconciler(
-        metadata, storage, usage_reader, ids, clock, limits.max_file_bytes
+        metadata, storage, usage_reader, ids, clock, limits.max_file_bytes, revisions
     )
     settler = ChatSettler(storage, reconciler)
     guard = ChatGuard(access, locks, settler)
@@ -85,11 +99,17 @@ def build_use_cases(
         list_chats=ListChats(access, metadata),
         get_chat=GetChat(access),
         delete_chat=DeleteChat(metadata, storage, clock, guard),
-        get_history=GetHistory(access, storage, guard),
-        put_history=PutHistory(access, metadata, storage, guard, ledger, limits, HistoryCommits()),
-        append_history=AppendHistory(
-            access, metadata, storage, guard, ledger, limits, AppendCommits()
+        get_history=GetHistory(access, storage, guard, revisions),
+        put_history=PutHistory(
+            access, metadata, storage, guard, ledger, limits, HistoryCommits(), revisions, clock
         ),
+        append_history=AppendHistory(
+            access, metadata, storage, guard, ledger, limits, AppendCommits(), revisions, clock
+        ),
+        list_history_revisions=ListHistoryRevisions(guard, revisions),
+        get_history_revision=GetHistoryRevision(guard, revisions, storage),
+        restore_history_revision=RestoreHistoryRevision(guard, revisions, storage, clock),
+        prune_history_revisions=PruneHistoryRevisions(guard, revisions, metadata),
         upload_files=UploadFiles(access, metadata, storage, ids, clock, guard, limits, ledger),
         list_files=ListFiles(access, metadata),
         get_file=GetFile(access, metadata),

@@ -25,6 +25,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.ChatNotFoundError: 404,
     errors.ChatFileNotFoundError: 404,
     errors.SandboxSessionNotFoundError: 404,
+    errors.HistoryRevisionNotFoundError: 404,
     errors.ChatHasActiveSandboxError: 409,
     errors.SandboxAlreadyActiveError: 409,
     errors.PreconditionFailedError: 412,

@@ -19,6 +19,13 @@ ETAG: Headers = {
         pattern=r'^"[^"]*"$',
     )
 }
+HISTORY_REVISION: Headers = {
+    "X-History-Revision": _header(
+        "The number of the history revision this change made (or, for a change of nothing,"
+        " the current one).",
+        pattern=r"^\d+$",
+    )
+}
 LOCATION: Headers = {"Location": _header("Path of the chat just created: /v1/chats/{chat_id}.")}
 ACCEPT_RANGES: Headers = {"Accept-Ranges": _header("Always `bytes`.", enum=["bytes"])}
 CONTENT_RANGE_UNSATISFIED: Headers = {

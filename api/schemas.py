@@ -89,3 +89,16 @@ class SandboxSessionRequest(BaseModel):
 
 class HealthOut(BaseModel):
     status: str
+
+
+class HistoryRevisionOut(_FromDomain):
+    revision: int
+    etag: str
+    size_bytes: int
+    source: str
+    created_at: Timestamp
+
+
+class HistoryRevisionPage(_FromDomain):
+    items: list[HistoryRevisionOut]
+    next_cursor: str | None

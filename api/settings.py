@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     workspace_quota_bytes: Annotated[int, Field(ge=0)] = 1_073_741_824
     max_file_bytes: Annotated[int, Field(ge=1)] = 268_435_456
     max_history_bytes: Annotated[int, Field(ge=1)] = 16_777_216
+    history_revisions: Annotated[int, Field(ge=1)] = 50
     gateway_token: str | None = None
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65_535)] = 8000

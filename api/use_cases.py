@@ -21,6 +21,12 @@ from usecase.files import (
 )
 from usecase.history import GetHistory, PutHistory
 from usecase.history_append import AppendHistory
+from usecase.history_revisions import (
+    GetHistoryRevision,
+    ListHistoryRevisions,
+    PruneHistoryRevisions,
+    RestoreHistoryRevision,
+)
 from usecase.readiness import CheckReadiness
 from usecase.sandbox import (
     EndSandboxSession,
@@ -53,6 +59,18 @@ DeleteChatUseCase = Annotated[DeleteChat, _picked(lambda cases: cases.delete_cha
 GetHistoryUseCase = Annotated[GetHistory, _picked(lambda cases: cases.get_history)]
 PutHistoryUseCase = Annotated[PutHistory, _picked(lambda cases: cases.put_history)]
 AppendHistoryUseCase = Annotated[AppendHistory, _picked(lambda cases: cases.append_history)]
+ListHistoryRevisionsUseCase = Annotated[
+    ListHistoryRevisions, _picked(lambda cases: cases.list_history_revisions)
+]
+GetHistoryRevisionUseCase = Annotated[
+    GetHistoryRevision, _picked(lambda cases: cases.get_history_revision)
+]
+RestoreHistoryRevisionUseCase = Annotated[
+    RestoreHistoryRevision, _picked(lambda cases: cases.restore_history_revision)
+]
+PruneHistoryRevisionsUseCase = Annotated[
+    PruneHistoryRevisions, _picked(lambda cases: cases.prune_history_revisions)
+]
 UploadFilesUseCase = Annotated[UploadFiles, _picked(lambda cases: cases.upload_files)]
 ListFilesUseCase = Annotated[ListFiles, _picked(lambda cases: cases.list_files)]
 GetFileUseCase = Annotated[GetFile, _picked(lambda cases: cases.get_file)]

@@ -33,6 +33,10 @@ class SandboxSessionNotFoundError(NotFoundError):
     code = "sandbox_session_not_found"
 
 
+class HistoryRevisionNotFoundError(NotFoundError):
+    code = "history_revision_not_found"
+
+
 class ConflictError(DomainError):
     code = "conflict"
 

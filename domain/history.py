@@ -1,4 +1,5 @@
 import codecs
+import hashlib
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -19,6 +20,10 @@ class HistoryVersion:
 
     def matches(self, etag_header: str, *, weak: bool = False) -> bool:
         return etag_listed(self.etag, etag_header, weak=weak)
+
+
+# The version of a history with nothing in it: a new chat's, or a missing `history.md`'s.
+EMPTY_HISTORY = HistoryVersion(sha256=hashlib.sha256(b"").hexdigest(), size_bytes=0)
 
 
 class Utf8Validator:

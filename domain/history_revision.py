@@ -4,6 +4,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from domain.etag import strong_etag
+from domain.history import HistoryVersion
 
 
 class RevisionSource(StrEnum):
@@ -45,3 +46,8 @@ class HistoryRevision:
     @property
     def etag(self) -> str:
         return strong_etag(self.sha256)
+
+    @property
+    def version(self) -> HistoryVersion:
+        """The history this revision holds."""
+        return HistoryVersion(self.sha256, self.size_bytes)

@@ -11,6 +11,19 @@ from domain.errors import InvalidCursorError, InvalidInputError
 T = TypeVar("T")
 
 
+def _wrapped(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode("ascii").rstrip("=")
+
+
+def _unwrapped(token: str) -> str:
+    """What `_wrapped` made `token` of; InvalidCursorError when it made no such token."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeError) as error:
+        raise InvalidCursorError("cursor is not one this service issued") from error
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class PageCursor:
     """Position after an item in a list ordered by (created_at, id); opaque to clients."""
@@ -19,22 +32,41 @@ class PageCursor:
     item_id: UUID
 
     def encode(self) -> str:
-        raw = f"{self.created_at.isoformat()}|{self.item_id}".encode()
-        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        return _wrapped(f"{self.created_at.isoformat()}|{self.item_id}")
 
     @classmethod
     def decode(cls, token: str) -> "PageCursor":
+        raw = _unwrapped(token)
         try:
-            padded = token + "=" * (-len(token) % 4)
-            raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
             created, _, item = raw.partition("|")
             created_at = datetime.fromisoformat(created)
             item_id = UUID(item)
-        except (ValueError, binascii.Error, UnicodeError) as error:
+        except ValueError as error:
             raise InvalidCursorError("cursor is not one this service issued") from error
         if created_at.tzinfo is None:
             raise InvalidCursorError("cursor is not one this service issued")
         return cls(created_at, item_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionCursor:
+    """Position after a revision in a list of a chat's revisions, newest first; opaque to
+    clients, and never taken for a cursor of another list."""
+
+    _PREFIX: ClassVar[str] = "revision|"
+
+    revision: int
+
+    def encode(self) -> str:
+        return _wrapped(f"{self._PREFIX}{self.revision}")
+
+    @classmethod
+    def decode(cls, token: str) -> "RevisionCursor":
+        raw = _unwrapped(token)
+        number = raw.removeprefix(cls._PREFIX)
+        if number == raw or not number.isdigit() or not number.isascii():
+            raise InvalidCursorError("cursor is not one this service issued")
+        return cls(int(number))
 
 
 @dataclass(frozen=True, slots=True)

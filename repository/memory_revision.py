@@ -1,5 +1,6 @@
 from bisect import bisect_left, insort
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -83,6 +84,16 @@ class InMemoryHistoryRevisionRepository(HistoryRevisionRepository):
         if popped:
             on_undo(lambda: _insert_all(kept, popped))
         return popped
+
+    async def delete(self, chat_id: UUID, revisions: Sequence[int]) -> None:
+        kept = self._chats.get(chat_id)
+        if kept is None:
+            return
+        for number in revisions:
+            revision = kept.by_number.get(number)
+            if revision is not None:
+                kept.pop(number)
+                on_undo(lambda revision=revision: kept.insert(revision))  # type: ignore[misc]
 
     async def delete_by_chat_id(self, chat_id: UUID) -> None:
         remove(self._chats, chat_id)

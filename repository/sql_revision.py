@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from uuid import UUID
 
 from domain.history_revision import HistoryRevision
@@ -65,6 +66,15 @@ class SqlHistoryRevisionRepository(HistoryRevisionRepository):
             )
         deleted = [revision_of(codec, row) for row in rows]
         return sorted(deleted, key=lambda older: older.revision)
+
+    async def delete(self, chat_id: UUID, revisions: Sequence[int]) -> None:
+        async with self._db.writing() as tx:
+            for number in revisions:
+                await tx.execute(
+                    "DELETE FROM history_revisions WHERE chat_id = $1 AND revision = $2",
+                    self._db.codec.uuid(chat_id),
+                    number,
+                )
 
     async def delete_by_chat_id(self, chat_id: UUID) -> None:
         async with self._db.writing() as tx:

@@ -65,8 +65,10 @@ StorageMethod = Literal[
     "extend_history_version",
     "append_history",
     "write_history",
+    "copy_history_revision",
+    "history_starts_with",
     "drop_history_runs",
-    "history_runs_bytes",
+    "history_run_sizes",
     "commit_attachments",
     "open_attachment",
     "delete_attachment",
@@ -221,9 +223,12 @@ class FaultyChatStorage(ChatStorage):
         staged: StagedContent,
         *,
         keep_run: int | None = None,
+        keep_bodies: Sequence[tuple[int, StagedContent]] = (),
     ) -> int:
         self._check("write_history")
-        return await self._inner.write_history(workspace_id, chat_id, staged, keep_run=keep_run)
+        return await self._inner.write_history(
+            workspace_id, chat_id, staged, keep_run=keep_run, keep_bodies=keep_bodies
+        )
 
     async def open_history_revision(
         self, workspace_id: UUID, chat_id: UUID, run: int, size_bytes: int, *, current: bool
@@ -233,13 +238,33 @@ class FaultyChatStorage(ChatStorage):
             workspace_id, chat_id, run, size_bytes, current=current
         )
 
+    async def copy_history_revision(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        run: int,
+        version: HistoryVersion,
+        *,
+        current: bool,
+    ) -> StagedContent | None:
+        self._check("copy_history_revision")
+        return await self._inner.copy_history_revision(
+            workspace_id, chat_id, run, version, current=current
+        )
+
+    async def history_starts_with(
+        self, workspace_id: UUID, chat_id: UUID, version: HistoryVersion
+    ) -> bool:
+        self._check("history_starts_with")
+        return await self._inner.history_starts_with(workspace_id, chat_id, version)
+
     async def drop_history_runs(self, workspace_id: UUID, chat_id: UUID, keep: set[int]) -> int:
         self._check("drop_history_runs")
         return await self._inner.drop_history_runs(workspace_id, chat_id, keep)
 
-    async def history_runs_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
-        self._check("history_runs_bytes")
-        return await self._inner.history_runs_bytes(workspace_id, chat_id)
+    async def history_run_sizes(self, workspace_id: UUID, chat_id: UUID) -> dict[int, int]:
+        self._check("history_run_sizes")
+        return await self._inner.history_run_sizes(workspace_id, chat_id)
 
     async def commit_attachments(
         self,

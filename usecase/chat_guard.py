@@ -51,6 +51,13 @@ class ChatGuard:
         will change, for a change that takes its mark only once it knows what to note."""
         await settle_if_marked(self.settler, chat)
 
+    async def resettled(self, chat: Chat, mark: Mark) -> None:
+        """Inside `marked`, once a change's records went ahead of its bytes and the byte
+        step then failed part of the way: the records follow what the disk holds now (the
+        change whole, or none of it), so the refusal leaves nothing counted or recorded."""
+        await self.settler.settle(chat)
+        mark.records_caught_up()
+
     @asynccontextmanager
     async def creating(self, chat: Chat) -> AsyncIterator[Mark]:
         """The lock and the mark of a chat being created. Locked although nobody knows the

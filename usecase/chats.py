@@ -4,6 +4,7 @@ from uuid import UUID
 from domain.chat import Chat
 from domain.errors import ChatHasActiveSandboxError
 from domain.paging import Page, PageCursor, PageRequest, page_of
+from domain.revision_log import first_revision
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
 from usecase.crash_safety import Mark
@@ -32,7 +33,8 @@ class CreateChat:
             mark.bytes_changed()
             async with self.metadata.transaction() as records:
                 await records.chats.save(chat)
-                await records.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, 0, 0)
+                await records.revisions.add(first_revision(chat.chat_id, chat.created_at))
+                await records.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, 0, 0, 0)
         return chat
 
 
@@ -82,6 +84,7 @@ class DeleteChat:
         async with self.metadata.transaction() as records:
             await records.chats.delete(chat_id)
             await records.files.delete_by_chat_id(chat_id)
+            await records.revisions.delete_by_chat_id(chat_id)
             await records.sessions.delete_by_chat_id(chat_id)
             await records.usage.delete_chat(chat_id)
             await self.storage.delete_chat(chat.workspace_id, chat_id)

@@ -31,7 +31,7 @@ class ChatSettler:
         is rolled back first, by the journal; an append cut short is cut back first)."""
         await self.journal.settle_append(chat.workspace_id, chat.chat_id)
         pending = await self.journal.pending_files(chat.workspace_id, chat.chat_id)
-        await self.reconciler.reconcile(chat, pending)
+        await self.reconciler.reconcile(chat, pending, after_crash=True)
 
 
 @dataclass(slots=True)
@@ -137,6 +137,7 @@ class SettleChats:
         await self.storage.delete_chat(workspace_id, chat_id)
         async with self.metadata.transaction() as records:
             await records.files.delete_by_chat_id(chat_id)
+            await records.revisions.delete_by_chat_id(chat_id)
             await records.sessions.delete_by_chat_id(chat_id)
             await records.usage.delete_chat(chat_id)
         await self.storage.purge_chat(chat_id)

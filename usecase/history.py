@@ -6,15 +6,19 @@ from uuid import UUID
 from domain.chat import Chat
 from domain.errors import DomainError, HistoryTooLargeError
 from domain.history import HistoryVersion, Utf8Validator
+from domain.history_revision import HistoryRevision
 from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
+from usecase.crash_safety import Mark
 from usecase.group_commit import GroupCommit
-from usecase.history_plan import Accepted, Outcome, needs_current, plan_batch, precondition
+from usecase.history_plan import Accepted, Outcome, plan_batch, precondition
 from usecase.ports.chat_bytes import ChatStorage, ContentReader, HistoryFiles
 from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock
 from usecase.ports.staging import StagedContent, Staging
 from usecase.quota import QuotaLedger, quota_exceeded
+from usecase.revisions import HistoryRevisions
 from usecase.streams import limited
 
 
@@ -37,6 +41,7 @@ class GetHistory:
     access: ChatAccess
     storage: HistoryFiles
     guard: ChatGuard
+    revisions: HistoryRevisions
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, if_none_match: str | None
@@ -48,6 +53,8 @@ class GetHistory:
                 # An append a crash cut short, in this instance or another, is cut back
                 # before the history is read.
                 await self.guard.settled(held)
+                # A history a sandbox changed is recorded as a revision as it is read.
+                await self.revisions.caught_up(held)
                 opened = await self.storage.open_history(chat.workspace_id, chat_id)
         version, reader = opened
         if if_none_match is not None and version.matches(if_none_match, weak=True):
@@ -68,7 +75,7 @@ class HistoryWrite:
         return HistoryVersion(self.staged.sha256, self.staged.size_bytes)
 
 
-HistoryCommits = GroupCommit[HistoryWrite, HistoryVersion]
+HistoryCommits = GroupCommit[HistoryWrite, HistoryRevision]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,8 @@ class PutHistory:
     ledger: QuotaLedger
     limits: StorageLimits
     commits: HistoryCommits
+    revisions: HistoryRevisions
+    clock: Clock
 
     async def __call__(
         self,
@@ -95,7 +104,7 @@ class PutHistory:
         chat_id: UUID,
         body: AsyncIterable[bytes],
         if_match: str | None,
-    ) -> HistoryVersion:
+    ) -> HistoryRevision:
         chat = await self.access.chat(user_id, chat_id)
         workspace_id = chat.workspace_id
         await self._check_precondition(workspace_id, chat_id, if_match)
@@ -105,7 +114,7 @@ class PutHistory:
         # write_history makes the one that is committed durable (ADR 0012).
         staged = await stage_history_body(self.storage, body, self.limits, budget)
 
-        async def commit(writes: list[HistoryWrite]) -> list[HistoryVersion | BaseException]:
+        async def commit(writes: list[HistoryWrite]) -> list[HistoryRevision | BaseException]:
             return await self._commit(user_id, chat, writes)
 
         async def abandon(write: HistoryWrite) -> None:
@@ -115,49 +124,68 @@ class PutHistory:
 
     async def _commit(
         self, user_id: UUID, chat: Chat, writes: list[HistoryWrite]
-    ) -> list[HistoryVersion | BaseException]:
+    ) -> list[HistoryRevision | BaseException]:
         """The outcome of each write, in order; every staged file is consumed."""
-        winner: HistoryWrite | None = None
+        written: list[HistoryWrite] = []
         try:
-            async with self.guard.changing(user_id, chat.chat_id) as held:
-                outcomes, winner = await self._apply(held, writes)
+            async with (
+                self.guard.held(user_id, chat.chat_id) as held,
+                self.guard.marked(held) as mark,
+            ):
+                outcomes, written = await self._apply(held, writes, mark)
         except DomainError as error:
             outcomes = [error] * len(writes)
         finally:
             for write in writes:
-                if write is not winner:
+                if write not in written:
                     with suppress(DomainError):
                         await self.storage.discard(write.staged)
         return outcomes
 
     async def _apply(
-        self, chat: Chat, writes: list[HistoryWrite]
-    ) -> tuple[list[HistoryVersion | BaseException], HistoryWrite | None]:
-        """Plan the batch (usecase/history_plan.py), write the winner and count it."""
+        self, chat: Chat, writes: list[HistoryWrite], mark: Mark
+    ) -> tuple[list[HistoryRevision | BaseException], list[HistoryWrite]]:
+        """Plan the batch (usecase/history_plan.py), record its revisions with the quota,
+        then write the winner and keep the bodies its revisions still need; returns the
+        outcomes and the writes whose staged files that consumed."""
         workspace_id, chat_id = chat.workspace_id, chat.chat_id
-        usage, quota = self.metadata.usage, self.ledger.quota_bytes
-        counted = await usage.history_bytes(chat_id)
+        usage = self.metadata.usage
+        before = await self.revisions.caught_up(chat)
+        counted = await usage.history_bytes(chat_id) + await usage.revision_bytes(chat_id)
         for _ in range(_PLAN_ATTEMPTS):
-            others = await usage.charged_bytes(workspace_id) - counted
-            current = None  # read, and hashed, only if the plan needs it
-            if needs_current(writes, others, quota):
-                current = await self.storage.history_version(workspace_id, chat_id, settled=True)
-            plan = plan_batch(writes, current=current, others_bytes=others, quota_bytes=quota)
+            plan = plan_batch(
+                writes,
+                log=before,
+                others_bytes=await usage.charged_bytes(workspace_id) - counted,
+                quota_bytes=self.ledger.quota_bytes,
+                at=self.clock.now(),
+            )
             outcomes = [_answer(outcome) for outcome in plan.outcomes]
             winner = plan.winner
             if winner is None:
-                return outcomes, None
-            if await self.ledger.try_count_history(chat, winner.staged.size_bytes):
+                return outcomes, []
+            if await self.revisions.record(chat, before, plan.log):
                 break
             # Another chat of the workspace grew meanwhile: plan again with its figure.
         else:
-            return [quota_exceeded()] * len(writes), None
+            return [quota_exceeded()] * len(writes), []
+        kept = plan.kept_bodies(writes)
+        needed = plan.log.runs_kept_apart()
+        mark.bytes_changed()  # the records are ahead of the bytes until they are in place
         try:
-            await self.storage.write_history(workspace_id, chat_id, winner.staged)
-        except BaseException:
-            await self.ledger.restore_history(chat, counted)
+            await self.storage.write_history(
+                workspace_id,
+                chat_id,
+                winner.staged,
+                keep_run=before.latest.run if before.latest.run in needed else None,
+                keep_bodies=[(run, write.staged) for run, write in kept],
+            )
+        except DomainError:
+            await self.guard.resettled(chat, mark)
             raise
-        return outcomes, winner
+        await self.revisions.tidy(chat, before, plan.log)
+        mark.records_caught_up()
+        return outcomes, [winner, *(write for _, write in kept)]
 
     async def _check_precondition(
         self, workspace_id: UUID, chat_id: UUID, if_match: str | None
@@ -204,6 +232,6 @@ async def stage_history_body(
 _PLAN_ATTEMPTS = 4
 
 
-def _answer(outcome: Outcome) -> HistoryVersion | BaseException:
-    """What the writer of a planned write is told: its version, or the error it raises."""
-    return outcome.version if isinstance(outcome, Accepted) else outcome.error()
+def _answer(outcome: Outcome) -> HistoryRevision | BaseException:
+    """What the writer of a planned write is told: its revision, or the error it raises."""
+    return outcome.revision if isinstance(outcome, Accepted) else outcome.error()

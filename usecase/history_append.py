@@ -8,7 +8,9 @@ from uuid import UUID
 from domain.chat import Chat
 from domain.errors import DomainError, HistoryTooLargeError
 from domain.history import HistoryVersion
+from domain.history_revision import HistoryRevision, RevisionSource
 from domain.limits import StorageLimits
+from domain.revision_log import RevisionLog, version_of
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
 from usecase.group_commit import GroupCommit
@@ -17,8 +19,10 @@ from usecase.history_plan import precondition
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.crash_journal import HistoryAppend
 from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock
 from usecase.ports.staging import StagedContent
 from usecase.quota import QuotaLedger, fits_beside, quota_exceeded
+from usecase.revisions import HistoryRevisions
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +33,7 @@ class Appended:
     if_match: str | None
 
 
-AppendCommits = GroupCommit[Appended, HistoryVersion]
+AppendCommits = GroupCommit[Appended, HistoryRevision]
 
 # How many times a batch is planned again when another chat's growth made its count fail
 # the quota at the store; then the batch is refused as over the quota (as PUT's, ADR 0012).
@@ -55,10 +59,12 @@ class AppendHistory:
     ledger: QuotaLedger
     limits: StorageLimits
     commits: AppendCommits
+    revisions: HistoryRevisions
+    clock: Clock
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, body: AsyncIterable[bytes], if_match: str | None
-    ) -> HistoryVersion:
+    ) -> HistoryRevision:
         chat = await self.access.chat(user_id, chat_id)
         workspace_id = chat.workspace_id
         if if_match is not None:  # refused before its body is read (usecase/history_plan.py)
@@ -68,17 +74,17 @@ class AppendHistory:
             if refused is not None:
                 raise refused.error()
         staged = await self._stage(workspace_id, body)
-        if staged.size_bytes == 0:  # changes nothing: the current version, checked again
+        if staged.size_bytes == 0:  # changes nothing: the current revision, checked again
             await self.storage.discard(staged)
             async with self.guard.held(user_id, chat_id) as held:
                 await self.guard.settled(held)
-                current = await self.storage.history_version(workspace_id, chat_id, settled=True)
-            refused = precondition(current, if_match)
+                current = (await self.revisions.caught_up(held)).latest
+            refused = precondition(version_of(current), if_match)
             if refused is not None:
                 raise refused.error()
             return current
 
-        async def commit(writes: list[Appended]) -> list[HistoryVersion | BaseException]:
+        async def commit(writes: list[Appended]) -> list[HistoryRevision | BaseException]:
             return await self._commit(user_id, chat, writes)
 
         async def abandon(write: Appended) -> None:
@@ -93,7 +99,7 @@ class AppendHistory:
 
     async def _commit(
         self, user_id: UUID, chat: Chat, writes: list[Appended]
-    ) -> list[HistoryVersion | BaseException]:
+    ) -> list[HistoryRevision | BaseException]:
         """The outcome of each append, in order; every staged file is consumed."""
         try:
             async with self.guard.held(user_id, chat.chat_id) as held:
@@ -107,68 +113,74 @@ class AppendHistory:
 
     async def _apply(
         self, chat: Chat, writes: list[Appended]
-    ) -> list[HistoryVersion | BaseException]:
+    ) -> list[HistoryRevision | BaseException]:
         workspace_id, chat_id = chat.workspace_id, chat.chat_id
         usage = self.metadata.usage
         await self.guard.settled(chat)  # an append a crash cut short is cut back first
-        current = await self.storage.history_version(workspace_id, chat_id, settled=True)
-        counted = await usage.history_bytes(chat_id)
+        before = await self.revisions.caught_up(chat)
+        counted = await usage.history_bytes(chat_id) + await usage.revision_bytes(chat_id)
         for _ in range(_PLAN_ATTEMPTS):
             others = await usage.charged_bytes(workspace_id) - counted
-            outcomes, accepted, version = await self._plan(chat, current, writes, others)
+            outcomes, accepted, after = await self._plan(chat, before, writes, others)
             if not accepted:
                 return outcomes
-            appending = HistoryAppend(current.size_bytes, version)
+            appending = HistoryAppend(before.latest.size_bytes, after.version)
             async with self.guard.marked(chat, appending=appending) as mark:
-                if not await self.ledger.try_count_history(chat, version.size_bytes):
+                if not await self.revisions.record(chat, before, after):
                     continue  # another chat of the workspace grew: plan again with its figure
-                # From here the bytes may change for good even if the append then fails (a
-                # rebuilt history renamed in before an fsync error): the mark stays for
-                # settling, which keeps the append whole or cuts it back by its note.
+                # The records are ahead of the bytes until the append is in place. The
+                # bytes may also change for good even if the append then fails (a rebuilt
+                # history renamed in before an fsync error): settling keeps the append
+                # whole or cuts it back by its note, and the records follow.
                 mark.bytes_changed()
                 try:
                     await self.storage.append_history(
-                        workspace_id, chat_id, current, accepted, version
+                        workspace_id, chat_id, before.version, accepted, after.version
                     )
-                except BaseException:
-                    await self.ledger.restore_history(chat, counted)
+                except DomainError:
+                    await self.guard.resettled(chat, mark)
                     raise
+                await self.revisions.tidy(chat, before, after)
                 mark.records_caught_up()
-                return outcomes
+            return outcomes
         return [quota_exceeded("the append")] * len(writes)
 
     async def _plan(
-        self, chat: Chat, current: HistoryVersion, writes: list[Appended], others_bytes: int
-    ) -> tuple[list[HistoryVersion | BaseException], list[StagedContent], HistoryVersion]:
-        """Each append's outcome in arrival order, those accepted, and the version they
-        make together."""
-        outcomes: list[HistoryVersion | BaseException] = []
+        self, chat: Chat, before: RevisionLog, writes: list[Appended], others_bytes: int
+    ) -> tuple[list[HistoryRevision | BaseException], list[StagedContent], RevisionLog]:
+        """Each append's outcome in arrival order, those accepted, and the chat's revisions
+        once they are made."""
+        outcomes: list[HistoryRevision | BaseException] = []
         accepted: list[StagedContent] = []
-        version = current
+        log = before
+        at = self.clock.now()
         for write in writes:
-            refusal = self._refusal(version, write, others_bytes)
+            refusal = self._refusal(log, write, others_bytes)
             if refusal is not None:
                 outcomes.append(refusal)
                 continue
             version = await self.storage.extend_history_version(
-                chat.workspace_id, chat.chat_id, version, write.staged
+                chat.workspace_id, chat.chat_id, log.version, write.staged
             )
-            outcomes.append(version)
+            log = log.made(RevisionSource.APPEND, version, at, continues=True)
+            outcomes.append(log.latest)
             accepted.append(write.staged)
-        return outcomes, accepted, version
+        return outcomes, accepted, log
 
-    def _refusal(
-        self, version: HistoryVersion, write: Appended, others_bytes: int
-    ) -> DomainError | None:
-        """Why `write` cannot go onto `version`, or None."""
-        refused = precondition(version, write.if_match)
+    def _refusal(self, log: RevisionLog, write: Appended, others_bytes: int) -> DomainError | None:
+        """Why `write` cannot go onto the history `log` ends with, or None."""
+        refused = precondition(log.version, write.if_match)
         if refused is not None:
             return refused.error()
-        size = version.size_bytes + write.staged.size_bytes
+        size = log.latest.size_bytes + write.staged.size_bytes
         if size > self.limits.max_history_bytes:
             return HistoryTooLargeError(
                 f"the history would be larger than {self.limits.max_history_bytes} bytes"
             )
-        if not fits_beside(others_bytes, size, self.ledger.quota_bytes):
+        # What it charges does not hang on its content: a placeholder version tells it.
+        made = log.made(
+            RevisionSource.APPEND, HistoryVersion("", size), log.latest.created_at, continues=True
+        )
+        if not fits_beside(others_bytes, made.charged_bytes, self.ledger.quota_bytes):
             return quota_exceeded("the append")
         return None

@@ -2,10 +2,11 @@
 serial order of the batch, decided from figures alone, without I/O.
 
 Each write is checked in arrival order: its `If-Match` against the version the writes
-before it left (the history as it is, until one is accepted), then its size against the
-quota given the bytes the rest of the workspace uses. Only the last accepted write, the
-winner, needs to reach the disk: the serial order would replace every other accepted one
-with it at once.
+before it left (the history as it is, until one is accepted), then what it would charge
+the quota (its history and the revisions kept then, ADR 0022) given the bytes the rest of
+the workspace uses. Each accepted write makes a revision; only the last accepted write,
+the winner, needs to reach the disk as the history: the serial order would replace every
+other accepted one with it at once, and their bodies are kept as their revisions.
 
 `precondition` is the one home of the `If-Match` rule. `PutHistory` also applies it once
 before it streams a body, against the history as it is then: that check is what lets a
@@ -18,10 +19,13 @@ that check decides a write that passed the first.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from domain.errors import PreconditionFailedError, QuotaExceededError
 from domain.history import HistoryVersion
+from domain.history_revision import HistoryRevision, RevisionSource
+from domain.revision_log import RevisionLog
 from usecase.quota import fits_beside, quota_exceeded
 
 
@@ -40,9 +44,9 @@ W = TypeVar("W", bound=PlannedWrite)
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """The write replaces the history with `version`."""
+    """The write replaces the history, making `revision`."""
 
-    version: HistoryVersion
+    revision: HistoryRevision
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +73,24 @@ Outcome = Accepted | PreconditionFailed | OverQuota
 
 @dataclass(frozen=True, slots=True)
 class BatchPlan(Generic[W]):
-    """One outcome per write, in order, and the last accepted write (None if none was)."""
+    """One outcome per write, in order, the last accepted write (None if none was), and
+    the chat's revisions once the accepted ones are made."""
 
     outcomes: tuple[Outcome, ...]
     winner: W | None
+    log: RevisionLog
+
+    def kept_bodies(self, writes: Sequence[W]) -> list[tuple[int, W]]:
+        """Each accepted write but the winner whose revision is still kept once the batch
+        is made, with its run: its body must be kept as that run's content."""
+        needed = self.log.runs_kept_apart()
+        return [
+            (outcome.revision.run, write)
+            for write, outcome in zip(writes, self.outcomes, strict=True)
+            if isinstance(outcome, Accepted)
+            and write is not self.winner
+            and outcome.revision.run in needed
+        ]
 
 
 def precondition(current: HistoryVersion, if_match: str | None) -> PreconditionFailed | None:
@@ -82,50 +100,28 @@ def precondition(current: HistoryVersion, if_match: str | None) -> PreconditionF
     return PreconditionFailed(current, if_match)
 
 
-def needs_current(writes: Sequence[PlannedWrite], others_bytes: int, quota_bytes: int) -> bool:
-    """Whether the plan must be given the history as it is: only if a write with an
-    `If-Match` comes before every accepted write (reading it means hashing it)."""
-    for write in writes:
-        if write.if_match is not None:
-            return True
-        if _fits(write, others_bytes, quota_bytes):
-            return False  # accepted: the writes after it are checked against it
-    return False
-
-
 def plan_batch(
     writes: Sequence[W],
     *,
-    current: HistoryVersion | None,
+    log: RevisionLog,
     others_bytes: int,
     quota_bytes: int,
+    at: datetime,
 ) -> BatchPlan[W]:
-    """Each write's outcome in the serial order of `writes`, given the history as it is
-    (`current`, which may be None only if `needs_current` says so) and the bytes the rest of
-    the workspace uses."""
+    """Each write's outcome in the serial order of `writes`, given the chat's revisions
+    (whose latest is the history as it is) and the bytes the rest of the workspace uses."""
     outcomes: list[Outcome] = []
     winner: W | None = None
     for write in writes:
-        outcome = _outcome(write, current, others_bytes, quota_bytes)
-        if isinstance(outcome, Accepted):
-            current, winner = outcome.version, write
-        outcomes.append(outcome)
-    return BatchPlan(tuple(outcomes), winner)
-
-
-def _outcome(
-    write: PlannedWrite, current: HistoryVersion | None, others_bytes: int, quota_bytes: int
-) -> Outcome:
-    if write.if_match is not None:
-        if current is None:
-            raise ValueError("a write has an If-Match: the plan needs the history as it is")
-        refused = precondition(current, write.if_match)
+        refused = precondition(log.version, write.if_match)
+        made = log.made(RevisionSource.PUT, write.version, at, continues=False)
+        outcome: Outcome
         if refused is not None:
-            return refused
-    if not _fits(write, others_bytes, quota_bytes):
-        return OverQuota()
-    return Accepted(write.version)
-
-
-def _fits(write: PlannedWrite, others_bytes: int, quota_bytes: int) -> bool:
-    return fits_beside(others_bytes, write.version.size_bytes, quota_bytes)
+            outcome = refused
+        elif not fits_beside(others_bytes, made.charged_bytes, quota_bytes):
+            outcome = OverQuota()
+        else:
+            outcome = Accepted(made.latest)
+            log, winner = made, write
+        outcomes.append(outcome)
+    return BatchPlan(tuple(outcomes), winner, log)

@@ -9,6 +9,7 @@ from usecase.ports.chat_bytes import ChatStorage, ScannedFile
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator
 from usecase.ports.usage import StorageUsageReader
+from usecase.revisions import HistoryRevisions, write_changes
 
 # Built-in table only, so a guess never depends on the host's /etc/mime.types.
 _MIME_TYPES = mimetypes.MimeTypes(filenames=())
@@ -36,21 +37,28 @@ class ChatFileReconciler:
     ids: IdGenerator
     clock: Clock
     max_file_bytes: int
+    revisions: HistoryRevisions
 
-    async def reconcile(self, chat: Chat, pending: Sequence[ChatFile] = ()) -> list[ChatFile]:
+    async def reconcile(
+        self, chat: Chat, pending: Sequence[ChatFile] = (), *, after_crash: bool = False
+    ) -> list[ChatFile]:
         """`pending`: records a change noted before a crash stopped it between its bytes
         and its records; a file whose bytes are the ones a pending record describes takes
-        that record, whatever record its name had."""
-        return await self._reconcile(chat, {record.name: record for record in pending})
+        that record, whatever record its name had. The history revisions follow the
+        history too (`after_crash`: see HistoryRevisions.noticed)."""
+        return await self._reconcile(chat, {record.name: record for record in pending}, after_crash)
 
     async def _reconcile(
-        self, chat: Chat, pending: dict[ChatAttachmentName, ChatFile]
+        self, chat: Chat, pending: dict[ChatAttachmentName, ChatFile], after_crash: bool
     ) -> list[ChatFile]:
         """The disk is read first; the records and the usage then change in one unit."""
         workspace_id, chat_id = chat.workspace_id, chat.chat_id
         scanned = await self.storage.scan_attachments(workspace_id, chat_id, self.max_file_bytes)
         used = await self.usage_reader.chat_used_bytes(workspace_id, chat_id)
         history = await self.storage.history_version(workspace_id, chat_id, settled=True)
+        logged = await self.revisions.log(chat)
+        revised = await self.revisions.noticed(chat, logged, history, after_crash=after_crash)
+        revised = await self.revisions.with_kept_bytes(chat, revised)
         async with self.metadata.transaction() as records:
             files = records.files
             known_by_name = {
@@ -64,8 +72,13 @@ class ChatFileReconciler:
                 settled = self._settled(chat, found, known_by_name.get(found.name), pending)
                 if settled is not None:
                     await files.save(settled)  # replaces any record holding the name
-            await records.usage.set_chat_bytes(workspace_id, chat_id, used, history.size_bytes)
-            return await files.list_all_by_chat_id(chat_id)
+            await write_changes(records, logged, revised)
+            await records.usage.set_chat_bytes(
+                workspace_id, chat_id, used, history.size_bytes, revised.revision_bytes
+            )
+            reconciled = await files.list_all_by_chat_id(chat_id)
+        await self.revisions.drop_unneeded(chat, revised)
+        return reconciled
 
     def _settled(
         self,

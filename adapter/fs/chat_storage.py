@@ -7,11 +7,11 @@ import stat
 from collections.abc import AsyncIterable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
+from typing import TypeVar
 from uuid import UUID
 
 from adapter.fs.commit import commit_all, commit_one, undo_cut_short
 from adapter.fs.digest import (
-    EMPTY_SHA256,
     HashState,
     read_up_to,
     sha256_state_up_to,
@@ -19,6 +19,7 @@ from adapter.fs.digest import (
 )
 from adapter.fs.digest_cache import DigestCache, StatKey, stat_key
 from adapter.fs.dirs import (
+    CREATE_FLAGS,
     clear_dir,
     create_empty,
     lstat_or_none,
@@ -36,6 +37,7 @@ from adapter.fs.history_append import settle as settle_append
 from adapter.fs.layout import (
     CHATS,
     DIR_MODE,
+    FILE_MODE,
     PRIVATE_DIR_MODE,
     REVISIONS,
     TRASH,
@@ -45,16 +47,20 @@ from adapter.fs.layout import (
 from adapter.fs.off_loop import off_loop, storage_call
 from adapter.fs.readers import BytesContentReader, FdContentReader
 from adapter.fs.revisions import (
+    copy_prefix,
     drop_runs,
+    keep_bodies,
     keep_current,
-    kept_bytes,
     open_prefix,
     open_revisions_dir,
     run_file,
+    run_sizes,
+    starts_with,
 )
 from adapter.fs.staging import (
     StagingFile,
     checked_token,
+    new_token,
     probe_staging,
     remove_staged,
     sync_staged,
@@ -79,7 +85,7 @@ from domain.errors import (
     InvalidAttachmentNameError,
     StorageUnavailableError,
 )
-from domain.history import HistoryVersion
+from domain.history import EMPTY_HISTORY, HistoryVersion
 from usecase.ports.chat_bytes import ChatStorage, ContentReader, ScannedFile
 from usecase.ports.crash_journal import HistoryAppend
 from usecase.ports.staging import StagedContent
@@ -90,9 +96,9 @@ WRITE_BUFFER_BYTES = 1024 * 1024
 # A history up to this size is read whole once, so its version and its bytes cannot differ.
 SMALL_HISTORY_BYTES = 1024 * 1024
 
-EMPTY_HISTORY = HistoryVersion(sha256=EMPTY_SHA256, size_bytes=0)
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class FilesystemChatStorage(ChatStorage):
@@ -209,8 +215,10 @@ class FilesystemChatStorage(ChatStorage):
         staged: StagedContent,
         *,
         keep_run: int | None = None,
+        keep_bodies: Sequence[tuple[int, StagedContent]] = (),
     ) -> int:
         token = checked_token(staged.token)
+        bodies = [(run, checked_token(body.token)) for run, body in keep_bodies]
         return await storage_call(
             "write the history",
             self._write_history,
@@ -219,6 +227,33 @@ class FilesystemChatStorage(ChatStorage):
             token,
             staged.sha256,
             keep_run,
+            bodies,
+        )
+
+    async def copy_history_revision(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        run: int,
+        version: HistoryVersion,
+        *,
+        current: bool,
+    ) -> StagedContent | None:
+        return await storage_call(
+            "copy a history revision",
+            self._copy_history_revision,
+            workspace_id,
+            chat_id,
+            run,
+            version,
+            current,
+        )
+
+    async def history_starts_with(
+        self, workspace_id: UUID, chat_id: UUID, version: HistoryVersion
+    ) -> bool:
+        return await storage_call(
+            "read the history", self._history_starts_with, workspace_id, chat_id, version
         )
 
     async def open_history_revision(
@@ -239,9 +274,9 @@ class FilesystemChatStorage(ChatStorage):
             "prune history revisions", self._drop_history_runs, workspace_id, chat_id, keep
         )
 
-    async def history_runs_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
+    async def history_run_sizes(self, workspace_id: UUID, chat_id: UUID) -> dict[int, int]:
         return await storage_call(
-            "count history revisions", self._history_runs_bytes, workspace_id, chat_id
+            "count history revisions", self._history_run_sizes, workspace_id, chat_id
         )
 
     async def open_known_history(
@@ -394,20 +429,29 @@ class FilesystemChatStorage(ChatStorage):
                 raise
 
     def _write_history(
-        self, workspace_id: UUID, chat_id: UUID, token: str, sha256: str, keep_run: int | None
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        token: str,
+        sha256: str,
+        keep_run: int | None,
+        bodies: Sequence[tuple[int, str]],
     ) -> int:
+        tokens = [token, *(body for _, body in bodies)]
         with (
-            self._committing(workspace_id, chat_id, [token]) as (root_fd, staging_fd, chat_fd),
+            self._committing(workspace_id, chat_id, tokens) as (root_fd, staging_fd, chat_fd),
             ExitStack() as stack,
         ):
             # The staged history may not be durable yet (stage(durable=False)): make it so.
             sync_staged(staging_fd, token)
-            if keep_run is not None:
+            if keep_run is not None or bodies:
                 revisions_fd = open_revisions_dir(
                     stack, root_fd, str(workspace_id), str(chat_id), create=True
                 )
                 assert revisions_fd is not None  # made when missing
-                keep_current(chat_fd, revisions_fd, keep_run)
+                keep_bodies(staging_fd, revisions_fd, bodies)
+                if keep_run is not None:
+                    keep_current(chat_fd, revisions_fd, keep_run)
             staged = os.stat(token, dir_fd=staging_fd, follow_symlinks=False)
             replaced = commit_one(chat_fd, staging_fd, HISTORY_FILE_NAME, token)
             written = lstat_or_none(chat_fd, HISTORY_FILE_NAME)
@@ -500,6 +544,16 @@ class FilesystemChatStorage(ChatStorage):
     def _open_history_revision(
         self, workspace_id: UUID, chat_id: UUID, run: int, size_bytes: int, current: bool
     ) -> ContentReader | None:
+        if size_bytes == 0:  # needs no bytes kept anywhere
+            return BytesContentReader(b"")
+        fd = self._open_run(workspace_id, chat_id, run, size_bytes, current)
+        return None if fd is None else FdContentReader(fd, size_bytes)
+
+    def _open_run(
+        self, workspace_id: UUID, chat_id: UUID, run: int, size_bytes: int, current: bool
+    ) -> int | None:
+        """A descriptor of what holds `run`'s content, the caller to close it, if it holds
+        at least `size_bytes` bytes: the history itself when `current`."""
         with ExitStack() as stack:
             root_fd = open_root(stack, self._root)
             if current:
@@ -510,22 +564,58 @@ class FilesystemChatStorage(ChatStorage):
                     stack, root_fd, str(workspace_id), str(chat_id), create=False
                 )
                 name = run_file(run)
-            fd = None if dir_fd is None else open_prefix(dir_fd, name, size_bytes)
-        return None if fd is None else FdContentReader(fd, size_bytes)
+            return None if dir_fd is None else open_prefix(dir_fd, name, size_bytes)
+
+    def _copy_history_revision(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        run: int,
+        version: HistoryVersion,
+        current: bool,
+    ) -> StagedContent | None:
+        source = self._open_run(workspace_id, chat_id, run, version.size_bytes, current)
+        if source is None and version.size_bytes:
+            return None
+        with ExitStack() as stack:
+            if source is not None:
+                stack.callback(os.close, source)
+            staging_fd = self._staging.open(stack, open_root(stack, self._root))
+            token = new_token()
+            target = os.open(token, CREATE_FLAGS, FILE_MODE, dir_fd=staging_fd)
+            stack.callback(os.close, target)
+            try:
+                if source is not None:
+                    copy_prefix(source, target, version.size_bytes)
+            except BaseException:
+                os.unlink(token, dir_fd=staging_fd)
+                raise
+        return StagedContent(token, version.size_bytes, version.sha256)
+
+    def _history_starts_with(
+        self, workspace_id: UUID, chat_id: UUID, version: HistoryVersion
+    ) -> bool:
+        with ExitStack() as stack:
+            chat_fd = self._open_chat(stack, workspace_id, chat_id)
+            return version.size_bytes == 0 or (
+                chat_fd is not None and starts_with(chat_fd, version)
+            )
 
     def _drop_history_runs(self, workspace_id: UUID, chat_id: UUID, keep: set[int]) -> int:
-        return self._in_revisions(workspace_id, chat_id, lambda fd: drop_runs(fd, keep))
+        return self._in_revisions(workspace_id, chat_id, lambda fd: drop_runs(fd, keep), 0)
 
-    def _history_runs_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
-        return self._in_revisions(workspace_id, chat_id, kept_bytes)
+    def _history_run_sizes(self, workspace_id: UUID, chat_id: UUID) -> dict[int, int]:
+        return self._in_revisions(workspace_id, chat_id, run_sizes, {})
 
-    def _in_revisions(self, workspace_id: UUID, chat_id: UUID, count: Callable[[int], int]) -> int:
-        """`count(fd)` on the chat's revisions directory; 0 when it has none."""
+    def _in_revisions(
+        self, workspace_id: UUID, chat_id: UUID, count: Callable[[int], _T], none: _T
+    ) -> _T:
+        """`count(fd)` on the chat's revisions directory; `none` when it has none."""
         with ExitStack() as stack:
             revisions_fd = open_revisions_dir(
                 stack, open_root(stack, self._root), str(workspace_id), str(chat_id), create=False
             )
-            return 0 if revisions_fd is None else count(revisions_fd)
+            return none if revisions_fd is None else count(revisions_fd)
 
     def _pending_files(self, workspace_id: UUID, chat_id: UUID) -> list[ChatFile]:
         """The noted records, once an attachments commit that a crash cut short before it

@@ -13,19 +13,25 @@ reaches it. A history that is not a regular file, or that has a second name a sa
 import os
 import re
 import stat
+from collections.abc import Sequence
 from contextlib import ExitStack
 
+from adapter.fs.digest import sha256_up_to
 from adapter.fs.dirs import (
     CREATE_FLAGS,
     lstat_or_none,
     make_dirs,
     open_dirs,
+    open_regular,
     open_regular_status,
     regular_size,
 )
 from adapter.fs.history_append import copy_range
 from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE, REVISIONS
+from adapter.fs.staging import sync_staged
 from domain.attachment_name import HISTORY_FILE_NAME
+from domain.errors import StorageUnavailableError
+from domain.history import HistoryVersion
 
 _RUN_FILE = re.compile(r"(0|[1-9][0-9]*)\.md")
 
@@ -86,6 +92,36 @@ def _copy_current(chat_fd: int, revisions_fd: int, name: str) -> int:
     return copied
 
 
+def keep_bodies(staging_fd: int, revisions_fd: int, bodies: Sequence[tuple[int, str]]) -> None:
+    """Make each staged body, durably, the file of its run: the bodies of a batch's PUTs
+    that the last one replaced at once, each still a revision of its own."""
+    for run, token in bodies:
+        sync_staged(staging_fd, token)
+        os.rename(token, run_file(run), src_dir_fd=staging_fd, dst_dir_fd=revisions_fd)
+    if bodies:
+        os.fsync(revisions_fd)
+
+
+def copy_prefix(source_fd: int, target_fd: int, size: int) -> None:
+    """Copy the first `size` bytes of `source_fd` by the kernel, durably; fewer bytes than
+    that is a StorageUnavailableError."""
+    if copy_range(source_fd, 0, target_fd, 0, size) != size:
+        raise StorageUnavailableError("a history revision is shorter than its record says")
+    os.fsync(target_fd)
+
+
+def starts_with(chat_fd: int, version: HistoryVersion) -> bool:
+    """Whether `history.md` is a regular file whose first bytes are `version`'s content."""
+    if version.size_bytes == 0:
+        return True
+    with ExitStack() as stack:
+        opened = open_regular(stack, chat_fd, HISTORY_FILE_NAME)
+        if opened is None or opened[1] < version.size_bytes:
+            return False
+        sha256, read = sha256_up_to(opened[0], version.size_bytes)
+    return read == version.size_bytes and sha256 == version.sha256
+
+
 def open_prefix(dir_fd: int, name: str, size: int) -> int | None:
     """A descriptor of the regular file `name` if it holds at least `size` bytes, the
     caller to close it; None otherwise."""
@@ -113,11 +149,12 @@ def drop_runs(revisions_fd: int, keep: set[int]) -> int:
     return freed
 
 
-def kept_bytes(revisions_fd: int) -> int:
-    """What the runs' files hold in all."""
+def run_sizes(revisions_fd: int) -> dict[int, int]:
+    """The size of each run's file."""
+    sizes: dict[int, int] = {}
     with os.scandir(revisions_fd) as entries:
-        return sum(
-            entry.stat(follow_symlinks=False).st_size
-            for entry in entries
-            if _RUN_FILE.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)
-        )
+        for entry in entries:
+            matched = _RUN_FILE.fullmatch(entry.name)
+            if matched is not None and entry.is_file(follow_symlinks=False):
+                sizes[int(matched.group(1))] = entry.stat(follow_symlinks=False).st_size
+    return sizes

@@ -8,7 +8,7 @@ from api.head import is_head
 from api.identity import Caller
 from api.path_ids import PathUuid
 from api.problems import CHAT_LOOKUP, IDENTITY_ERRORS, problem_responses
-from api.response_headers import ETAG
+from api.response_headers import ETAG, HISTORY_REVISION
 from api.use_cases import AppendHistoryUseCase, GetHistoryUseCase, PutHistoryUseCase
 from domain.errors import (
     HistoryTooLargeError,
@@ -18,6 +18,8 @@ from domain.errors import (
     QuotaExceededError,
     StorageUnavailableError,
 )
+from domain.history_revision import HistoryRevision
+from usecase.history import HistoryRead
 
 router = APIRouter(prefix="/v1/chats/{chat_id}/history", tags=["history"])
 
@@ -47,6 +49,12 @@ async def get_history(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     read = await use_case(user_id, chat_id, if_none_match)
+    return await history_answer(request, read)
+
+
+async def history_answer(request: Request, read: HistoryRead) -> Response:
+    """A history (or a revision of it) as GET answers it: `304` when the caller holds it,
+    in one body when small, streamed when large."""
     headers = {"ETag": read.version.etag}
     if read.content is None:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
@@ -65,6 +73,14 @@ async def get_history(
     headers["Content-Length"] = str(reader.size_bytes)
     return StreamingResponse(
         stream_and_close(reader, 0, last), headers=headers, media_type=MARKDOWN
+    )
+
+
+def revision_made(revision: HistoryRevision) -> Response:
+    """The answer to a change of the history: its ETag and the revision it made."""
+    return Response(
+        status_code=status.HTTP_204_NO_CONTENT,
+        headers={"ETag": revision.etag, "X-History-Revision": str(revision.revision)},
     )
 
 
@@ -100,7 +116,10 @@ def _body(description: str) -> dict[str, object]:
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses={
-        204: {"description": "Replaced; ETag names the new content", "headers": ETAG},
+        204: {
+            "description": "Replaced; ETag names the new content",
+            "headers": {**ETAG, **HISTORY_REVISION},
+        },
         **_WRITE_ERRORS,
     },
     openapi_extra=_body("The whole new history: UTF-8 Markdown, sent with any Content-Type."),
@@ -112,8 +131,8 @@ async def put_history(
     use_case: PutHistoryUseCase,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    version = await use_case(user_id, chat_id, request.stream(), if_match)
-    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": version.etag})
+    revision = await use_case(user_id, chat_id, request.stream(), if_match)
+    return revision_made(revision)
 
 
 @router.post(
@@ -121,7 +140,10 @@ async def put_history(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses={
-        204: {"description": "Appended; ETag names the new content", "headers": ETAG},
+        204: {
+            "description": "Appended; ETag names the new content",
+            "headers": {**ETAG, **HISTORY_REVISION},
+        },
         **_WRITE_ERRORS,
     },
     openapi_extra=_body(
@@ -135,5 +157,5 @@ async def append_history(
     use_case: AppendHistoryUseCase,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    version = await use_case(user_id, chat_id, request.stream(), if_match)
-    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": version.etag})
+    revision = await use_case(user_id, chat_id, request.stream(), if_match)
+    return revision_made(revision)

@@ -320,6 +320,10 @@ HISTORY_CHANGES = [
 # What history revisions keep: the runs a PUT replaced, and prefixes of the current one.
 
 
+async def kept_bytes(storage: ChatStorage) -> int:
+    return sum((await storage.history_run_sizes(WORKSPACE_ID, CHAT_ID)).values())
+
+
 async def revision_bytes(
     storage: ChatStorage, run: int, size: int, *, current: bool = False
 ) -> bytes | None:
@@ -342,7 +346,7 @@ async def test_a_write_keeping_a_run_keeps_what_it_replaced_outside_the_chat(
     assert await history_bytes(storage) == b"# run two\n"
     assert await revision_bytes(storage, 1, len(b"# run one\n")) == b"# run one\n"
     assert await revision_bytes(storage, 1, 15) == b"# run one\nmore\n"
-    assert await storage.history_runs_bytes(WORKSPACE_ID, CHAT_ID) == 15
+    assert await kept_bytes(storage) == 15
     assert names_in(sandbox) == [HISTORY_FILE_NAME]
 
 
@@ -365,7 +369,7 @@ async def test_a_kept_run_is_out_of_a_sandboxs_reach(storage: ChatStorage, sandb
     append_to(sandbox / HISTORY_FILE_NAME, b"written in place\n")
 
     assert await revision_bytes(storage, 1, len(b"# kept\n")) == b"# kept\n"
-    assert await storage.history_runs_bytes(WORKSPACE_ID, CHAT_ID) == len(b"# kept\n")
+    assert await kept_bytes(storage) == len(b"# kept\n")
 
 
 async def test_dropping_runs_frees_their_bytes_and_keeps_the_others(
@@ -379,9 +383,9 @@ async def test_dropping_runs_frees_their_bytes_and_keeps_the_others(
 
     assert await revision_bytes(storage, 1, 6) is None
     assert await revision_bytes(storage, 2, 7) == b"# two!\n"
-    assert await storage.history_runs_bytes(WORKSPACE_ID, CHAT_ID) == 7
+    assert await kept_bytes(storage) == 7
     assert await storage.drop_history_runs(WORKSPACE_ID, CHAT_ID, set()) == 7
-    assert await storage.history_runs_bytes(WORKSPACE_ID, CHAT_ID) == 0
+    assert await kept_bytes(storage) == 0
 
 
 async def test_a_deleted_chat_takes_its_kept_runs_with_it(storage: ChatStorage) -> None:
@@ -391,7 +395,7 @@ async def test_a_deleted_chat_takes_its_kept_runs_with_it(storage: ChatStorage) 
     await storage.delete_chat(WORKSPACE_ID, CHAT_ID)
     await storage.purge_chat(CHAT_ID)
 
-    assert await storage.history_runs_bytes(WORKSPACE_ID, CHAT_ID) == 0
+    assert await kept_bytes(storage) == 0
     assert await revision_bytes(storage, 1, 6) is None
 
 

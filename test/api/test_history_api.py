@@ -261,26 +261,47 @@ async def test_history_that_would_pass_the_quota_is_refused_and_changes_nothing(
     assert staging_entries(data_dir) == []
 
 
+async def charged_bytes(user: UserApi) -> int:
+    usage = (await user.get("/v1/workspace/usage")).json()
+    return int(usage["used_bytes"]) + int(usage["revision_bytes"])
+
+
 async def test_history_that_fills_the_quota_exactly_is_accepted(
     user: UserApi, chat_id: str
 ) -> None:
     await put_history(user, chat_id, b"kept")
     await fill_workspace(user, chat_id, free_bytes=100)
 
-    await put_history(user, chat_id, b"q" * 104)
+    # The history it replaces is kept as a revision: 4 bytes beside the 96 it brings.
+    assert_problem(
+        await user.put(f"/v1/chats/{chat_id}/history", content=b"q" * 101),
+        507,
+        "workspace_quota_exceeded",
+    )
+    await put_history(user, chat_id, b"q" * 100)
 
-    assert await used_bytes(user) == QUOTA_BYTES
+    assert await charged_bytes(user) == QUOTA_BYTES
 
 
-async def test_shrinking_history_is_accepted_in_a_full_workspace(
+async def test_shrinking_history_in_a_full_workspace_needs_room_for_the_revision_it_keeps(
     user: UserApi, chat_id: str
 ) -> None:
     await put_history(user, chat_id, b"h" * 1000)
     await fill_workspace(user, chat_id, free_bytes=0)
+    # Replacing it keeps the 1,000 bytes as a revision: no room for even 10 more.
+    assert_problem(
+        await user.put(f"/v1/chats/{chat_id}/history", content=b"h" * 10),
+        507,
+        "workspace_quota_exceeded",
+    )
+    listed = (await user.get(f"/v1/chats/{chat_id}/files")).json()["items"]
+    await user.delete(f"/v1/chats/{chat_id}/files/{listed[0]['file_id']}")
 
     await put_history(user, chat_id, b"h" * 10)
 
-    assert await used_bytes(user) == QUOTA_BYTES - 990
+    usage = (await user.get("/v1/workspace/usage")).json()
+    assert usage["revision_bytes"] == 1000
+    assert await charged_bytes(user) == QUOTA_BYTES - listed[0]["size_bytes"] + 10
 
 
 async def test_usage_follows_the_history_size(user: UserApi, chat_id: str) -> None:

@@ -5,9 +5,6 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from api.app import create_app
-from api.settings import Settings
-from repository.memory import InMemoryMetadataStore
 from test.api.conftest import (
     MULTIPART_HEADERS,
     QUOTA_BYTES,
@@ -18,7 +15,6 @@ from test.api.conftest import (
     assert_head_problem,
     assert_problem,
     create_chat,
-    in_process_client,
     multipart_body,
     put_history,
     upload,
@@ -103,31 +99,28 @@ async def test_usage_of_a_new_workspace_is_zero_of_the_configured_quota(
 
 
 async def test_usage_answers_revision_bytes_and_the_quota_bounds_them_with_used_bytes(
-    settings: Settings, clock: FakeClock, anyio_backend: str
+    user: UserApi, workspace: Json
 ) -> None:
-    metadata = InMemoryMetadataStore()  # held here to count revision bytes no route sets yet
-    app = create_app(settings, metadata=metadata, clock=clock)
-    async with app.router.lifespan_context(app), in_process_client(app) as client:
-        user = UserApi(client, uuid4())
-        workspace_id = UUID((await user.put("/v1/workspace")).json()["workspace_id"])
-        chat_id = str((await create_chat(user))["chat_id"])
-        await metadata.usage.set_chat_bytes(workspace_id, UUID(chat_id), 0, 0, QUOTA_BYTES - 10)
+    chat_id = str((await create_chat(user))["chat_id"])
+    # Each history replaced is kept as a revision, beside the 4 bytes of the last one.
+    kept = QUOTA_BYTES - 10 - 4
+    sizes = [60 * 1024] * (kept // (60 * 1024)) + [kept % (60 * 1024)]
+    for size in sizes:
+        await put_history(user, chat_id, b"k" * size)
+    await put_history(user, chat_id, b"four")
 
-        assert (await user.get("/v1/workspace/usage")).json() == {
-            "workspace_id": str(workspace_id),
-            "used_bytes": 0,
-            "revision_bytes": QUOTA_BYTES - 10,
-            "quota_bytes": QUOTA_BYTES,
-        }
-        refused = await user.put(f"/v1/chats/{chat_id}/history", content=b"x" * 11)
-        assert_problem(refused, 507, "workspace_quota_exceeded")
-        await put_history(user, chat_id, b"x" * 6)
-        assert_problem(
-            await upload(user, chat_id, Part("one.txt", b"y" * 5)), 507, "workspace_quota_exceeded"
-        )
-        await upload_file(user, chat_id, "four.txt", b"y" * 4)
-        usage = (await user.get("/v1/workspace/usage")).json()
-        assert (usage["used_bytes"], usage["revision_bytes"]) == (10, QUOTA_BYTES - 10)
+    assert (await user.get("/v1/workspace/usage")).json() == {
+        "workspace_id": workspace["workspace_id"],
+        "used_bytes": 4,
+        "revision_bytes": kept,
+        "quota_bytes": QUOTA_BYTES,
+    }
+    assert_problem(
+        await upload(user, chat_id, Part("eleven.txt", b"y" * 11)), 507, "workspace_quota_exceeded"
+    )
+    await upload_file(user, chat_id, "ten.txt", b"y" * 10)
+    usage = (await user.get("/v1/workspace/usage")).json()
+    assert (usage["used_bytes"], usage["revision_bytes"]) == (14, kept)
 
 
 async def test_usage_counts_histories_and_attachments_of_every_chat(

@@ -230,6 +230,20 @@ async def test_deleting_older_revisions_leaves_other_chats_alone(
     assert await revisions.runs_in_use(kept) == {0, 1, 2, 3}
 
 
+async def test_deleting_chosen_revisions_keeps_the_others_and_skips_unknown_numbers(
+    store: MetadataStore, revisions: HistoryRevisionRepository
+) -> None:
+    chosen, other = await stored_chat(store), await stored_chat(store)
+    await save_all(revisions.add, numbered(chosen, 5) + numbered(other, 5))
+
+    await revisions.delete(chosen, [1, 3, 7])
+
+    listed = await revisions.list_newest_first(chosen, 10, None)
+    assert [kept.revision for kept in listed] == [4, 2, 0]
+    assert len(await revisions.list_newest_first(other, 10, None)) == 5
+    assert await revisions.runs_in_use(chosen) == {0, 2, 4}
+
+
 async def test_deleting_a_chats_revisions_leaves_other_chats_alone(
     store: MetadataStore, revisions: HistoryRevisionRepository
 ) -> None:

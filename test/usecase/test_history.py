@@ -18,6 +18,7 @@ from domain.errors import (
     StorageUnavailableError,
 )
 from domain.history import HistoryVersion
+from domain.history_revision import HistoryRevision
 from domain.limits import StorageLimits
 from test.fakes import StorageMethod
 from test.usecase.service import (
@@ -35,7 +36,10 @@ from test.usecase.service import (
 pytestmark = pytest.mark.anyio
 
 EMPTY_ETAG = f'"{sha256(b"")}"'
-SMALL = StorageLimits(quota_bytes=100, max_file_bytes=100, max_history_bytes=100)
+# One revision kept: nothing beside the history counts, so these figures are the history's.
+SMALL = StorageLimits(
+    quota_bytes=100, max_file_bytes=100, max_history_bytes=100, history_revisions=1
+)
 
 
 async def read_history(service: Service, chat: Chat) -> bytes:
@@ -65,7 +69,8 @@ async def test_put_history_replaces_the_whole_content_and_names_it_by_etag(
     chat = await service.new_chat()
     await put(service, chat, b"# first version, rather long")
 
-    version = await service.run.put_history(USER, chat.chat_id, chunks_of(b"# sec", b"ond"), None)
+    revision = await service.run.put_history(USER, chat.chat_id, chunks_of(b"# sec", b"ond"), None)
+    version = revision.version
 
     assert version == HistoryVersion(sha256(b"# second"), 8)
     assert version.etag == f'"{sha256(b"# second")}"'
@@ -313,7 +318,7 @@ async def test_concurrent_writes_with_one_if_match_let_exactly_one_win(service: 
         return_exceptions=True,
     )
 
-    [won] = [outcome for outcome in outcomes if isinstance(outcome, HistoryVersion)]
+    [won] = [outcome.version for outcome in outcomes if isinstance(outcome, HistoryRevision)]
     [lost] = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     assert isinstance(lost, PreconditionFailedError)
     written = await read_history(service, chat)
@@ -372,11 +377,11 @@ async def queued_behind_a_held_write(
     release = asyncio.Event()
     write_history = service.storage.write_history
 
-    async def held_once(*args: object) -> int:
+    async def held_once(*args: object, **kwargs: object) -> int:
         if not writing.is_set():
             writing.set()
             await release.wait()
-        return await write_history(*args)  # type: ignore[arg-type]
+        return await write_history(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(service.storage, "write_history", held_once)
     first = asyncio.create_task(put(service, chat, first_body))
@@ -393,7 +398,10 @@ async def queued_behind_a_held_write(
         await before_release()
     release.set()
     await first
-    return list(await asyncio.gather(*queued, return_exceptions=True))
+    outcomes = await asyncio.gather(*queued, return_exceptions=True)
+    return [
+        outcome.version if isinstance(outcome, HistoryRevision) else outcome for outcome in outcomes
+    ]
 
 
 async def test_writes_queued_together_each_succeed_and_the_last_one_stays(

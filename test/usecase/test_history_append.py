@@ -41,7 +41,8 @@ def version_of(data: bytes) -> HistoryVersion:
 async def append(
     service: Service, chat: Chat, body: bytes, if_match: str | None = None
 ) -> HistoryVersion:
-    return await service.run.append_history(USER, chat.chat_id, chunks_of(body), if_match)
+    made = await service.run.append_history(USER, chat.chat_id, chunks_of(body), if_match)
+    return made.version
 
 
 def history_path(service: Service, chat: Chat) -> Path:

@@ -1,20 +1,27 @@
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import uuid4
 
 import pytest
 
 from domain.errors import PreconditionFailedError, QuotaExceededError
 from domain.history import HistoryVersion
+from domain.history_revision import RevisionSource
+from domain.revision_log import RevisionLog
+from domain.revision_log import version_of as revision_version
 from usecase.history_plan import (
     Accepted,
+    BatchPlan,
+    Outcome,
     OverQuota,
     PreconditionFailed,
-    needs_current,
     plan_batch,
     precondition,
 )
 
 QUOTA = 100
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def version_of(body: bytes) -> HistoryVersion:
@@ -36,8 +43,21 @@ A, B, C = b"# a", b"# b", b"# c"
 BIG = b"x" * 80
 
 
-def ok(body: bytes) -> Accepted:
-    return Accepted(version_of(body))
+def ok(body: bytes) -> tuple[str, HistoryVersion]:
+    return ("accepted", version_of(body))
+
+
+def seen(outcome: Outcome) -> object:
+    """An outcome as the tables name it: an accepted write by the version it made."""
+    if isinstance(outcome, Accepted):
+        return ("accepted", revision_version(outcome.revision))
+    return outcome
+
+
+def log_at(base: HistoryVersion, limit: int) -> RevisionLog:
+    """A chat whose history is `base`, made by a PUT after its empty revision 0."""
+    created = RevisionLog.created(uuid4(), T0, limit)
+    return created.made(RevisionSource.PUT, base, T0, continues=False)
 
 
 # writes, bytes the rest of the workspace uses, each write's outcome, index of the winner
@@ -114,43 +134,43 @@ PLANS = [
 def test_each_write_gets_the_outcome_of_the_serial_order_of_the_batch(
     writes: list[Write], others_bytes: int, outcomes: tuple[object, ...], winner: int | None
 ) -> None:
-    plan = plan_batch(writes, current=BASE, others_bytes=others_bytes, quota_bytes=QUOTA)
+    # One revision kept: nothing is kept beside the history, as before revisions.
+    made = plan(writes, log_at(BASE, limit=1), others_bytes)
 
-    assert plan.outcomes == outcomes
-    assert plan.winner is (None if winner is None else writes[winner])
-
-
-@pytest.mark.parametrize(("writes", "others_bytes", "outcomes", "winner"), PLANS)
-def test_a_plan_given_the_history_only_when_it_needs_it_is_the_same(
-    writes: list[Write], others_bytes: int, outcomes: tuple[object, ...], winner: int | None
-) -> None:
-    current = BASE if needs_current(writes, others_bytes, QUOTA) else None
-
-    plan = plan_batch(writes, current=current, others_bytes=others_bytes, quota_bytes=QUOTA)
-
-    assert plan.outcomes == outcomes
-    assert plan.winner is (None if winner is None else writes[winner])
+    assert tuple(seen(outcome) for outcome in made.outcomes) == outcomes
+    assert made.winner is (None if winner is None else writes[winner])
 
 
-NEEDS_CURRENT = [
-    pytest.param([], 0, False, id="empty"),
-    pytest.param([Write(A), Write(B)], 0, False, id="unconditional"),
-    pytest.param([Write(A, BASE.etag)], 0, True, id="if-match-first"),
-    pytest.param([Write(A), Write(B, BASE.etag)], 0, False, id="if-match-after-an-accepted-write"),
-    pytest.param([Write(BIG), Write(B, BASE.etag)], 30, True, id="if-match-after-a-refused-write"),
-]
+def plan(writes: list[Write], log: RevisionLog, others_bytes: int) -> BatchPlan[Write]:
+    return plan_batch(writes, log=log, others_bytes=others_bytes, quota_bytes=QUOTA, at=T0)
 
 
-@pytest.mark.parametrize(("writes", "others_bytes", "needed"), NEEDS_CURRENT)
-def test_the_history_is_needed_only_for_an_if_match_before_any_accepted_write(
-    writes: list[Write], others_bytes: int, needed: bool
-) -> None:
-    assert needs_current(writes, others_bytes, QUOTA) is needed
+def test_each_accepted_write_makes_the_next_revision_a_run_of_its_own() -> None:
+    writes = [Write(A), Write(B, BASE.etag), Write(C)]
+
+    made = plan(writes, log_at(BASE, limit=50), 0)
+
+    revisions = [outcome.revision for outcome in made.outcomes if isinstance(outcome, Accepted)]
+    assert [(revision.revision, revision.run) for revision in revisions] == [(2, 2), (3, 3)]
+    assert made.log.latest == revisions[-1]
+    assert made.log.runs_kept_apart() == {1: len(b"# base"), 2: len(A)}
+    assert made.kept_bodies(writes) == [(2, writes[0])]
 
 
-def test_a_plan_refuses_to_guess_the_history_an_if_match_needs() -> None:
-    with pytest.raises(ValueError, match="If-Match"):
-        plan_batch([Write(A, BASE.etag)], current=None, others_bytes=0, quota_bytes=QUOTA)
+def test_the_quota_counts_what_the_revisions_keep_beside_the_history() -> None:
+    # Accepting BIG keeps BASE's run apart: 80 + 6 over what 20 leave; with one revision
+    # kept nothing is kept apart and it fits exactly.
+    assert seen(plan([Write(BIG)], log_at(BASE, limit=50), 20).outcomes[0]) == OverQuota()
+    assert seen(plan([Write(BIG)], log_at(BASE, limit=1), 20).outcomes[0]) == ok(BIG)
+
+
+def test_a_body_pruned_within_its_own_batch_is_not_kept() -> None:
+    writes = [Write(A), Write(B), Write(C)]
+
+    made = plan(writes, log_at(BASE, limit=2), 0)
+
+    assert [kept.revision for kept in made.log.kept] == [3, 4]
+    assert made.kept_bodies(writes) == [(3, writes[1])]
 
 
 PRECONDITIONS = [

@@ -64,7 +64,7 @@ async def test_an_interrupted_change_keeps_its_mark_and_settling_repairs_it(
 ) -> None:
     chat = await service.new_chat()
 
-    async def dies(*args: object) -> int:
+    async def dies(*args: object, **kwargs: object) -> int:
         raise RuntimeError("the process died here")
 
     monkeypatch.setattr(service.storage, "write_history", dies)

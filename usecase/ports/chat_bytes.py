@@ -127,13 +127,15 @@ class HistoryFiles(Protocol):
         staged: StagedContent,
         *,
         keep_run: int | None = None,
+        keep_bodies: Sequence[tuple[int, StagedContent]] = (),
     ) -> int:
         """Atomically make the staged bytes the history. Returns the size of the regular
         file it replaced (0 if there was none). A directory a sandbox made under the name is
         never removed: the write fails (StorageUnavailableError) until the sandbox removes
         it. With `keep_run`, what the history held is first kept, durably, as that run's
         content for history revisions (outside the chat directory; no copy when it can be
-        kept by a second name)."""
+        kept by a second name); each of `keep_bodies` (run, staged body) is kept, durably,
+        as its run's content. Every staged file of the call is consumed, whatever happens."""
         ...
 
     async def open_history_revision(
@@ -141,15 +143,36 @@ class HistoryFiles(Protocol):
     ) -> ContentReader | None:
         """A reader of the first `size_bytes` bytes of `run`'s content: of the history
         itself when `current` (the run the history continues), else of what `write_history`
-        kept for it. None when that is gone or shorter."""
+        kept for it. None when that is gone or shorter. Empty needs no bytes: never None."""
+        ...
+
+    async def copy_history_revision(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        run: int,
+        version: HistoryVersion,
+        *,
+        current: bool,
+    ) -> StagedContent | None:
+        """The first `version.size_bytes` bytes of `run`'s content (as `open_history_revision`
+        reads them), copied by the kernel into a new durable staging file that is said to
+        hold `version`; None when they are gone."""
+        ...
+
+    async def history_starts_with(
+        self, workspace_id: UUID, chat_id: UUID, version: HistoryVersion
+    ) -> bool:
+        """Whether the history's first bytes are `version`'s content (always, for the empty
+        version): reads and hashes that many bytes."""
         ...
 
     async def drop_history_runs(self, workspace_id: UUID, chat_id: UUID, keep: set[int]) -> int:
         """Remove what was kept for every run but those in `keep`; returns the bytes freed."""
         ...
 
-    async def history_runs_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:
-        """What the chat's kept runs hold on disk, beside its history."""
+    async def history_run_sizes(self, workspace_id: UUID, chat_id: UUID) -> dict[int, int]:
+        """Each run kept beside the chat's history, and the size of what is kept for it."""
         ...
 
 

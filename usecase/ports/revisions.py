@@ -1,5 +1,6 @@
 """The records of a chat's history revisions (the bytes they keep live elsewhere)."""
 
+from collections.abc import Sequence
 from typing import Protocol
 from uuid import UUID
 
@@ -34,6 +35,10 @@ class HistoryRevisionRepository(Protocol):
     async def delete_older_than(self, chat_id: UUID, revision: int) -> list[HistoryRevision]:
         """Remove every revision of the chat numbered below `revision`; returns them,
         oldest first, so the caller can free what they kept."""
+        ...
+
+    async def delete(self, chat_id: UUID, revisions: Sequence[int]) -> None:
+        """Remove those revisions of the chat; a number it does not keep is skipped."""
         ...
 
     async def delete_by_chat_id(self, chat_id: UUID) -> None:

@@ -16,6 +16,7 @@ from usecase.files import (
     RescanFiles,
     UploadFiles,
 )
+from usecase.fork import ForkChat
 from usecase.history import GetHistory, HistoryCommits, PutHistory
 from usecase.history_append import AppendCommits, AppendHistory
 from usecase.history_revisions import (
@@ -50,6 +51,7 @@ class UseCases:
     list_chats: ListChats
     get_chat: GetChat
     delete_chat: DeleteChat
+    fork_chat: ForkChat
     get_history: GetHistory
     put_history: PutHistory
     append_history: AppendHistory
@@ -99,6 +101,7 @@ def build_use_cases(
         list_chats=ListChats(access, metadata),
         get_chat=GetChat(access),
         delete_chat=DeleteChat(metadata, storage, clock, guard),
+        fork_chat=ForkChat(metadata, storage, ids, clock, guard, ledger, revisions, reconciler),
         get_history=GetHistory(access, storage, guard, revisions),
         put_history=PutHistory(
             access, metadata, storage, guard, ledger, limits, HistoryCommits(), revisions, clock

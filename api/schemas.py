@@ -41,10 +41,16 @@ class WorkspaceUsageOut(_FromDomain):
     quota_bytes: int
 
 
+class ForkedFromOut(_FromDomain):
+    chat_id: UUID
+    revision: int
+
+
 class ChatOut(_FromDomain):
     chat_id: UUID
     workspace_id: UUID
     created_at: Timestamp
+    forked_from: ForkedFromOut | None
 
 
 class ChatFileOut(_FromDomain):
@@ -85,6 +91,13 @@ class SandboxSessionRequest(BaseModel):
         int | None,
         Field(ge=SandboxSession.TTL_MIN_SECONDS, le=SandboxSession.TTL_MAX_SECONDS),
     ] = None
+
+
+class ForkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    revision: Annotated[int | None, Field(ge=0, description="Defaults to the current one.")] = None
+    attachments: bool = True
 
 
 class HealthOut(BaseModel):

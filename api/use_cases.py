@@ -19,6 +19,7 @@ from usecase.files import (
     RescanFiles,
     UploadFiles,
 )
+from usecase.fork import ForkChat
 from usecase.history import GetHistory, PutHistory
 from usecase.history_append import AppendHistory
 from usecase.history_revisions import (
@@ -56,6 +57,7 @@ CreateChatUseCase = Annotated[CreateChat, _picked(lambda cases: cases.create_cha
 ListChatsUseCase = Annotated[ListChats, _picked(lambda cases: cases.list_chats)]
 GetChatUseCase = Annotated[GetChat, _picked(lambda cases: cases.get_chat)]
 DeleteChatUseCase = Annotated[DeleteChat, _picked(lambda cases: cases.delete_chat)]
+ForkChatUseCase = Annotated[ForkChat, _picked(lambda cases: cases.fork_chat)]
 GetHistoryUseCase = Annotated[GetHistory, _picked(lambda cases: cases.get_history)]
 PutHistoryUseCase = Annotated[PutHistory, _picked(lambda cases: cases.put_history)]
 AppendHistoryUseCase = Annotated[AppendHistory, _picked(lambda cases: cases.append_history)]

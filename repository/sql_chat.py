@@ -31,9 +31,11 @@ class SqlChatRepository(ChatRepository):
     async def save(self, chat: Chat) -> None:
         async with self._db.writing() as tx:
             await tx.execute(
-                f"INSERT INTO chats ({CHAT_COLUMNS}) VALUES ($1, $2, $3)"
+                f"INSERT INTO chats ({CHAT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
                 " ON CONFLICT (chat_id) DO UPDATE"
-                " SET workspace_id = excluded.workspace_id, created_at = excluded.created_at",
+                " SET workspace_id = excluded.workspace_id, created_at = excluded.created_at,"
+                " forked_from_chat_id = excluded.forked_from_chat_id,"
+                " forked_from_revision = excluded.forked_from_revision",
                 *chat_params(self._db.codec, chat),
             )
 

@@ -90,6 +90,13 @@ _VERSION_3 = (
     "ALTER TABLE workspace_usage ADD COLUMN revision_bytes {int64} NOT NULL DEFAULT 0",
 )
 
+# The chat and revision a chat was forked from; no reference, since the source may be
+# deleted while its forks live on. Existing chats were forked from nothing.
+_VERSION_4 = (
+    "ALTER TABLE chats ADD COLUMN forked_from_chat_id {uuid}",
+    "ALTER TABLE chats ADD COLUMN forked_from_revision {int64}",
+)
+
 
 def schema_migrations(types: ColumnTypes) -> tuple[Migration, ...]:
     def typed(statements: tuple[str, ...]) -> tuple[str, ...]:
@@ -106,4 +113,5 @@ def schema_migrations(types: ColumnTypes) -> tuple[Migration, ...]:
         ),
         Migration(2, "history revisions", typed(_VERSION_2)),
         Migration(3, "revision bytes in the usage ledger", typed(_VERSION_3)),
+        Migration(4, "the chat a chat was forked from", typed(_VERSION_4)),
     )

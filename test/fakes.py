@@ -71,6 +71,7 @@ StorageMethod = Literal[
     "history_run_sizes",
     "commit_attachments",
     "open_attachment",
+    "copy_attachment",
     "delete_attachment",
     "scan_attachments",
 ]
@@ -286,6 +287,17 @@ class FaultyChatStorage(ChatStorage):
     ) -> ContentReader:
         self._check("open_attachment")
         return await self._inner.open_attachment(workspace_id, chat_id, name)
+
+    async def copy_attachment(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        name: ChatAttachmentName,
+        size_bytes: int,
+        sha256: str,
+    ) -> StagedContent | None:
+        self._check("copy_attachment")
+        return await self._inner.copy_attachment(workspace_id, chat_id, name, size_bytes, sha256)
 
     async def delete_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName

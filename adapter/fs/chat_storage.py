@@ -249,6 +249,24 @@ class FilesystemChatStorage(ChatStorage):
             current,
         )
 
+    async def copy_attachment(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        name: ChatAttachmentName,
+        size_bytes: int,
+        sha256: str,
+    ) -> StagedContent | None:
+        return await storage_call(
+            "copy an attachment",
+            self._copy_attachment,
+            workspace_id,
+            chat_id,
+            name.value,
+            size_bytes,
+            sha256,
+        )
+
     async def history_starts_with(
         self, workspace_id: UUID, chat_id: UUID, version: HistoryVersion
     ) -> bool:
@@ -574,23 +592,40 @@ class FilesystemChatStorage(ChatStorage):
         version: HistoryVersion,
         current: bool,
     ) -> StagedContent | None:
+        if version.size_bytes == 0:
+            return self._staged_copy(None, version.size_bytes, version.sha256)
         source = self._open_run(workspace_id, chat_id, run, version.size_bytes, current)
-        if source is None and version.size_bytes:
+        if source is None:
             return None
+        try:
+            return self._staged_copy(source, version.size_bytes, version.sha256)
+        finally:
+            os.close(source)
+
+    def _copy_attachment(
+        self, workspace_id: UUID, chat_id: UUID, name: str, size_bytes: int, sha256: str
+    ) -> StagedContent | None:
+        with ExitStack() as stack, ExitStack() as file_stack:
+            opened = self._open_chat_file(stack, file_stack, workspace_id, chat_id, name)
+            if opened is None or opened[1] != size_bytes:
+                return None
+            return self._staged_copy(opened[0], size_bytes, sha256)
+
+    def _staged_copy(self, source: int | None, size_bytes: int, sha256: str) -> StagedContent:
+        """A new durable staging file holding the first `size_bytes` bytes of `source`
+        (nothing from None), copied by the kernel, said to hold `sha256`."""
         with ExitStack() as stack:
-            if source is not None:
-                stack.callback(os.close, source)
             staging_fd = self._staging.open(stack, open_root(stack, self._root))
             token = new_token()
             target = os.open(token, CREATE_FLAGS, FILE_MODE, dir_fd=staging_fd)
             stack.callback(os.close, target)
             try:
                 if source is not None:
-                    copy_prefix(source, target, version.size_bytes)
+                    copy_prefix(source, target, size_bytes)
             except BaseException:
                 os.unlink(token, dir_fd=staging_fd)
                 raise
-        return StagedContent(token, version.size_bytes, version.sha256)
+        return StagedContent(token, size_bytes, sha256)
 
     def _history_starts_with(
         self, workspace_id: UUID, chat_id: UUID, version: HistoryVersion

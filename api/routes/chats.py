@@ -1,16 +1,24 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 
 from api.identity import Caller
 from api.path_ids import PathUuid
 from api.problems import CHAT_LOOKUP, IDENTITY_ERRORS, problem_responses
 from api.response_headers import LOCATION
-from api.schemas import ChatOut, ChatPage
-from api.use_cases import CreateChatUseCase, DeleteChatUseCase, GetChatUseCase, ListChatsUseCase
+from api.schemas import ChatOut, ChatPage, ForkRequest
+from api.use_cases import (
+    CreateChatUseCase,
+    DeleteChatUseCase,
+    ForkChatUseCase,
+    GetChatUseCase,
+    ListChatsUseCase,
+)
 from domain.errors import (
     ChatHasActiveSandboxError,
+    HistoryRevisionNotFoundError,
     InsufficientStorageError,
+    QuotaExceededError,
     StorageUnavailableError,
     WorkspaceNotFoundError,
 )
@@ -66,6 +74,38 @@ async def list_chats(
 )
 async def get_chat(chat_id: PathUuid, user_id: Caller, use_case: GetChatUseCase) -> ChatOut:
     return ChatOut.model_validate(await use_case(user_id, chat_id))
+
+
+OptionalFork = Annotated[ForkRequest | None, Body()]
+
+
+@router.post(
+    "/{chat_id}/fork",
+    response_model=ChatOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        201: {"description": "Forked: the new chat", "headers": LOCATION},
+        **problem_responses(
+            *IDENTITY_ERRORS,
+            *CHAT_LOOKUP,
+            HistoryRevisionNotFoundError,
+            StorageUnavailableError,
+            QuotaExceededError,
+            InsufficientStorageError,
+        ),
+    },
+)
+async def fork_chat(
+    chat_id: PathUuid,
+    user_id: Caller,
+    use_case: ForkChatUseCase,
+    response: Response,
+    body: OptionalFork = None,
+) -> ChatOut:
+    request = body or ForkRequest()
+    fork = await use_case(user_id, chat_id, request.revision, request.attachments)
+    response.headers["Location"] = f"/v1/chats/{fork.chat_id}"
+    return ChatOut.model_validate(fork)
 
 
 @router.delete(

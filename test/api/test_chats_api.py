@@ -31,8 +31,9 @@ async def test_create_chat_answers_201_with_its_location(user: UserApi, workspac
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"chat_id", "workspace_id", "created_at"}
+    assert set(body) == {"chat_id", "workspace_id", "created_at", "forked_from"}
     UUID(body["chat_id"])
+    assert body["forked_from"] is None
     assert body["workspace_id"] == workspace["workspace_id"]
     assert body["created_at"] == START_TEXT
     assert response.headers["location"] == f"/v1/chats/{body['chat_id']}"

@@ -1,10 +1,11 @@
 """The ChatRepository contract beyond paging, which test_paged_listing_contract.py holds."""
 
+from dataclasses import replace
 from uuid import UUID, uuid4
 
 import pytest
 
-from domain.chat import Chat
+from domain.chat import Chat, ForkedFrom
 from domain.paging import PageCursor, PageRequest
 from test.repository.records import at, chat, chat_file, save_all, stored_workspace
 from usecase.ports.metadata import MetadataStore
@@ -32,6 +33,18 @@ async def test_saved_chat_is_found_by_id(chats: ChatRepository, workspace_id: UU
     await chats.save(saved)
 
     assert await chats.get(saved.chat_id) == saved
+
+
+async def test_a_fork_keeps_the_chat_and_revision_it_came_from(
+    chats: ChatRepository, workspace_id: UUID
+) -> None:
+    source = chat(workspace_id)
+    fork = replace(chat(workspace_id), forked_from=ForkedFrom(source.chat_id, 2**40))
+
+    await chats.save(fork)
+
+    assert await chats.get(fork.chat_id) == fork
+    assert (await chats.get(fork.chat_id)).forked_from == ForkedFrom(source.chat_id, 2**40)  # type: ignore[union-attr]
 
 
 async def test_saving_a_chat_again_keeps_one_record(

@@ -12,13 +12,14 @@ from domain.errors import StorageUnavailableError
 from repository.sql_migrations import Migration, migrate
 from repository.sql_schema import SQLITE_TYPES, schema_migrations
 from repository.sql_store import SqlMetadataStore
-from repository.sqlite_database import SqliteDatabase
+from repository.sqlite_database import SqliteCodec, SqliteDatabase
 from test.repository.records import chat, revision, workspace
 from usecase.ports.usage import WorkspaceBytes
 
 pytestmark = pytest.mark.anyio
 
 CURRENT = schema_migrations(SQLITE_TYPES)
+SQLITE_CODEC = SqliteCodec()
 NEXT = Migration(
     CURRENT[-1].version + 1,
     "a column a later build adds",
@@ -91,8 +92,12 @@ async def test_a_version_1_database_gains_history_revisions_and_keeps_its_chats(
     kept = chat(owner.workspace_id)
     old = await open_store(path, CURRENT[:1])
     await old.workspaces.save(owner)
-    await old.chats.save(kept)
     await old.close()
+    with sqlite3.connect(path) as db:  # the version 1 repository wrote rows of this shape
+        db.execute(
+            "INSERT INTO chats (chat_id, workspace_id, created_at) VALUES (?, ?, ?)",
+            (kept.chat_id.bytes, owner.workspace_id.bytes, SQLITE_CODEC.time(kept.created_at)),
+        )
     assert "history_revisions" not in tables_of(path)
 
     new = await open_store(path, CURRENT)
@@ -112,6 +117,28 @@ async def test_a_version_1_database_gains_history_revisions_and_keeps_its_chats(
         "created_at",
         "run",
     ]
+
+
+async def test_a_version_3_database_keeps_its_chats_forked_from_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.db"
+    owner = workspace()
+    kept = chat(owner.workspace_id)
+    old = await open_store(path, CURRENT[:3])
+    await old.workspaces.save(owner)
+    await old.close()
+    with sqlite3.connect(path) as db:  # the version 3 repository wrote rows of this shape
+        db.execute(
+            "INSERT INTO chats (chat_id, workspace_id, created_at) VALUES (?, ?, ?)",
+            (kept.chat_id.bytes, owner.workspace_id.bytes, SQLITE_CODEC.time(kept.created_at)),
+        )
+
+    new = await open_store(path, CURRENT)
+    try:
+        assert await new.chats.get(kept.chat_id) == kept
+        assert kept.forked_from is None
+    finally:
+        await new.close()
+    assert columns_of(path, "chats")[-2:] == ["forked_from_chat_id", "forked_from_revision"]
 
 
 async def test_a_version_2_database_counts_no_revision_bytes_and_keeps_its_usage(

@@ -201,6 +201,19 @@ class Attachments(Protocol):
         """Open the attachment; ChatFileNotFoundError when missing or not a regular file."""
         ...
 
+    async def copy_attachment(
+        self,
+        workspace_id: UUID,
+        chat_id: UUID,
+        name: ChatAttachmentName,
+        size_bytes: int,
+        sha256: str,
+    ) -> StagedContent | None:
+        """The attachment's bytes, copied by the kernel (never through the service's memory)
+        into a new durable staging file said to hold `sha256`; None when it is missing, not
+        a regular file, or not `size_bytes` long (changed since it was recorded)."""
+        ...
+
     async def delete_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
     ) -> int:

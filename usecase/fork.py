@@ -1,0 +1,194 @@
+"""Forking a chat: a new chat of the same workspace from any kept revision of its history,
+with a copy of its attachments (api.md `POST /v1/chats/{chat_id}/fork`)."""
+
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from uuid import UUID
+
+from domain.chat import Chat, ForkedFrom
+from domain.chat_file import ChatFile
+from domain.errors import DomainError, HistoryRevisionNotFoundError, StorageUnavailableError
+from domain.history_revision import HistoryRevision, RevisionSource
+from domain.revision_log import RevisionLog
+from usecase.chat_guard import ChatGuard
+from usecase.crash_safety import Mark
+from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.metadata import MetadataStore
+from usecase.ports.runtime import Clock, IdGenerator
+from usecase.ports.staging import StagedContent
+from usecase.quota import QuotaLedger, quota_exceeded
+from usecase.reconcile import ChatFileReconciler
+from usecase.revisions import HistoryRevisions
+
+
+@dataclass(frozen=True, slots=True)
+class _Copied:
+    """What a fork brings: the history revision it starts from, its bytes and each
+    attachment's, staged."""
+
+    source: HistoryRevision
+    history: StagedContent
+    files: list[tuple[ChatFile, StagedContent]]
+
+    @property
+    def staged(self) -> list[StagedContent]:
+        return [self.history, *(staged for _, staged in self.files)]
+
+    @property
+    def size_bytes(self) -> int:
+        return self.source.size_bytes + sum(record.size_bytes for record, _ in self.files)
+
+
+@dataclass(frozen=True, slots=True)
+class ForkChat:
+    """A new chat whose history is a kept revision's content (its revision 0 empty, its
+    revision 1 of source `fork`) and, with `attachments`, a copy of every attachment that
+    has a record, under new ids.
+
+    The quota is reserved for the whole copy before any byte is copied. Every byte is
+    copied by the kernel into staging while the source's lock is held, so the copy is of
+    one state of it; the new chat's directory is built under its crash mark, and its
+    records are saved last, in one unit: a fork cut short is never a chat, and settling
+    removes what it left (SettleChats finds a mark without a record)."""
+
+    metadata: MetadataStore
+    storage: ChatStorage
+    ids: IdGenerator
+    clock: Clock
+    guard: ChatGuard
+    ledger: QuotaLedger
+    revisions: HistoryRevisions
+    reconciler: ChatFileReconciler
+
+    async def __call__(
+        self, user_id: UUID, chat_id: UUID, revision: int | None, attachments: bool
+    ) -> Chat:
+        async with self.guard.held(user_id, chat_id) as source:
+            await self.guard.settled(source)
+            copied = await self._copy(source, revision, attachments)
+            if copied is None:  # a sandbox changed an attachment: rescan, then once more
+                async with self.guard.marked(source):
+                    await self.reconciler.reconcile(source)
+                copied = await self._copy(source, revision, attachments)
+            if copied is None:
+                raise StorageUnavailableError(
+                    "an attachment kept changing on disk while the chat was forked; try again"
+                )
+            try:
+                return await self._build(source, copied)
+            finally:
+                for staged in copied.staged:  # a no-op for those committed
+                    with suppress(DomainError):
+                        await self.storage.discard(staged)
+
+    async def _copy(self, source: Chat, revision: int | None, attachments: bool) -> _Copied | None:
+        """The revision's and the attachments' bytes staged, or None when an attachment is
+        not as recorded. The quota is checked first, for the whole copy."""
+        log = await self.revisions.caught_up(source)
+        kept = log.latest if revision is None else log.get(revision)
+        if kept is None:
+            raise HistoryRevisionNotFoundError(
+                f"chat {source.chat_id} keeps no revision {revision} of its history"
+            )
+        records = (
+            await self.metadata.files.list_all_by_chat_id(source.chat_id) if attachments else []
+        )
+        size = kept.size_bytes + sum(record.size_bytes for record in records)
+        if await self.ledger.budget(source.workspace_id) < size:
+            raise quota_exceeded("the fork")
+        history = await self._copy_history(source, log, kept)
+        staged: list[tuple[ChatFile, StagedContent]] = []
+        try:
+            for record in records:
+                copy = await self.storage.copy_attachment(
+                    source.workspace_id,
+                    source.chat_id,
+                    record.name,
+                    record.size_bytes,
+                    record.sha256,
+                )
+                if copy is None:
+                    await self._discard([history, *(item for _, item in staged)])
+                    return None
+                staged.append((record, copy))
+        except BaseException:
+            await self._discard([history, *(item for _, item in staged)])
+            raise
+        return _Copied(kept, history, staged)
+
+    async def _copy_history(
+        self, source: Chat, log: RevisionLog, kept: HistoryRevision
+    ) -> StagedContent:
+        copy = await self.storage.copy_history_revision(
+            source.workspace_id,
+            source.chat_id,
+            kept.run,
+            kept.version,
+            current=kept.run == log.latest.run,
+        )
+        if copy is None:  # its kept bytes are gone: settling will forget it
+            raise HistoryRevisionNotFoundError(
+                f"chat {source.chat_id} keeps no revision {kept.revision} of its history"
+            )
+        return copy
+
+    async def _build(self, source: Chat, copied: _Copied) -> Chat:
+        now = self.clock.now()
+        fork = Chat(
+            self.ids.new_id(),
+            source.workspace_id,
+            now,
+            ForkedFrom(source.chat_id, copied.source.revision),
+        )
+        async with self.guard.creating(fork) as mark:
+            # Reserved for the new chat before its bytes, in the ledger's protocol.
+            await self.ledger.reserve(fork, copied.size_bytes, "the fork")
+            try:
+                await self._put_in_place(fork, copied, mark)
+            except BaseException:
+                await self._undo(fork)
+                mark.records_caught_up()  # nothing of it is left to settle
+                raise
+        return fork
+
+    async def _put_in_place(self, fork: Chat, copied: _Copied, mark: Mark) -> None:
+        workspace_id, chat_id = fork.workspace_id, fork.chat_id
+        await self.storage.ensure_chat(workspace_id, chat_id)
+        mark.bytes_changed()
+        await self.storage.write_history(workspace_id, chat_id, copied.history)
+        await self.storage.commit_attachments(
+            workspace_id, chat_id, [(record.name, staged) for record, staged in copied.files]
+        )
+        log = RevisionLog.created(chat_id, fork.created_at, self.revisions.limit).made(
+            RevisionSource.FORK, copied.source.version, fork.created_at, continues=False
+        )
+        async with self.metadata.transaction() as records:
+            await records.chats.save(fork)
+            for revision in log.kept:
+                await records.revisions.add(revision)
+            for record, _ in copied.files:
+                await records.files.save(
+                    replace(
+                        record,
+                        file_id=self.ids.new_id(),
+                        chat_id=chat_id,
+                        created_at=fork.created_at,
+                    )
+                )
+            await records.usage.set_chat_bytes(
+                workspace_id, chat_id, copied.size_bytes, copied.source.size_bytes, 0
+            )
+        mark.records_caught_up()
+
+    async def _undo(self, fork: Chat) -> None:
+        """Remove what a fork that failed had built; what this cannot remove, settling
+        does (the mark stays, and the chat has no record)."""
+        await self.storage.delete_chat(fork.workspace_id, fork.chat_id)
+        await self.metadata.usage.delete_chat(fork.chat_id)
+        await self.storage.purge_chat(fork.chat_id)
+
+    async def _discard(self, staged: Sequence[StagedContent]) -> None:
+        for item in staged:
+            with suppress(DomainError):
+                await self.storage.discard(item)

@@ -3,6 +3,7 @@ any kept one can be listed, read, restored; pruning frees what they keep."""
 
 import hashlib
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -13,7 +14,10 @@ from test.api.conftest import (
     UserApi,
     assert_not_modified,
     assert_problem,
+    in_process_client,
+    make_settings,
     put_history,
+    running_app,
     staging_entries,
     upload,
 )
@@ -311,3 +315,19 @@ async def test_restore_over_the_quota_changes_nothing(
     assert (await user.get("/v1/workspace/usage")).json() == usage
     assert await numbers(user, chat_id) == [2, 1, 0]
     assert staging_entries(data_dir) == []
+
+
+async def test_only_the_configured_number_of_revisions_is_kept(data_dir: Path) -> None:
+    settings = make_settings(data_dir).model_copy(update={"history_revisions": 2})
+    async with running_app(settings) as app, in_process_client(app) as client:
+        user = UserApi(client, uuid4())
+        await user.put("/v1/workspace")
+        chat_id = (await user.post("/v1/chats")).json()["chat_id"]
+        for body in (b"# one\n", b"# two\n", b"# three\n"):
+            await put_history(user, chat_id, body)
+
+        assert await numbers(user, chat_id) == [3, 2]
+        assert await revision_bytes(user) == len(b"# two\n")
+        assert list((data_dir / "revisions").rglob("*.md")) == [
+            next((data_dir / "revisions").rglob("2.md"))
+        ]

@@ -231,6 +231,18 @@ def test_history_that_is_not_utf8_raises_invalid_history_encoding(
         client.put_history(chat.chat_id, b"\xff\xfe")
 
 
+def test_each_write_returns_its_etag_and_the_revision_it_made(client: Client, chat: Chat) -> None:
+    put = client.put_history(chat.chat_id, "# Trip\n")
+    appended = client.append_history(chat.chat_id, "**user**: Zürich?\n", if_match=put)
+    unchanged = client.append_history(chat.chat_id, b"")
+
+    assert (put.revision, appended.revision, unchanged.revision) == (1, 2, 2)
+    assert unchanged == appended
+    assert client.get_history(chat.chat_id).etag == appended
+    assert isinstance(appended, str)
+    assert type(appended.etag) is str
+
+
 # Files
 
 

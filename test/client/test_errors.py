@@ -153,6 +153,22 @@ def test_a_success_that_does_not_parse_raises_api_response_error() -> None:
     assert raised.value.response is answer
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"ETag": '"e"'}, id="no-revision"),
+        pytest.param({"ETag": '"e"', "X-History-Revision": "-1"}, id="not-a-revision"),
+        pytest.param({"X-History-Revision": "3"}, id="no-etag"),
+    ],
+)
+def test_a_history_write_answer_without_etag_and_revision_raises_api_response_error(
+    headers: dict[str, str],
+) -> None:
+    answer = httpx.Response(204, headers=headers)
+    with answering(answer) as client, pytest.raises(APIResponseError):
+        client.put_history(uuid4(), "# history")
+
+
 # Answers of the real service to requests the client never makes
 
 

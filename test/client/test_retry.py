@@ -72,6 +72,11 @@ def unavailable() -> httpx.Response:
     return httpx.Response(503, json=UNAVAILABLE)
 
 
+def written(revision: int = 1) -> httpx.Response:
+    """A history write's answer: its ETag and the revision it made."""
+    return httpx.Response(204, headers={"ETag": '"e"', "X-History-Revision": str(revision)})
+
+
 def ok(body: object = WORKSPACE, status: int = 200, **headers: str) -> httpx.Response:
     return httpx.Response(status, json=body, headers=headers)
 
@@ -161,16 +166,16 @@ def test_an_upload_is_never_retried(kind: str) -> None:
 def test_a_put_with_a_body_that_can_be_sent_again_is_retried_whole(
     kind: str, make_body: Callable[[], Any]
 ) -> None:
-    script = Scripted(unavailable(), httpx.Response(204, headers={"ETag": '"e"'}))
+    script = Scripted(unavailable(), written())
 
     etag = run(kind, script, lambda client: client.put_history(CHAT_ID, make_body()))
 
-    assert etag == '"e"'
+    assert (etag, etag.revision) == ('"e"', 1)
     assert script.bodies == [b"# history", b"# history"]
 
 
 def test_a_put_with_a_one_shot_body_is_not_retried(kind: str) -> None:
-    script = Scripted(unavailable(), httpx.Response(204, headers={"ETag": '"e"'}))
+    script = Scripted(unavailable(), written())
 
     def one_shot() -> Iterator[bytes]:
         yield b"# history"

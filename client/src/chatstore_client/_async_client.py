@@ -37,6 +37,7 @@ from chatstore_client.models import (
     ChatFile,
     DownloadInfo,
     History,
+    HistoryWritten,
     NotModified,
     Page,
     SandboxSession,
@@ -203,9 +204,9 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         *,
         if_match: str | None = None,
         **options: Unpack[RequestOptions],
-    ) -> str:
-        """Replace the history; returns its new ETag (see `Client.put_history`); `content`
-        may also be an async iterable of bytes."""
+    ) -> HistoryWritten:
+        """Replace the history; returns its new ETag and revision (see
+        `Client.put_history`); `content` may also be an async iterable of bytes."""
         return await self._call(api.put_history(chat_id, content, if_match), options)
 
     async def append_history(
@@ -215,8 +216,8 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         *,
         if_match: str | None = None,
         **options: Unpack[RequestOptions],
-    ) -> str:
-        """Add `content` to the end of the history; returns its new ETag (see
+    ) -> HistoryWritten:
+        """Add `content` to the end of the history; returns its new ETag and revision (see
         `Client.append_history`); `content` may also be an async iterable of bytes."""
         return await self._call(api.append_history(chat_id, content, if_match), options)
 

@@ -33,6 +33,7 @@ from chatstore_client.models import (
     ChatFile,
     DownloadInfo,
     History,
+    HistoryWritten,
     NotModified,
     Page,
     SandboxSession,
@@ -208,8 +209,9 @@ class Client(BaseClient[httpx.Client]):
         *,
         if_match: str | None = None,
         **options: Unpack[RequestOptions],
-    ) -> str:
-        """Replace the history; returns its new ETag. `content` is text (sent as UTF-8),
+    ) -> HistoryWritten:
+        """Replace the history; returns its new ETag, which also carries the number of the
+        revision this made (`HistoryWritten.revision`). `content` is text (sent as UTF-8),
         bytes, a path, a binary file or an iterable of bytes (the last three streamed).
         With `if_match`, a changed history raises `PreconditionFailedError`."""
         return self._call(api.put_history(chat_id, content, if_match), options)
@@ -221,11 +223,12 @@ class Client(BaseClient[httpx.Client]):
         *,
         if_match: str | None = None,
         **options: Unpack[RequestOptions],
-    ) -> str:
+    ) -> HistoryWritten:
         """Add `content` to the end of the history (a chat's next turn); returns its new
-        ETag. `content` as for `put_history`. Appends are never retried: a retry after a
-        lost answer could add the turn twice. With `if_match`, a changed history raises
-        `PreconditionFailedError`."""
+        ETag and revision, as `put_history` does (an empty `content` changes nothing and
+        returns the current ones). `content` as for `put_history`. Appends are never
+        retried: a retry after a lost answer could add the turn twice. With `if_match`, a
+        changed history raises `PreconditionFailedError`."""
         return self._call(api.append_history(chat_id, content, if_match), options)
 
     # Files

@@ -5,7 +5,7 @@ Models ignore fields they do not know, so a newer service's answers still parse.
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Self, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -76,6 +76,40 @@ class History:
 
     content: str
     etag: str
+
+
+class HistoryWritten(str):
+    """The answer to a change of the history (put, append, restore): its new ETag, which is
+    this string itself, and `revision`, the number of the revision the change made.
+
+    Being the ETag, it goes as is into `if_match=` and compares equal to the ETag string
+    (two of them are equal when they name the same content, whatever their revisions).
+    """
+
+    _revision: int
+
+    def __new__(cls, etag: str, revision: int) -> Self:
+        written = super().__new__(cls, etag)
+        object.__setattr__(written, "_revision", revision)
+        return written
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    @property
+    def revision(self) -> int:
+        return self._revision
+
+    @property
+    def etag(self) -> str:
+        """The ETag as a plain `str`."""
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str.__repr__(self)}, revision={self.revision})"
+
+    def __reduce__(self) -> tuple[type[Self], tuple[str, int]]:
+        return type(self), (str(self), self.revision)
 
 
 @dataclass(frozen=True, slots=True)

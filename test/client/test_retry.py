@@ -155,6 +155,31 @@ def test_an_upload_is_never_retried(kind: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda client: client.append_history(CHAT_ID, "# turn\n"), id="append"),
+        pytest.param(lambda client: client.restore_history_revision(CHAT_ID, 1), id="restore"),
+    ],
+)
+def test_history_changes_that_are_not_idempotent_are_never_retried(kind: str, call: Call) -> None:
+    script = Scripted(unavailable(), written())
+
+    with pytest.raises(ServiceUnavailableError):
+        run(kind, script, call)
+
+    assert [request.method for request in script.requests] == ["POST"]
+
+
+def test_a_prune_of_revisions_answered_503_is_retried(kind: str) -> None:
+    script = Scripted(unavailable(), httpx.Response(204))
+
+    run(kind, script, lambda client: client.prune_history_revisions(CHAT_ID))
+
+    assert [request.method for request in script.requests] == ["DELETE", "DELETE"]
+    assert script.requests[0].url.path == f"/v1/chats/{CHAT_ID}/history/revisions"
+
+
+@pytest.mark.parametrize(
     "make_body",
     [
         pytest.param(lambda: b"# history", id="bytes"),

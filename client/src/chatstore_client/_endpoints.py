@@ -15,6 +15,7 @@ from chatstore_client.models import (
     Chat,
     ChatFile,
     History,
+    HistoryRevision,
     HistoryWritten,
     ItemList,
     NotModified,
@@ -150,6 +151,42 @@ def _history_write(
     if isinstance(content, bytes):
         return Call(method, path, _written, headers=headers, content=content)
     return Call(method, path, _written, headers=headers, body=source_of(content))
+
+
+# History revisions
+
+
+def _revisions(chat_id: Id) -> str:
+    return f"{_chat(chat_id)}/history/revisions"
+
+
+def _revision(chat_id: Id, revision: int) -> str:
+    return f"{_revisions(chat_id)}/{_segment(str(revision))}"
+
+
+def list_history_revisions(
+    chat_id: Id, limit: int | None, cursor: str | None
+) -> Call[Page[HistoryRevision]]:
+    params = _page_params(limit, cursor)
+    return Call("GET", _revisions(chat_id), parse_model(Page[HistoryRevision]), params=params)
+
+
+def get_history_revision(
+    chat_id: Id, revision: int, if_none_match: str | None
+) -> Call[History | NotModified]:
+    headers = _if("If-None-Match", if_none_match)
+    return Call("GET", _revision(chat_id, revision), _history, headers=headers)
+
+
+def restore_history_revision(
+    chat_id: Id, revision: int, if_match: str | None
+) -> Call[HistoryWritten]:
+    path = f"{_revision(chat_id, revision)}/restore"
+    return Call("POST", path, _written, headers=_if("If-Match", if_match))
+
+
+def prune_history_revisions(chat_id: Id) -> Call[None]:
+    return Call("DELETE", _revisions(chat_id), _no_content)
 
 
 # Files

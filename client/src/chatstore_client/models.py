@@ -1,14 +1,16 @@
 """The resources of the HTTP contract, and what history and download calls return.
 
-Models ignore fields they do not know, so a newer service's answers still parse.
+Models ignore fields they do not know, and take values of an enum they do not know as
+plain strings, so a newer service's answers still parse.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Self, TypeVar
+from enum import StrEnum
+from typing import Annotated, Generic, Self, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 
 class _Resource(BaseModel):
@@ -52,6 +54,40 @@ class SandboxSession(_Resource):
     chat_id: UUID
     started_at: datetime
     expires_at: datetime
+
+
+class RevisionSource(StrEnum):
+    """The change of a chat's history that made a revision."""
+
+    CREATE = "create"
+    PUT = "put"
+    APPEND = "append"
+    RESTORE = "restore"
+    FORK = "fork"
+    IMPORT = "import"
+    SANDBOX = "sandbox"
+
+
+def _known_source(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        return RevisionSource(value)
+    except ValueError:
+        return value
+
+
+class HistoryRevision(_Resource):
+    """One version of a chat's history: `revision` counts from 0 (the empty history a chat
+    starts with) per chat; `etag` is the history ETag it had. `source` is a
+    `RevisionSource`, or the plain string of a source a newer service added (a
+    `RevisionSource` is a string too, so `source == "put"` reads either)."""
+
+    revision: int
+    etag: str
+    size_bytes: int
+    source: Annotated[RevisionSource | str, BeforeValidator(_known_source)]
+    created_at: datetime
 
 
 T = TypeVar("T")

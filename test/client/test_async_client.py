@@ -18,8 +18,10 @@ from chatstore_client import (
     ChatFileNotFoundError,
     ChatNotFoundError,
     History,
+    HistoryRevisionNotFoundError,
     NotModified,
     PreconditionFailedError,
+    RevisionSource,
     SandboxSessionNotFoundError,
     Upload,
     WorkspaceNotFoundError,
@@ -61,6 +63,41 @@ async def test_history_round_trips_with_etags(async_client: AsyncClient, async_c
     with pytest.raises(PreconditionFailedError):
         await async_client.put_history(async_chat.chat_id, "x", if_match='"stale"')
     assert await async_client.put_history(async_chat.chat_id, "y", if_match=etag) != etag
+
+
+async def test_history_revisions_list_read_restore_and_prune(
+    async_client: AsyncClient, async_chat: Chat
+) -> None:
+    chat_id = async_chat.chat_id
+    first = await async_client.append_history(chat_id, "**user**: hi\n")
+    second = await async_client.append_history(chat_id, _chunks(b"**assistant**: ", b"hello\n"))
+    assert (first.revision, second.revision) == (1, 2)
+
+    page = await async_client.list_history_revisions(chat_id, limit=2)
+    assert [(r.revision, r.source) for r in page.items] == [
+        (2, RevisionSource.APPEND),
+        (1, RevisionSource.APPEND),
+    ]
+    rest = await async_client.list_history_revisions(chat_id, cursor=page.next_cursor)
+    assert [r.revision for r in rest.items] == [0]
+    walked = [r async for r in async_client.iter_history_revisions(chat_id, page_size=1)]
+    assert walked == page.items + rest.items
+
+    old = await async_client.get_history_revision(chat_id, 1)
+    assert old == History("**user**: hi\n", first)
+    assert await async_client.get_history_revision(chat_id, 1, if_none_match=first) == (
+        NotModified(first)
+    )
+    with pytest.raises(PreconditionFailedError):
+        await async_client.restore_history_revision(chat_id, 1, if_match=first)
+    restored = await async_client.restore_history_revision(chat_id, 1, if_match=second)
+    assert (restored, restored.revision) == (first, 3)
+    assert (await async_client.get_history(chat_id)).content == "**user**: hi\n"
+
+    await async_client.prune_history_revisions(chat_id)
+    assert [r.revision for r in (await async_client.list_history_revisions(chat_id)).items] == [3]
+    with pytest.raises(HistoryRevisionNotFoundError):
+        await async_client.get_history_revision(chat_id, 2)
 
 
 async def _chunks(*parts: bytes) -> AsyncIterator[bytes]:

@@ -19,6 +19,7 @@ from chatstore_client import (
     Client,
     FileTooLargeError,
     History,
+    HistoryRevisionNotFoundError,
     HistoryTooLargeError,
     InvalidAttachmentNameError,
     InvalidHistoryEncodingError,
@@ -27,6 +28,7 @@ from chatstore_client import (
     PreconditionFailedError,
     RangeNotSatisfiableError,
     ReservedAttachmentNameError,
+    RevisionSource,
     SandboxAlreadyActiveError,
     SandboxSessionNotFoundError,
     Upload,
@@ -229,6 +231,132 @@ def test_history_that_is_not_utf8_raises_invalid_history_encoding(
 ) -> None:
     with pytest.raises(InvalidHistoryEncodingError):
         client.put_history(chat.chat_id, b"\xff\xfe")
+
+
+# History revisions
+
+
+def test_each_write_returns_its_etag_and_the_revision_it_made(client: Client, chat: Chat) -> None:
+    put = client.put_history(chat.chat_id, "# Trip\n")
+    appended = client.append_history(chat.chat_id, "**user**: Zürich?\n", if_match=put)
+    unchanged = client.append_history(chat.chat_id, b"")
+
+    assert (put.revision, appended.revision, unchanged.revision) == (1, 2, 2)
+    assert unchanged == appended
+    assert client.get_history(chat.chat_id).etag == appended
+    assert isinstance(appended, str)
+    assert type(appended.etag) is str
+
+
+def test_revisions_list_newest_first_with_their_sources(client: Client, chat: Chat) -> None:
+    put = client.put_history(chat.chat_id, "a")
+    appended = client.append_history(chat.chat_id, "bc")
+    empty = client.get_history_revision(chat.chat_id, 0)
+
+    page = client.list_history_revisions(chat.chat_id)
+
+    assert [(r.revision, r.source, r.size_bytes) for r in page.items] == [
+        (2, RevisionSource.APPEND, 3),
+        (1, RevisionSource.PUT, 1),
+        (0, RevisionSource.CREATE, 0),
+    ]
+    assert [r.etag for r in page.items] == [appended, put, empty.etag]
+    assert page.next_cursor is None
+    assert page.items[0].created_at >= page.items[2].created_at >= chat.created_at
+
+
+def test_revisions_page_with_limit_and_cursor_and_iterate_every_page(
+    client: Client, chat: Chat, service: Service
+) -> None:
+    for turn in range(4):
+        client.append_history(chat.chat_id, f"turn {turn}\n")
+    sent_before = len(service.sent)
+
+    walked = list(client.iter_history_revisions(chat.chat_id, page_size=2))
+    walk_requests = len(service.sent) - sent_before
+    first = client.list_history_revisions(chat.chat_id, limit=3)
+    second = client.list_history_revisions(chat.chat_id, cursor=first.next_cursor)
+
+    assert [r.revision for r in walked] == [4, 3, 2, 1, 0]
+    assert walk_requests == 3
+    assert first.items + second.items == walked
+    assert second.next_cursor is None
+
+
+def test_a_revision_reads_back_as_the_history_did(client: Client, chat: Chat) -> None:
+    empty = client.get_history(chat.chat_id)
+    first = client.put_history(chat.chat_id, "# first\n")
+    client.put_history(chat.chat_id, "# second\n")
+
+    assert client.get_history_revision(chat.chat_id, first.revision) == History("# first\n", first)
+    assert client.get_history_revision(chat.chat_id, 1, if_none_match=first) == NotModified(first)
+    assert client.get_history_revision(chat.chat_id, 0) == empty
+
+
+def test_restore_makes_the_old_content_current_as_a_new_revision(
+    client: Client, chat: Chat
+) -> None:
+    first = client.put_history(chat.chat_id, "# first\n")
+    second = client.put_history(chat.chat_id, "# second\n")
+
+    with pytest.raises(PreconditionFailedError):
+        client.restore_history_revision(chat.chat_id, first.revision, if_match=first)
+    restored = client.restore_history_revision(chat.chat_id, first.revision, if_match=second)
+
+    assert restored == first
+    assert restored.revision == 3
+    assert client.get_history(chat.chat_id) == History("# first\n", restored)
+    newest = client.list_history_revisions(chat.chat_id, limit=1).items[0]
+    assert (newest.revision, newest.source, newest.etag) == (3, RevisionSource.RESTORE, first)
+
+
+@pytest.mark.parametrize(
+    "revision", [pytest.param(7, id="never-made"), pytest.param(1, id="pruned")]
+)
+def test_a_revision_never_made_or_pruned_raises_history_revision_not_found(
+    client: Client, chat: Chat, revision: int
+) -> None:
+    client.put_history(chat.chat_id, "a")
+    client.put_history(chat.chat_id, "b")
+    client.prune_history_revisions(chat.chat_id)
+
+    with pytest.raises(HistoryRevisionNotFoundError) as raised:
+        client.get_history_revision(chat.chat_id, revision)
+    with pytest.raises(HistoryRevisionNotFoundError):
+        client.restore_history_revision(chat.chat_id, revision)
+
+    assert (raised.value.status, raised.value.code) == (404, "history_revision_not_found")
+    assert client.get_history(chat.chat_id).content == "b"
+
+
+def test_a_negative_revision_raises_validation_error(client: Client, chat: Chat) -> None:
+    with pytest.raises(ValidationError):
+        client.get_history_revision(chat.chat_id, -1)
+
+
+def test_prune_keeps_the_current_revision_and_frees_revision_bytes(
+    client: Client, chat: Chat
+) -> None:
+    client.put_history(chat.chat_id, "x" * 100)
+    current = client.put_history(chat.chat_id, "y")
+    assert client.get_workspace_usage().revision_bytes > 0
+
+    client.prune_history_revisions(chat.chat_id)
+
+    (kept,) = client.list_history_revisions(chat.chat_id).items
+    assert (kept.revision, kept.etag) == (current.revision, current)
+    assert client.get_workspace_usage().revision_bytes == 0
+    assert client.append_history(chat.chat_id, "z").revision == current.revision + 1
+
+
+def test_revisions_of_another_users_chat_answer_as_missing(client: Client, chat: Chat) -> None:
+    other = client.with_options(user_id=uuid4())
+    other.ensure_workspace()
+
+    with pytest.raises(ChatNotFoundError):
+        other.list_history_revisions(chat.chat_id)
+    with pytest.raises(ChatNotFoundError):
+        other.prune_history_revisions(chat.chat_id)
 
 
 # Files

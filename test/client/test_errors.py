@@ -44,6 +44,7 @@ CONTRACT_CODES = [
     (404, "chat_not_found"),
     (404, "chat_file_not_found"),
     (404, "sandbox_session_not_found"),
+    (404, "history_revision_not_found"),
     (404, "not_found"),
     (405, "method_not_allowed"),
     (409, "chat_has_active_sandbox"),
@@ -109,7 +110,7 @@ def test_a_problem_raises_the_class_of_its_code(status: int, code: str) -> None:
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
-        pytest.param(problem(404, "history_revision_not_found"), NotFoundError, id="unknown-code"),
+        pytest.param(problem(404, "a_code_of_a_newer_service"), NotFoundError, id="unknown-code"),
         pytest.param(problem(500, "chat_not_found"), ERROR_OF_STATUS[500], id="code-off-status"),
         pytest.param(problem(418, "teapot"), APIStatusError, id="unknown-status"),
         pytest.param(
@@ -150,6 +151,22 @@ def test_a_success_that_does_not_parse_raises_api_response_error() -> None:
         client.get_workspace()
 
     assert raised.value.response is answer
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"ETag": '"e"'}, id="no-revision"),
+        pytest.param({"ETag": '"e"', "X-History-Revision": "-1"}, id="not-a-revision"),
+        pytest.param({"X-History-Revision": "3"}, id="no-etag"),
+    ],
+)
+def test_a_history_write_answer_without_etag_and_revision_raises_api_response_error(
+    headers: dict[str, str],
+) -> None:
+    answer = httpx.Response(204, headers=headers)
+    with answering(answer) as client, pytest.raises(APIResponseError):
+        client.put_history(uuid4(), "# history")
 
 
 # Answers of the real service to requests the client never makes

@@ -1,12 +1,23 @@
-"""The resource models: timestamps as aware datetimes, unknown fields ignored, pages typed."""
+"""The resource models: timestamps as aware datetimes, unknown fields and enum values
+tolerated, pages typed; what a history write returns."""
 
+import copy
+import pickle
 from datetime import UTC, datetime
 from uuid import UUID
 
 import pydantic
 import pytest
 
-from chatstore_client import Chat, ChatFile, Page, WorkspaceUsage
+from chatstore_client import (
+    Chat,
+    ChatFile,
+    HistoryRevision,
+    HistoryWritten,
+    Page,
+    RevisionSource,
+    WorkspaceUsage,
+)
 
 CHAT = {
     "chat_id": "3f0c9a52-6d0e-4a8e-9d1b-2b1a4a7d5e10",
@@ -64,3 +75,56 @@ def test_workspace_usage_reads_its_revision_bytes_beside_its_used_bytes() -> Non
     )
 
     assert (usage.used_bytes, usage.revision_bytes, usage.quota_bytes) == (1005, 40, 4096)
+
+
+REVISION = {
+    "revision": 2,
+    "etag": '"ab"',
+    "size_bytes": 12,
+    "source": "append",
+    "created_at": "2026-04-01T12:00:00Z",
+}
+
+
+@pytest.mark.parametrize("source", list(RevisionSource), ids=str)
+def test_a_revision_source_the_client_knows_parses_as_its_enum(source: RevisionSource) -> None:
+    revision = HistoryRevision.model_validate({**REVISION, "source": source.value})
+
+    assert revision.source is source
+
+
+def test_a_revision_source_a_newer_service_adds_parses_as_its_string() -> None:
+    page = Page[HistoryRevision].model_validate(
+        {"items": [{**REVISION, "source": "merge"}, REVISION], "next_cursor": None}
+    )
+
+    newer, known = page.items
+    assert newer.source == "merge"
+    assert not isinstance(newer.source, RevisionSource)
+    assert known.source is RevisionSource.APPEND
+
+
+def test_a_revision_source_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        HistoryRevision.model_validate({**REVISION, "source": 3})
+
+
+def test_a_history_write_is_its_etag_and_carries_its_revision() -> None:
+    written = HistoryWritten('"ab"', 3)
+
+    assert written == '"ab"'
+    assert written.etag == '"ab"'
+    assert type(written.etag) is str
+    assert written.revision == 3
+    assert repr(written) == "HistoryWritten('\"ab\"', revision=3)"
+
+
+def test_a_history_write_is_immutable_and_survives_copy_and_pickle() -> None:
+    written = HistoryWritten('"ab"', 3)
+
+    with pytest.raises(AttributeError):
+        written.revision = 4  # type: ignore[misc]  # mypy refuses it too
+
+    for again in (copy.copy(written), pickle.loads(pickle.dumps(written))):
+        assert isinstance(again, HistoryWritten)
+        assert (again, again.revision) == ('"ab"', 3)

@@ -17,7 +17,15 @@ _EXAMPLE = re.compile(
     r"<!-- client-example: (?P<name>[\w-]+) -->\n```python\n(?P<code>.*?)```", re.S
 )
 EXPECTED_OUTPUT = {
-    "sync": ["412 precondition_failed", "bytes 0-13/37 b'train,departs\\n'", "Übersicht.png"],
+    "sync": [
+        "412 precondition_failed",
+        "appended as revision 3",
+        "3 append",
+        "0 create 0",
+        "restored as revision 4",
+        "bytes 0-13/37 b'train,departs\\n'",
+        "Übersicht.png",
+    ],
     "async": ["b'streamed as it is made\\n'"],
 }
 

@@ -72,6 +72,11 @@ def unavailable() -> httpx.Response:
     return httpx.Response(503, json=UNAVAILABLE)
 
 
+def written(revision: int = 1) -> httpx.Response:
+    """A history write's answer: its ETag and the revision it made."""
+    return httpx.Response(204, headers={"ETag": '"e"', "X-History-Revision": str(revision)})
+
+
 def ok(body: object = WORKSPACE, status: int = 200, **headers: str) -> httpx.Response:
     return httpx.Response(status, json=body, headers=headers)
 
@@ -150,6 +155,31 @@ def test_an_upload_is_never_retried(kind: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda client: client.append_history(CHAT_ID, "# turn\n"), id="append"),
+        pytest.param(lambda client: client.restore_history_revision(CHAT_ID, 1), id="restore"),
+    ],
+)
+def test_history_changes_that_are_not_idempotent_are_never_retried(kind: str, call: Call) -> None:
+    script = Scripted(unavailable(), written())
+
+    with pytest.raises(ServiceUnavailableError):
+        run(kind, script, call)
+
+    assert [request.method for request in script.requests] == ["POST"]
+
+
+def test_a_prune_of_revisions_answered_503_is_retried(kind: str) -> None:
+    script = Scripted(unavailable(), httpx.Response(204))
+
+    run(kind, script, lambda client: client.prune_history_revisions(CHAT_ID))
+
+    assert [request.method for request in script.requests] == ["DELETE", "DELETE"]
+    assert script.requests[0].url.path == f"/v1/chats/{CHAT_ID}/history/revisions"
+
+
+@pytest.mark.parametrize(
     "make_body",
     [
         pytest.param(lambda: b"# history", id="bytes"),
@@ -161,16 +191,16 @@ def test_an_upload_is_never_retried(kind: str) -> None:
 def test_a_put_with_a_body_that_can_be_sent_again_is_retried_whole(
     kind: str, make_body: Callable[[], Any]
 ) -> None:
-    script = Scripted(unavailable(), httpx.Response(204, headers={"ETag": '"e"'}))
+    script = Scripted(unavailable(), written())
 
     etag = run(kind, script, lambda client: client.put_history(CHAT_ID, make_body()))
 
-    assert etag == '"e"'
+    assert (etag, etag.revision) == ('"e"', 1)
     assert script.bodies == [b"# history", b"# history"]
 
 
 def test_a_put_with_a_one_shot_body_is_not_retried(kind: str) -> None:
-    script = Scripted(unavailable(), httpx.Response(204, headers={"ETag": '"e"'}))
+    script = Scripted(unavailable(), written())
 
     def one_shot() -> Iterator[bytes]:
         yield b"# history"

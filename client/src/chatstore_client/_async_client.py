@@ -37,6 +37,8 @@ from chatstore_client.models import (
     ChatFile,
     DownloadInfo,
     History,
+    HistoryRevision,
+    HistoryWritten,
     NotModified,
     Page,
     SandboxSession,
@@ -203,9 +205,9 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         *,
         if_match: str | None = None,
         **options: Unpack[RequestOptions],
-    ) -> str:
-        """Replace the history; returns its new ETag (see `Client.put_history`); `content`
-        may also be an async iterable of bytes."""
+    ) -> HistoryWritten:
+        """Replace the history; returns its new ETag and revision (see
+        `Client.put_history`); `content` may also be an async iterable of bytes."""
         return await self._call(api.put_history(chat_id, content, if_match), options)
 
     async def append_history(
@@ -215,10 +217,77 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         *,
         if_match: str | None = None,
         **options: Unpack[RequestOptions],
-    ) -> str:
-        """Add `content` to the end of the history; returns its new ETag (see
+    ) -> HistoryWritten:
+        """Add `content` to the end of the history; returns its new ETag and revision (see
         `Client.append_history`); `content` may also be an async iterable of bytes."""
         return await self._call(api.append_history(chat_id, content, if_match), options)
+
+    # History revisions
+
+    async def list_history_revisions(
+        self,
+        chat_id: Id,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Page[HistoryRevision]:
+        """One page of the chat's history revisions, newest first."""
+        return await self._call(api.list_history_revisions(chat_id, limit, cursor), options)
+
+    def iter_history_revisions(
+        self, chat_id: Id, *, page_size: int | None = None, **options: Unpack[RequestOptions]
+    ) -> AsyncIterator[HistoryRevision]:
+        """Every kept revision, newest first, fetching page after page as the loop goes."""
+        return _walk(
+            lambda cursor: self.list_history_revisions(
+                chat_id, limit=page_size, cursor=cursor, **options
+            )
+        )
+
+    @overload
+    async def get_history_revision(
+        self,
+        chat_id: Id,
+        revision: int,
+        *,
+        if_none_match: None = None,
+        **options: Unpack[RequestOptions],
+    ) -> History: ...
+
+    @overload
+    async def get_history_revision(
+        self, chat_id: Id, revision: int, *, if_none_match: str, **options: Unpack[RequestOptions]
+    ) -> History | NotModified: ...
+
+    async def get_history_revision(
+        self,
+        chat_id: Id,
+        revision: int,
+        *,
+        if_none_match: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> History | NotModified:
+        """That revision's content and ETag (see `Client.get_history_revision`)."""
+        call = api.get_history_revision(chat_id, revision, if_none_match)
+        return await self._call(call, options)
+
+    async def restore_history_revision(
+        self,
+        chat_id: Id,
+        revision: int,
+        *,
+        if_match: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> HistoryWritten:
+        """Make that revision's content the current history, as a new revision; never
+        retried (see `Client.restore_history_revision`)."""
+        call = api.restore_history_revision(chat_id, revision, if_match)
+        return await self._call(call, options)
+
+    async def prune_history_revisions(self, chat_id: Id, **options: Unpack[RequestOptions]) -> None:
+        """Forget every revision but the current one (see `Client.prune_history_revisions`)."""
+        await self._call(api.prune_history_revisions(chat_id), options)
 
     # Files
 

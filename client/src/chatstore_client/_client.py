@@ -33,6 +33,8 @@ from chatstore_client.models import (
     ChatFile,
     DownloadInfo,
     History,
+    HistoryRevision,
+    HistoryWritten,
     NotModified,
     Page,
     SandboxSession,
@@ -208,8 +210,9 @@ class Client(BaseClient[httpx.Client]):
         *,
         if_match: str | None = None,
         **options: Unpack[RequestOptions],
-    ) -> str:
-        """Replace the history; returns its new ETag. `content` is text (sent as UTF-8),
+    ) -> HistoryWritten:
+        """Replace the history; returns its new ETag, which also carries the number of the
+        revision this made (`HistoryWritten.revision`). `content` is text (sent as UTF-8),
         bytes, a path, a binary file or an iterable of bytes (the last three streamed).
         With `if_match`, a changed history raises `PreconditionFailedError`."""
         return self._call(api.put_history(chat_id, content, if_match), options)
@@ -221,12 +224,82 @@ class Client(BaseClient[httpx.Client]):
         *,
         if_match: str | None = None,
         **options: Unpack[RequestOptions],
-    ) -> str:
+    ) -> HistoryWritten:
         """Add `content` to the end of the history (a chat's next turn); returns its new
-        ETag. `content` as for `put_history`. Appends are never retried: a retry after a
-        lost answer could add the turn twice. With `if_match`, a changed history raises
-        `PreconditionFailedError`."""
+        ETag and revision, as `put_history` does (an empty `content` changes nothing and
+        returns the current ones). `content` as for `put_history`. Appends are never
+        retried: a retry after a lost answer could add the turn twice. With `if_match`, a
+        changed history raises `PreconditionFailedError`."""
         return self._call(api.append_history(chat_id, content, if_match), options)
+
+    # History revisions
+
+    def list_history_revisions(
+        self,
+        chat_id: Id,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Page[HistoryRevision]:
+        """One page of the revisions the service keeps of the chat's history, newest first."""
+        return self._call(api.list_history_revisions(chat_id, limit, cursor), options)
+
+    def iter_history_revisions(
+        self, chat_id: Id, *, page_size: int | None = None, **options: Unpack[RequestOptions]
+    ) -> Iterator[HistoryRevision]:
+        """Every kept revision, newest first, fetching page after page as the loop goes."""
+        return _walk(
+            lambda cursor: self.list_history_revisions(
+                chat_id, limit=page_size, cursor=cursor, **options
+            )
+        )
+
+    @overload
+    def get_history_revision(
+        self,
+        chat_id: Id,
+        revision: int,
+        *,
+        if_none_match: None = None,
+        **options: Unpack[RequestOptions],
+    ) -> History: ...
+
+    @overload
+    def get_history_revision(
+        self, chat_id: Id, revision: int, *, if_none_match: str, **options: Unpack[RequestOptions]
+    ) -> History | NotModified: ...
+
+    def get_history_revision(
+        self,
+        chat_id: Id,
+        revision: int,
+        *,
+        if_none_match: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> History | NotModified:
+        """That revision's content and ETag, as `get_history` answers the current one. A
+        revision never made or pruned raises `HistoryRevisionNotFoundError`."""
+        return self._call(api.get_history_revision(chat_id, revision, if_none_match), options)
+
+    def restore_history_revision(
+        self,
+        chat_id: Id,
+        revision: int,
+        *,
+        if_match: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> HistoryWritten:
+        """Make that revision's content the current history, as a new revision (source
+        `restore`); returns its ETag and revision. Never retried: a retry after a lost
+        answer would restore twice. With `if_match`, a changed history raises
+        `PreconditionFailedError`."""
+        return self._call(api.restore_history_revision(chat_id, revision, if_match), options)
+
+    def prune_history_revisions(self, chat_id: Id, **options: Unpack[RequestOptions]) -> None:
+        """Forget every revision but the current one, freeing what they kept
+        (`WorkspaceUsage.revision_bytes`)."""
+        self._call(api.prune_history_revisions(chat_id), options)
 
     # Files
 

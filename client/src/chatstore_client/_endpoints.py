@@ -1,6 +1,7 @@
 """Every endpoint of the contract as a `Call`: its method, path, body and how its answer is
 read. Both clients send these; neither knows a path or a status of its own."""
 
+import re
 from collections.abc import Iterable
 from urllib.parse import quote
 from uuid import UUID
@@ -14,6 +15,8 @@ from chatstore_client.models import (
     Chat,
     ChatFile,
     History,
+    HistoryRevision,
+    HistoryWritten,
     ItemList,
     NotModified,
     Page,
@@ -29,6 +32,7 @@ Id = UUID | str
 HistoryContent = str | Content
 
 _MARKDOWN = "text/markdown; charset=utf-8"
+_REVISION_NUMBER = re.compile(r"[0-9]+")
 
 
 def _segment(value: Id) -> str:
@@ -111,31 +115,78 @@ def _history(response: httpx.Response) -> History | NotModified:
     return History(text, _etag(response))
 
 
+def _if(header: str, etag: str | None) -> dict[str, str]:
+    return {} if etag is None else {header: etag}
+
+
+def _written(response: httpx.Response) -> HistoryWritten:
+    revision = response.headers.get("x-history-revision")
+    if revision is None or _REVISION_NUMBER.fullmatch(revision) is None:
+        raise APIResponseError("the answer carries no X-History-Revision", response=response)
+    return HistoryWritten(_etag(response), int(revision))
+
+
 def get_history(chat_id: Id, if_none_match: str | None) -> Call[History | NotModified]:
-    headers = {} if if_none_match is None else {"If-None-Match": if_none_match}
+    headers = _if("If-None-Match", if_none_match)
     return Call("GET", f"{_chat(chat_id)}/history", _history, headers=headers)
 
 
-def put_history(chat_id: Id, content: HistoryContent, if_match: str | None) -> Call[str]:
+def put_history(chat_id: Id, content: HistoryContent, if_match: str | None) -> Call[HistoryWritten]:
     return _history_write("PUT", chat_id, content, if_match)
 
 
-def append_history(chat_id: Id, content: HistoryContent, if_match: str | None) -> Call[str]:
+def append_history(
+    chat_id: Id, content: HistoryContent, if_match: str | None
+) -> Call[HistoryWritten]:
     return _history_write("POST", chat_id, content, if_match)
 
 
 def _history_write(
     method: str, chat_id: Id, content: HistoryContent, if_match: str | None
-) -> Call[str]:
-    headers = {"Content-Type": _MARKDOWN}
-    if if_match is not None:
-        headers["If-Match"] = if_match
+) -> Call[HistoryWritten]:
+    headers = {"Content-Type": _MARKDOWN, **_if("If-Match", if_match)}
     path = f"{_chat(chat_id)}/history"
     if isinstance(content, str):
-        return Call(method, path, _etag, headers=headers, content=content.encode("utf-8"))
+        return Call(method, path, _written, headers=headers, content=content.encode("utf-8"))
     if isinstance(content, bytes):
-        return Call(method, path, _etag, headers=headers, content=content)
-    return Call(method, path, _etag, headers=headers, body=source_of(content))
+        return Call(method, path, _written, headers=headers, content=content)
+    return Call(method, path, _written, headers=headers, body=source_of(content))
+
+
+# History revisions
+
+
+def _revisions(chat_id: Id) -> str:
+    return f"{_chat(chat_id)}/history/revisions"
+
+
+def _revision(chat_id: Id, revision: int) -> str:
+    return f"{_revisions(chat_id)}/{_segment(str(revision))}"
+
+
+def list_history_revisions(
+    chat_id: Id, limit: int | None, cursor: str | None
+) -> Call[Page[HistoryRevision]]:
+    params = _page_params(limit, cursor)
+    return Call("GET", _revisions(chat_id), parse_model(Page[HistoryRevision]), params=params)
+
+
+def get_history_revision(
+    chat_id: Id, revision: int, if_none_match: str | None
+) -> Call[History | NotModified]:
+    headers = _if("If-None-Match", if_none_match)
+    return Call("GET", _revision(chat_id, revision), _history, headers=headers)
+
+
+def restore_history_revision(
+    chat_id: Id, revision: int, if_match: str | None
+) -> Call[HistoryWritten]:
+    path = f"{_revision(chat_id, revision)}/restore"
+    return Call("POST", path, _written, headers=_if("If-Match", if_match))
+
+
+def prune_history_revisions(chat_id: Id) -> Call[None]:
+    return Call("DELETE", _revisions(chat_id), _no_content)
 
 
 # Files

@@ -95,6 +95,10 @@ class SandboxSessionNotFoundError(NotFoundError):
     """No such (active) sandbox session in that chat."""
 
 
+class HistoryRevisionNotFoundError(NotFoundError):
+    """No such revision of that chat's history: never made, or pruned."""
+
+
 class MethodNotAllowedError(APIStatusError):
     """405 `method_not_allowed`: the route exists, not with this method."""
 
@@ -221,6 +225,7 @@ ERROR_OF_CODE: dict[str, type[APIStatusError]] = {
     "chat_not_found": ChatNotFoundError,
     "chat_file_not_found": ChatFileNotFoundError,
     "sandbox_session_not_found": SandboxSessionNotFoundError,
+    "history_revision_not_found": HistoryRevisionNotFoundError,
     "method_not_allowed": MethodNotAllowedError,
     "chat_has_active_sandbox": ChatHasActiveSandboxError,
     "sandbox_already_active": SandboxAlreadyActiveError,

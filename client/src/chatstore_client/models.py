@@ -1,14 +1,16 @@
 """The resources of the HTTP contract, and what history and download calls return.
 
-Models ignore fields they do not know, so a newer service's answers still parse.
+Models ignore fields they do not know, and take values of an enum they do not know as
+plain strings, so a newer service's answers still parse.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from enum import StrEnum
+from typing import Annotated, Generic, Self, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 
 class _Resource(BaseModel):
@@ -54,6 +56,40 @@ class SandboxSession(_Resource):
     expires_at: datetime
 
 
+class RevisionSource(StrEnum):
+    """The change of a chat's history that made a revision."""
+
+    CREATE = "create"
+    PUT = "put"
+    APPEND = "append"
+    RESTORE = "restore"
+    FORK = "fork"
+    IMPORT = "import"
+    SANDBOX = "sandbox"
+
+
+def _known_source(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        return RevisionSource(value)
+    except ValueError:
+        return value
+
+
+class HistoryRevision(_Resource):
+    """One version of a chat's history: `revision` counts from 0 (the empty history a chat
+    starts with) per chat; `etag` is the history ETag it had. `source` is a
+    `RevisionSource`, or the plain string of a source a newer service added (a
+    `RevisionSource` is a string too, so `source == "put"` reads either)."""
+
+    revision: int
+    etag: str
+    size_bytes: int
+    source: Annotated[RevisionSource | str, BeforeValidator(_known_source)]
+    created_at: datetime
+
+
 T = TypeVar("T")
 
 
@@ -76,6 +112,40 @@ class History:
 
     content: str
     etag: str
+
+
+class HistoryWritten(str):
+    """The answer to a change of the history (put, append, restore): its new ETag, which is
+    this string itself, and `revision`, the number of the revision the change made.
+
+    Being the ETag, it goes as is into `if_match=` and compares equal to the ETag string
+    (two of them are equal when they name the same content, whatever their revisions).
+    """
+
+    _revision: int
+
+    def __new__(cls, etag: str, revision: int) -> Self:
+        written = super().__new__(cls, etag)
+        object.__setattr__(written, "_revision", revision)
+        return written
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    @property
+    def revision(self) -> int:
+        return self._revision
+
+    @property
+    def etag(self) -> str:
+        """The ETag as a plain `str`."""
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str.__repr__(self)}, revision={self.revision})"
+
+    def __reduce__(self) -> tuple[type[Self], tuple[str, int]]:
+        return type(self), (str(self), self.revision)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from chatstore_client import (
     ChatNotFoundError,
     Client,
     FileTooLargeError,
+    ForkedFrom,
     History,
     HistoryRevisionNotFoundError,
     HistoryTooLargeError,
@@ -246,6 +247,25 @@ def test_each_write_returns_its_etag_and_the_revision_it_made(client: Client, ch
     assert client.get_history(chat.chat_id).etag == appended
     assert isinstance(appended, str)
     assert type(appended.etag) is str
+
+
+def test_a_fork_is_a_new_chat_naming_its_source(client: Client, chat: Chat) -> None:
+    client.put_history(chat.chat_id, "# one\n")
+    client.append_history(chat.chat_id, "two\n")
+    client.upload_file(chat.chat_id, Upload(b"notes", name="notes.txt"))
+
+    whole = client.fork_chat(chat.chat_id)
+    early = client.fork_chat(chat.chat_id, revision=1, attachments=False)
+
+    assert whole.forked_from == ForkedFrom(chat_id=chat.chat_id, revision=2)
+    assert early.forked_from == ForkedFrom(chat_id=chat.chat_id, revision=1)
+    assert client.get_history(whole.chat_id).content == "# one\ntwo\n"
+    assert client.get_history(early.chat_id).content == "# one\n"
+    assert [file.name for file in client.list_files(whole.chat_id).items] == ["notes.txt"]
+    assert client.list_files(early.chat_id).items == []
+    assert client.get_chat(chat.chat_id).forked_from is None
+    with pytest.raises(HistoryRevisionNotFoundError):
+        client.fork_chat(chat.chat_id, revision=9)
 
 
 def test_revisions_list_newest_first_with_their_sources(client: Client, chat: Chat) -> None:

@@ -180,6 +180,19 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     async def delete_chat(self, chat_id: Id, **options: Unpack[RequestOptions]) -> None:
         await self._call(api.delete_chat(chat_id), options)
 
+    async def fork_chat(
+        self,
+        chat_id: Id,
+        *,
+        revision: int | None = None,
+        attachments: bool = True,
+        **options: Unpack[RequestOptions],
+    ) -> Chat:
+        """A new chat from a revision of this one's history (the current one by default),
+        with a copy of its attachments unless `attachments` is False. Never retried: a
+        retry could fork twice."""
+        return await self._call(api.fork_chat(chat_id, revision, attachments), options)
+
     # History
 
     @overload

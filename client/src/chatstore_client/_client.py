@@ -185,6 +185,19 @@ class Client(BaseClient[httpx.Client]):
     def delete_chat(self, chat_id: Id, **options: Unpack[RequestOptions]) -> None:
         self._call(api.delete_chat(chat_id), options)
 
+    def fork_chat(
+        self,
+        chat_id: Id,
+        *,
+        revision: int | None = None,
+        attachments: bool = True,
+        **options: Unpack[RequestOptions],
+    ) -> Chat:
+        """A new chat from a revision of this one's history (the current one by default),
+        with a copy of its attachments unless `attachments` is False. Never retried: a
+        retry could fork twice."""
+        return self._call(api.fork_chat(chat_id, revision, attachments), options)
+
     # History
 
     @overload

@@ -102,6 +102,16 @@ def delete_chat(chat_id: Id) -> Call[None]:
     return Call("DELETE", _chat(chat_id), _no_content)
 
 
+def fork_chat(chat_id: Id, revision: int | None, attachments: bool) -> Call[Chat]:
+    fields: dict[str, object] = {"attachments": attachments}
+    if revision is not None:
+        fields["revision"] = revision
+    content, headers = json_body(fields)
+    return Call(
+        "POST", f"{_chat(chat_id)}/fork", parse_model(Chat), headers=headers, content=content
+    )
+
+
 # History
 
 

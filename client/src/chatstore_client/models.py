@@ -33,10 +33,18 @@ class WorkspaceUsage(_Resource):
     quota_bytes: int
 
 
+class ForkedFrom(_Resource):
+    """The chat, and the revision of its history, a chat was forked from."""
+
+    chat_id: UUID
+    revision: int
+
+
 class Chat(_Resource):
     chat_id: UUID
     workspace_id: UUID
     created_at: datetime
+    forked_from: ForkedFrom | None = None
 
 
 class ChatFile(_Resource):

@@ -17,6 +17,7 @@ from test.e2e.client import (
     REQUEST_TIMEOUT_SECONDS,
     assert_no_leftovers,
     assert_records_bytes_and_usage_agree,
+    assert_revisions_agree,
     chats_dir,
     client,
     json_of,
@@ -98,6 +99,8 @@ def test_history_is_one_complete_version_after_a_kill_during_large_puts(
         assert history.content in [b"", *HISTORY_BODIES]
         assert history.headers["etag"] == f'"{sha256(history.content)}"'
         assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
+        kept = assert_revisions_agree(http, headers, tmp_path, workspace_id, chat_id)
+        assert set(kept.values()) <= {b"", *HISTORY_BODIES}
         assert_nothing_left_to_settle(tmp_path)
 
 
@@ -113,7 +116,7 @@ def test_history_holds_whole_appends_only_after_a_kill_during_appends(
 ) -> None:
     """Three writers append at once; the kill comes while they do. After a restart the
     history is whole appends only, each once, every acknowledged one among them, in each
-    writer's order, and its ETag and usage agree with the disk."""
+    writer's order, and its ETag, usage and revisions agree with the disk."""
     acknowledged: list[bytes] = []
     with server_to_kill(tmp_path) as server, client(server) as http:
         headers, workspace_id, chat_id = new_user_with_chat(http)
@@ -144,6 +147,13 @@ def test_history_holds_whole_appends_only_after_a_kill_during_appends(
             mine = [line for line in lines if line.startswith(f"writer {writer} ".encode())]
             assert mine == [turn(writer, number) for number in range(len(mine))]
         assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
+        # Every kept revision is a prefix of the history made of whole appends: none of
+        # those the kill cut back is left, and appends keep nothing beside the history.
+        kept = assert_revisions_agree(http, headers, tmp_path, workspace_id, chat_id)
+        for content in kept.values():
+            assert history.content.startswith(content)
+            assert len(content) % (64 * 1024) == 0
+        assert json_of(http.get("/v1/workspace/usage", headers=headers))["revision_bytes"] == 0
         assert_nothing_left_to_settle(tmp_path)
 
 

@@ -248,7 +248,7 @@ def race_appends_with_prune(servers: Sequence[RunningServer], data_dir: Path, li
     assert_chat_holds(servers, data_dir, chat, contents, limit, pruned=True)
 
 
-def race_appends_with_delete(servers: Sequence[RunningServer], data_dir: Path) -> None:
+def race_appends_with_delete(servers: Sequence[RunningServer], data_dir: Path) -> RacedChat:
     """The deleting lane appends twice first, so the chat has grown when it goes. In every
     lane the appends land (204, numbered in order) until the delete, then find no chat."""
     chat = started_chat(servers[0])
@@ -264,3 +264,4 @@ def race_appends_with_delete(servers: Sequence[RunningServer], data_dir: Path) -
     assert [answer.status_code for answer in answers[1]] == [204] * 3
     assert_one_serial_order(lanes, answers)
     assert_chat_gone(servers, data_dir, chat)
+    return chat

@@ -4,7 +4,10 @@ and `revision_bytes` agreeing with the disk (`test.e2e.revision_races`). The ser
 few revisions, so the races also prune old ones, and drop the runs they kept, as they go;
 the same races across two processes are in test_two_processes.py."""
 
+import contextlib
+import sqlite3
 from collections.abc import Iterator
+from uuid import UUID
 
 import pytest
 
@@ -41,4 +44,9 @@ def test_appends_racing_a_prune_end_as_one_serial_order(server: RunningServer) -
 
 
 def test_appends_racing_the_chats_delete_leave_nothing_of_it(server: RunningServer) -> None:
-    race_appends_with_delete([server], server.data_dir)
+    chat = race_appends_with_delete([server], server.data_dir)
+    # No record of its revisions or usage is left in the store (the default SQLite file).
+    with contextlib.closing(sqlite3.connect(server.data_dir / "metadata.db")) as store:
+        for table in ("history_revisions", "chat_usage"):
+            query = f"SELECT COUNT(*) FROM {table} WHERE chat_id = ?"
+            assert store.execute(query, (UUID(chat.chat_id).bytes,)).fetchone() == (0,), table

@@ -153,32 +153,39 @@ def test_a_kill_mid_replace_leaves_the_chat_before_or_after_it_whole(
     assert (revisions_dir(data_dir, workspace_id, chat_id) / "1.md").read_bytes() == BEFORE[3]
 
 
-SAME_CONTENT_LOSES_RUN = (
-    "settling takes the PUT as landed (the history on disk is its content) but finds the "
-    "run it was about to keep missing (the link never made), so it forgets revisions 4 and 5"
+SAME_CONTENT_LOSES_RUN = pytest.mark.xfail(
+    strict=True,
+    reason="settling takes the change as landed (the history on disk is its content) but "
+    "finds the run it was about to keep missing (the link never made), so it forgets "
+    "revisions 4 and 5",
 )
 
 
 @pytest.mark.parametrize(
-    "instant",
+    ("kind", "instant"),
     [
-        pytest.param(LINK, marks=pytest.mark.xfail(strict=True, reason=SAME_CONTENT_LOSES_RUN)),
-        RENAME,
+        pytest.param("put", LINK, marks=SAME_CONTENT_LOSES_RUN),
+        pytest.param("restore", LINK, marks=SAME_CONTENT_LOSES_RUN),
+        ("put", RENAME),
     ],
 )
-def test_a_kill_mid_put_of_the_same_content_keeps_the_revisions_it_replaces(
-    tmp_path: Path, instant: str
+def test_a_kill_mid_change_to_the_same_content_keeps_the_revisions_it_replaces(
+    tmp_path: Path, kind: str, instant: str
 ) -> None:
-    """A PUT of the content the history already holds starts a run of its own, and keeps
-    run 4's bytes (the history) as 4.md for revisions 4 and 5. Killed before that link,
-    the history on disk is the PUT's content as much as the one before: settling may take
-    the PUT as landed or not, but either way revisions 4 and 5 stay readable."""
+    """A PUT of the content the history already holds, or a restore of the latest
+    revision, starts a run of its own and keeps run 4's bytes (the history) as 4.md for
+    revisions 4 and 5. Killed before that link, the history on disk is the change's
+    content as much as the one before: settling may take the change as landed or not, but
+    either way revisions 4 and 5 stay readable."""
     data_dir, control = tmp_path / "data", tmp_path / "control"
     control.mkdir()
     paused_server = ("-m", "test.e2e.pause_in_history_write", str(control), instant)
 
     def change(http: httpx.Client) -> object:
-        return http.put(f"/v1/chats/{chat_id}/history", headers=headers, content=BEFORE[5])
+        url = f"/v1/chats/{chat_id}/history"
+        if kind == "restore":
+            return http.post(f"{url}/revisions/5/restore", headers=headers)
+        return http.put(url, headers=headers, content=BEFORE[5])
 
     with server_to_kill(data_dir, command=paused_server) as server, client(server) as http:
         headers, workspace_id, chat_id = new_user_with_chat(http)

@@ -1,13 +1,16 @@
 """`python -m test.e2e.pause_in_history_write CONTROL INSTANT`: the real server (`python -m
 api`), which a test can stop at one chosen instant of a change that replaces the history
-(a PUT or a restore), after its revisions and usage were recorded (ADR 0022):
+(a PUT or a restore), or that prunes its revisions, after its revisions and usage were
+recorded (ADR 0022):
 
 - `link`: before the history it replaces is kept, by a hard link `history.md` ->
   `revisions/<ws>/<chat>/<run>.md` (made only when a kept revision still needs it);
 - `rename`: before the staged new history is renamed over `history.md` (the link, if
   any, made);
 - `unmark`: after that rename, when the chat's unsettled mark is about to go (the old
-  runs no revision needs any more are dropped by then).
+  runs no revision needs any more are dropped by then);
+- `drop`: before the first run file that no revision needs any more is removed, as a
+  prune (`DELETE .../history/revisions`) does once its records are written.
 
 Nothing of the service is patched: an audit hook (PEP 578) watches the "os.link",
 "os.rename" (which `os.replace` raises too) and "os.remove" events. Once the test has
@@ -26,7 +29,7 @@ from test.e2e.server import SERVE
 
 ARMED = "armed"
 PAUSED = "paused"
-LINK, RENAME, UNMARK = "link", "rename", "unmark"
+LINK, RENAME, UNMARK, DROP = "link", "rename", "unmark", "drop"
 _HISTORY = "history.md"
 _STAGING_TOKEN = re.compile(r"[0-9a-f]{32}\.tmp")
 _RUN_FILE = re.compile(r"(0|[1-9][0-9]*)\.md")
@@ -36,7 +39,7 @@ _EVENTS = frozenset({"os.link", "os.rename", "os.remove"})
 
 
 def pause_in_history_write(control: Path, instant: str) -> None:
-    if instant not in (LINK, RENAME, UNMARK):
+    if instant not in (LINK, RENAME, UNMARK, DROP):
         raise SystemExit(f"unknown instant {instant!r}")
     lock = threading.Lock()
     renamed = threading.Event()
@@ -51,6 +54,8 @@ def pause_in_history_write(control: Path, instant: str) -> None:
                 return False
             renamed.set()
             return instant == RENAME
+        if instant == DROP:
+            return _run_file(args[0])
         return instant == UNMARK and renamed.is_set() and bool(_MARK.fullmatch(str(args[0])))
 
     def hook(event: str, args: tuple[object, ...]) -> None:

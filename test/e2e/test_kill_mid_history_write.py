@@ -5,7 +5,8 @@ in, and after. The records went ahead of the bytes under the chat's mark (ADR 00
 after a restart the chat is as if the change had never started (the first two) or had
 finished (the last): the history whole, the change's revision listed exactly when its
 bytes landed, every revision readable and agreeing with its ETag, and `used_bytes` and
-`revision_bytes` what the disk holds, with no run file kept that nothing needs."""
+`revision_bytes` what the disk holds, with no run file kept that nothing needs. A prune
+killed before it removed the runs it freed is finished by settling."""
 
 import contextlib
 import os
@@ -29,7 +30,7 @@ from test.e2e.client import (
     revisions_dir,
     sha256,
 )
-from test.e2e.pause_in_history_write import ARMED, LINK, PAUSED, RENAME, UNMARK
+from test.e2e.pause_in_history_write import ARMED, DROP, LINK, PAUSED, RENAME, UNMARK
 from test.e2e.server import RunningServer, running_server, server_to_kill
 
 pytestmark = pytest.mark.e2e
@@ -151,6 +152,30 @@ def test_a_kill_mid_replace_leaves_the_chat_before_or_after_it_whole(
     assert_settled_as(data_dir, headers, workspace_id, chat_id, expected)
     assert kept_run.exists() == landed
     assert (revisions_dir(data_dir, workspace_id, chat_id) / "1.md").read_bytes() == BEFORE[3]
+
+
+def test_a_kill_mid_prune_leaves_only_the_current_revision_and_frees_its_runs(
+    tmp_path: Path,
+) -> None:
+    """The prune's records are written (every revision but 5 forgotten, revision_bytes 0)
+    and the kill comes before 1.md, which only revisions 1-3 needed, is removed: after a
+    restart settling removes it, and the chat agrees with the disk."""
+    data_dir, control = tmp_path / "data", tmp_path / "control"
+    control.mkdir()
+    paused_server = ("-m", "test.e2e.pause_in_history_write", str(control), DROP)
+
+    def prune(http: httpx.Client) -> object:
+        return http.delete(f"/v1/chats/{chat_id}/history/revisions", headers=headers)
+
+    with server_to_kill(data_dir, command=paused_server) as server, client(server) as http:
+        headers, workspace_id, chat_id = new_user_with_chat(http)
+        build_revisions(http, headers, chat_id)
+        kept_run = revisions_dir(data_dir, workspace_id, chat_id) / "1.md"
+        killed_mid_change(server, control, prune)
+        assert kept_run.exists()
+
+    assert_settled_as(data_dir, headers, workspace_id, chat_id, {5: BEFORE[5]})
+    assert not kept_run.exists()
 
 
 SAME_CONTENT_LOSES_RUN = pytest.mark.xfail(

@@ -1,7 +1,10 @@
 """HTTP helpers for the end-to-end tests: users, multipart bodies, racing requests, disk sums."""
 
 import hashlib
+import itertools
+import re
 import ssl
+import stat
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +20,9 @@ from test.e2e.server import RunningServer
 BOUNDARY = "chatstore-e2e-boundary"
 # Every request, and every wait for the racers to line up, gives up after this long.
 REQUEST_TIMEOUT_SECONDS = 30.0
+
+# A kept run's file: `revisions/<ws>/<chat>/<run>.md` (ADR 0022).
+_RUN_FILE = re.compile(r"(0|[1-9][0-9]*)\.md")
 
 Request = Callable[[httpx.Client], httpx.Response]
 # Building a client loads the CA bundle (~25 ms) unless handed a context; the servers speak
@@ -132,6 +138,77 @@ def assert_no_leftovers(data_dir: Path) -> None:
     been answered."""
     assert staged_files(data_dir) == []
     assert sorted(path.name for path in (data_dir / "trash").iterdir()) == []
+
+
+def revisions_dir(data_dir: Path, workspace_id: str, chat_id: str) -> Path:
+    """Where a chat's kept runs live, outside every chat directory (ADR 0022)."""
+    return data_dir / "revisions" / workspace_id / chat_id
+
+
+def listed_revisions(http: httpx.Client, headers: dict[str, str], chat_id: str) -> list[Any]:
+    """Every kept revision of the chat, newest first."""
+    url = f"/v1/chats/{chat_id}/history/revisions?limit=1000"
+    page = json_of(http.get(url, headers=headers))
+    assert page["next_cursor"] is None
+    items: list[Any] = page["items"]
+    return items
+
+
+def assert_revisions_agree(
+    http: httpx.Client, headers: dict[str, str], data_dir: Path, workspace_id: str, chat_id: str
+) -> dict[int, bytes]:
+    """The chat's revisions agree with its history and with the disk: the latest listed is
+    the history GET answers (ETag and size); every listed one's content hashes to its ETag
+    and is as long as listed; `revision_bytes` is what the workspace's `revisions/`
+    directory holds; and the chat's part of it holds only the files of runs that a listed
+    revision outside the current run needs (`<run>.md`, holding the content of a listed
+    revision numbered from the run up). Returns each listed revision's content, by number."""
+    listed = listed_revisions(http, headers, chat_id)
+    numbers = [item["revision"] for item in listed]
+    assert numbers == sorted(set(numbers), reverse=True), numbers
+    history = http.get(f"/v1/chats/{chat_id}/history", headers=headers)
+    assert history.status_code == 200, history.text
+    assert history.headers["etag"] == f'"{sha256(history.content)}"'
+    assert (listed[0]["etag"], listed[0]["size_bytes"]) == (
+        history.headers["etag"],
+        len(history.content),
+    )
+    contents: dict[int, bytes] = {}
+    for item in listed:
+        url = f"/v1/chats/{chat_id}/history/revisions/{item['revision']}"
+        kept = http.get(url, headers=headers)
+        assert kept.status_code == 200, (item, kept.text)
+        assert kept.headers["etag"] == item["etag"] == f'"{sha256(kept.content)}"', item
+        assert len(kept.content) == item["size_bytes"], item
+        contents[item["revision"]] = kept.content
+    usage = json_of(http.get("/v1/workspace/usage", headers=headers))
+    assert usage["revision_bytes"] == regular_bytes_under(data_dir / "revisions" / workspace_id)
+    current_run_from = _current_run_lower_bound(listed)
+    runs = revisions_dir(data_dir, workspace_id, chat_id)
+    for kept_run in runs.iterdir() if runs.is_dir() else ():
+        assert stat.S_ISREG(kept_run.lstat().st_mode), kept_run
+        named = _RUN_FILE.fullmatch(kept_run.name)
+        assert named is not None, kept_run
+        run, content = int(named.group(1)), kept_run.read_bytes()
+        assert any(
+            run <= number < current_run_from and kept == content
+            for number, kept in contents.items()
+        ), f"{kept_run.name}: no listed revision outside the current run needs it"
+    return contents
+
+
+def _current_run_lower_bound(listed: Sequence[Any]) -> int:
+    """The lowest listed number known to be in the latest revision's run (whose bytes are
+    the history itself, so no file is kept for it): an append continues the run of the
+    revision before it, so walk back from the latest over appends with no gap between
+    them. Any other source is taken as starting a run (a sandbox's change may continue
+    one instead: that only makes the bound higher, the check weaker, never wrong)."""
+    bound: int = listed[0]["revision"]
+    for newer, older in itertools.pairwise(listed):
+        if newer["source"] != "append" or older["revision"] != newer["revision"] - 1:
+            break
+        bound = older["revision"]
+    return bound
 
 
 def assert_records_bytes_and_usage_agree(

@@ -17,9 +17,11 @@ from test.e2e.client import (
     REQUEST_TIMEOUT_SECONDS,
     assert_no_leftovers,
     assert_records_bytes_and_usage_agree,
+    assert_revisions_agree,
     chats_dir,
     client,
     json_of,
+    listed_revisions,
     multipart,
     new_user_with_chat,
     sha256,
@@ -98,6 +100,8 @@ def test_history_is_one_complete_version_after_a_kill_during_large_puts(
         assert history.content in [b"", *HISTORY_BODIES]
         assert history.headers["etag"] == f'"{sha256(history.content)}"'
         assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
+        kept = assert_revisions_agree(http, headers, tmp_path, workspace_id, chat_id)
+        assert set(kept.values()) <= {b"", *HISTORY_BODIES}
         assert_nothing_left_to_settle(tmp_path)
 
 
@@ -113,7 +117,7 @@ def test_history_holds_whole_appends_only_after_a_kill_during_appends(
 ) -> None:
     """Three writers append at once; the kill comes while they do. After a restart the
     history is whole appends only, each once, every acknowledged one among them, in each
-    writer's order, and its ETag and usage agree with the disk."""
+    writer's order, and its ETag, usage and revisions agree with the disk."""
     acknowledged: list[bytes] = []
     with server_to_kill(tmp_path) as server, client(server) as http:
         headers, workspace_id, chat_id = new_user_with_chat(http)
@@ -143,6 +147,71 @@ def test_history_holds_whole_appends_only_after_a_kill_during_appends(
         for writer in range(3):
             mine = [line for line in lines if line.startswith(f"writer {writer} ".encode())]
             assert mine == [turn(writer, number) for number in range(len(mine))]
+        assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
+        # Every kept revision is a prefix of the history made of whole appends: none of
+        # those the kill cut back is left, and appends keep nothing beside the history.
+        kept = assert_revisions_agree(http, headers, tmp_path, workspace_id, chat_id)
+        for content in kept.values():
+            assert history.content.startswith(content)
+            assert len(content) % (64 * 1024) == 0
+        assert json_of(http.get("/v1/workspace/usage", headers=headers))["revision_bytes"] == 0
+        assert_nothing_left_to_settle(tmp_path)
+
+
+@pytest.mark.parametrize("kill_after", [0.25])  # restores come every few changes
+def test_revisions_agree_after_a_kill_during_appends_and_restores(
+    tmp_path: Path, kill_after: float
+) -> None:
+    """Two writers append while a third keeps restoring the revision two before the
+    newest it was told of; the kill comes while they do. After a restart every kept
+    revision is the first PUT's content and whole appends, in each writer's order; the
+    latest is the history; no acknowledged change is lost (its number is kept with its
+    ETag, or pruned); and revisions, usage and revision_bytes agree with the disk."""
+    base = b"# base\n"
+    acknowledged: dict[int, str] = {}
+    with server_to_kill(tmp_path) as server, client(server) as http:
+        headers, workspace_id, chat_id = new_user_with_chat(http)
+        url = f"/v1/chats/{chat_id}/history"
+        assert http.put(url, headers=headers, content=base).status_code == 204
+
+        def noted(answer: httpx.Response) -> None:
+            if answer.status_code == 204:
+                acknowledged[int(answer.headers["x-history-revision"])] = answer.headers["etag"]
+
+        def restore(http: httpx.Client, _: int) -> None:
+            target = max(acknowledged, default=3) - 2
+            noted(http.post(f"{url}/revisions/{target}/restore", headers=headers))
+            time.sleep(0.01)
+
+        stops = [keep_sending(server, restore)]
+        for writer in range(2):
+
+            def append(http: httpx.Client, number: int, writer: int = writer) -> None:
+                noted(http.post(url, headers=headers, content=turn(writer, number)))
+
+            stops.append(keep_sending(server, append))
+        time.sleep(kill_after)
+        kill(server)
+        for stop in stops:
+            stop.set()
+
+    with running_server(tmp_path) as restarted, client(restarted) as http:
+        kept = assert_revisions_agree(http, headers, tmp_path, workspace_id, chat_id)
+        for content in kept.values():
+            if not content:
+                continue
+            assert content.startswith(base)
+            lines = content[len(base) :].splitlines(keepends=True)
+            assert all(len(line) == 64 * 1024 and line.endswith(b"\n") for line in lines)
+            for writer in range(2):
+                mine = [line for line in lines if line.startswith(f"writer {writer} ".encode())]
+                assert mine == sorted(set(mine))
+        listed = {
+            item["revision"]: item["etag"] for item in listed_revisions(http, headers, chat_id)
+        }
+        for number, etag in acknowledged.items():
+            assert number <= max(listed)
+            assert listed.get(number, etag) == etag, number
         assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
         assert_nothing_left_to_settle(tmp_path)
 

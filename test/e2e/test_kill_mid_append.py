@@ -1,7 +1,7 @@
 """SIGKILL in the middle of a batch of appends on a real server, hit on purpose: the first
 append of the batch is on the history, the second not yet (`test.e2e.pause_mid_append`).
 After a restart the history is as it was before the batch, whole, with its ETag and usage
-agreeing with the disk (ADR 0021)."""
+agreeing with the disk (ADR 0021), and so are its revisions (ADR 0022)."""
 
 import contextlib
 import os
@@ -18,6 +18,7 @@ from test.disk import staged_files
 from test.e2e.client import (
     assert_no_leftovers,
     assert_records_bytes_and_usage_agree,
+    assert_revisions_agree,
     chats_dir,
     client,
     new_user_with_chat,
@@ -82,5 +83,8 @@ def test_a_kill_in_the_middle_of_a_batch_of_appends_leaves_the_history_before_it
         assert answer.content == BEFORE + FIRST
         assert answer.headers["etag"] == f'"{sha256(BEFORE + FIRST)}"'
         assert_records_bytes_and_usage_agree(http, headers, data_dir, workspace_id)
+        # The batch's revisions, recorded before its bytes, are gone with them.
+        kept = assert_revisions_agree(http, headers, data_dir, workspace_id, chat_id)
+        assert kept == {0: b"", 1: BEFORE, 2: BEFORE + FIRST}
         assert_no_leftovers(data_dir)
         assert list((data_dir / "unsettled").iterdir()) == []

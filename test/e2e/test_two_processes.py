@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from test.disk import regular_bytes_under, staged_files
+from test.e2e import revision_races
 from test.e2e.client import (
     REQUEST_TIMEOUT_SECONDS,
     Request,
@@ -56,6 +57,7 @@ SANDBOX_ROUNDS = 5
 SANDBOX_STARTS_PER_CHAT = 2
 HISTORY_CHATS = 16
 HISTORY_WRITERS_PER_CHAT = 3
+REVISIONS_KEPT = 50  # the servers' default
 
 
 @dataclass(frozen=True)
@@ -400,6 +402,39 @@ def test_racing_appends_from_both_servers_all_land_whole(pair: Pair) -> None:
     for server in pair.servers:
         assert _used_bytes(server, headers) == stored_bytes
     assert_disk_holds(pair.data_dir, workspace_id, stored_bytes)
+
+
+def test_appends_and_restores_from_both_servers_end_as_one_serial_order(pair: Pair) -> None:
+    # Lanes of appends and one of restores, alternating between the servers. The restore
+    # reads the revisions, copies a kept run and records its revision before its bytes,
+    # all under the chat's lock; if that lock or the store's view held only within one
+    # process, an append in the other would number its revision like the restore's, land
+    # its bytes on the history the restore then replaced (lost, though acknowledged), or
+    # leave a run the restore kept counted wrongly: the serial-order check fails on the
+    # ETags, the numbers or revision_bytes against the disk.
+    revision_races.race_appends_with_restores(pair.servers, pair.data_dir, REVISIONS_KEPT)
+
+
+def test_appends_and_prunes_from_both_servers_end_as_one_serial_order(pair: Pair) -> None:
+    # A prune forgets every revision but the current one and frees their runs; if it could
+    # read the revisions while an append in the other process was recording its own, it
+    # would forget that append's revision (a gap in the listing) or keep the usage of a
+    # run it dropped (revision_bytes above the disk).
+    revision_races.race_appends_with_prune(pair.servers, pair.data_dir, REVISIONS_KEPT)
+
+
+def test_appends_and_puts_from_both_servers_end_as_one_serial_order(pair: Pair) -> None:
+    # Each PUT keeps the run it replaces by a link before its rename; an append in the
+    # other process copying onto the history at the same time would land in the kept run
+    # instead of the new history (its bytes lost from the history, though acknowledged).
+    revision_races.race_appends_with_puts(pair.servers, pair.data_dir, REVISIONS_KEPT)
+
+
+def test_appends_and_the_chats_delete_from_both_servers_leave_nothing_of_it(pair: Pair) -> None:
+    # An append that waited for the lock while the other process deleted the chat must find
+    # it gone (404): one that went on would bring back its directory, its revisions'
+    # directory or its records and usage.
+    revision_races.race_appends_with_delete(pair.servers, pair.data_dir)
 
 
 def test_a_chat_deleted_through_one_server_during_an_upload_through_the_other_stays_gone(

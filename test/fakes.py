@@ -65,6 +65,7 @@ StorageMethod = Literal[
     "extend_history_version",
     "append_history",
     "write_history",
+    "keep_history_run",
     "copy_history_revision",
     "history_starts_with",
     "drop_history_runs",
@@ -238,6 +239,10 @@ class FaultyChatStorage(ChatStorage):
         return await self._inner.open_history_revision(
             workspace_id, chat_id, run, size_bytes, current=current
         )
+
+    async def keep_history_run(self, workspace_id: UUID, chat_id: UUID, run: int) -> int:
+        self._check("keep_history_run")
+        return await self._inner.keep_history_run(workspace_id, chat_id, run)
 
     async def copy_history_revision(
         self,

@@ -77,9 +77,24 @@ class HistoryRevisions:
 
     async def with_kept_bytes(self, chat: Chat, log: RevisionLog) -> RevisionLog:
         """The log without the revisions whose kept bytes are found missing or short
-        (settling checks this; a change keeps them before it records them used)."""
+        (settling checks this; a change keeps them before it records them used).
+
+        A missing run whose content is the history's own is kept again from it first: a
+        change to the same content (a PUT of the same bytes, a restore of the current
+        revision) cut short before it kept the run it replaced left the history as the
+        run's one copy."""
         sizes = await self.storage.history_run_sizes(chat.workspace_id, chat.chat_id)
-        missing = {run for run, size in log.runs_kept_apart().items() if sizes.get(run, 0) < size}
+        missing = _missing(log, sizes)
+        for run in sorted(missing):
+            longest = max(
+                (kept for kept in log.kept if kept.run == run), key=lambda kept: kept.size_bytes
+            )
+            if longest.version == log.version:
+                kept_size = await self.storage.keep_history_run(
+                    chat.workspace_id, chat.chat_id, run
+                )
+                if kept_size == longest.size_bytes:
+                    missing.discard(run)
         return log.without_runs(missing) if missing else log
 
     async def record(self, chat: Chat, before: RevisionLog, after: RevisionLog) -> bool:
@@ -122,3 +137,8 @@ async def write_changes(records: Repositories, before: RevisionLog, after: Revis
         await records.revisions.delete(chat_id, [revision.revision for revision in removed])
     for revision in added:
         await records.revisions.add(revision)
+
+
+def _missing(log: RevisionLog, sizes: dict[int, int]) -> set[int]:
+    """The runs `log` keeps apart whose kept bytes, by `sizes`, are gone or short."""
+    return {run for run, size in log.runs_kept_apart().items() if sizes.get(run, 0) < size}

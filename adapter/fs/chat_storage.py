@@ -230,6 +230,11 @@ class FilesystemChatStorage(ChatStorage):
             bodies,
         )
 
+    async def keep_history_run(self, workspace_id: UUID, chat_id: UUID, run: int) -> int:
+        return await storage_call(
+            "keep a history revision", self._keep_history_run, workspace_id, chat_id, run
+        )
+
     async def copy_history_revision(
         self,
         workspace_id: UUID,
@@ -583,6 +588,18 @@ class FilesystemChatStorage(ChatStorage):
                 )
                 name = run_file(run)
             return None if dir_fd is None else open_prefix(dir_fd, name, size_bytes)
+
+    def _keep_history_run(self, workspace_id: UUID, chat_id: UUID, run: int) -> int:
+        with ExitStack() as stack:
+            root_fd = open_root(stack, self._root)
+            chat_fd = open_dirs(stack, root_fd, chat_dir_names(workspace_id, chat_id))
+            if chat_fd is None:
+                return 0
+            revisions_fd = open_revisions_dir(
+                stack, root_fd, str(workspace_id), str(chat_id), create=True
+            )
+            assert revisions_fd is not None  # made when missing
+            return keep_current(chat_fd, revisions_fd, run)
 
     def _copy_history_revision(
         self,

@@ -350,6 +350,23 @@ async def test_a_write_keeping_a_run_keeps_what_it_replaced_outside_the_chat(
     assert names_in(sandbox) == [HISTORY_FILE_NAME]
 
 
+async def test_the_history_kept_as_a_run_stays_when_the_history_changes(
+    storage: ChatStorage, sandbox: Path
+) -> None:
+    await write(storage, HISTORY_FILE_NAME, b"# kept\n")
+
+    assert await storage.keep_history_run(WORKSPACE_ID, CHAT_ID, 4) == len(b"# kept\n")
+    base = await storage.history_version(WORKSPACE_ID, CHAT_ID, settled=True)
+    more = await stage(storage, b"more\n")
+    grown = await storage.extend_history_version(WORKSPACE_ID, CHAT_ID, base, more)
+    await storage.append_history(WORKSPACE_ID, CHAT_ID, base, [more], grown)
+
+    assert await history_bytes(storage) == b"# kept\nmore\n"
+    assert await revision_bytes(storage, 4, len(b"# kept\n")) == b"# kept\n"
+    assert await storage.history_run_sizes(WORKSPACE_ID, CHAT_ID) == {4: len(b"# kept\n")}
+    assert names_in(sandbox) == [HISTORY_FILE_NAME]
+
+
 async def test_the_current_run_is_read_as_a_prefix_of_the_history(storage: ChatStorage) -> None:
     await write(storage, HISTORY_FILE_NAME, b"# one\n# two\n")
 

@@ -178,22 +178,7 @@ def test_a_kill_mid_prune_leaves_only_the_current_revision_and_frees_its_runs(
     assert not kept_run.exists()
 
 
-SAME_CONTENT_LOSES_RUN = pytest.mark.xfail(
-    strict=True,
-    reason="settling takes the change as landed (the history on disk is its content) but "
-    "finds the run it was about to keep missing (the link never made), so it forgets "
-    "revisions 4 and 5",
-)
-
-
-@pytest.mark.parametrize(
-    ("kind", "instant"),
-    [
-        pytest.param("put", LINK, marks=SAME_CONTENT_LOSES_RUN),
-        pytest.param("restore", LINK, marks=SAME_CONTENT_LOSES_RUN),
-        ("put", RENAME),
-    ],
-)
+@pytest.mark.parametrize(("kind", "instant"), [("put", LINK), ("restore", LINK), ("put", RENAME)])
 def test_a_kill_mid_change_to_the_same_content_keeps_the_revisions_it_replaces(
     tmp_path: Path, kind: str, instant: str
 ) -> None:

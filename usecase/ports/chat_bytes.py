@@ -138,6 +138,12 @@ class HistoryFiles(Protocol):
         as its run's content. Every staged file of the call is consumed, whatever happens."""
         ...
 
+    async def keep_history_run(self, workspace_id: UUID, chat_id: UUID, run: int) -> int:
+        """Keep what the history holds now, durably, as `run`'s content, as `write_history`
+        does with `keep_run`; returns the size kept (0 when the history is missing or not a
+        regular file)."""
+        ...
+
     async def open_history_revision(
         self, workspace_id: UUID, chat_id: UUID, run: int, size_bytes: int, *, current: bool
     ) -> ContentReader | None:

@@ -56,6 +56,18 @@ class InMemoryHistoryRevisionRepository(HistoryRevisionRepository):
         kept.insert(revision)
         on_undo(lambda: kept.pop(revision.revision))
 
+    async def add_all(self, revisions: Sequence[HistoryRevision]) -> None:
+        keys = [(revision.chat_id, revision.revision) for revision in revisions]
+        taken = any(
+            number in kept.by_number
+            for chat_id, number in keys
+            if (kept := self._chats.get(chat_id)) is not None
+        )
+        if taken or len(set(keys)) != len(keys):
+            raise ValueError(f"revisions {keys} include a number already taken")
+        for revision in revisions:
+            await self.add(revision)
+
     async def latest(self, chat_id: UUID) -> HistoryRevision | None:
         kept = self._chats.get(chat_id)
         if kept is None or not kept.numbers:

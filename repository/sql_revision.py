@@ -7,12 +7,6 @@ from repository.sql_records import REVISION_COLUMNS, revision_of, revision_param
 from usecase.ports.revisions import HistoryRevisionRepository
 
 _SELECT = f"SELECT {REVISION_COLUMNS} FROM history_revisions"
-# DO NOTHING rather than a unique violation: the driver's error would read as the store
-# failing, where a number taken is the caller's bug.
-_INSERT = f"""
-    INSERT INTO history_revisions ({REVISION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
-    ON CONFLICT (chat_id, revision) DO NOTHING
-"""
 
 
 class SqlHistoryRevisionRepository(HistoryRevisionRepository):
@@ -22,10 +16,35 @@ class SqlHistoryRevisionRepository(HistoryRevisionRepository):
         self._db = db
 
     async def add(self, revision: HistoryRevision) -> None:
+        try:
+            await self.add_all([revision])
+        except ValueError:
+            raise ValueError(
+                f"chat {revision.chat_id} already has revision {revision.revision}"
+            ) from None
+
+    async def add_all(self, revisions: Sequence[HistoryRevision]) -> None:
+        # DO NOTHING rather than a unique violation: the driver's error would read as the
+        # store failing, where a number taken is the caller's bug.
+        if not revisions:
+            return
+        width = len(REVISION_COLUMNS.split(","))
+        rows = ", ".join(
+            "(" + ", ".join(f"${index * width + column}" for column in range(1, width + 1)) + ")"
+            for index in range(len(revisions))
+        )
+        params = [
+            value for revision in revisions for value in revision_params(self._db.codec, revision)
+        ]
         async with self._db.writing() as tx:
-            added = await tx.execute(_INSERT, *revision_params(self._db.codec, revision))
-        if not added:
-            raise ValueError(f"chat {revision.chat_id} already has revision {revision.revision}")
+            added = await tx.execute(
+                f"INSERT INTO history_revisions ({REVISION_COLUMNS}) VALUES {rows}"
+                " ON CONFLICT (chat_id, revision) DO NOTHING",
+                *params,
+            )
+            if added != len(revisions):  # raised inside: the transaction stores none
+                numbers = [revision.revision for revision in revisions]
+                raise ValueError(f"revisions {numbers} include a number already taken")
 
     async def latest(self, chat_id: UUID) -> HistoryRevision | None:
         return await self._one(
@@ -68,13 +87,15 @@ class SqlHistoryRevisionRepository(HistoryRevisionRepository):
         return sorted(deleted, key=lambda older: older.revision)
 
     async def delete(self, chat_id: UUID, revisions: Sequence[int]) -> None:
+        if not revisions:
+            return
+        numbers = ", ".join(f"${index}" for index in range(2, len(revisions) + 2))
         async with self._db.writing() as tx:
-            for number in revisions:
-                await tx.execute(
-                    "DELETE FROM history_revisions WHERE chat_id = $1 AND revision = $2",
-                    self._db.codec.uuid(chat_id),
-                    number,
-                )
+            await tx.execute(
+                f"DELETE FROM history_revisions WHERE chat_id = $1 AND revision IN ({numbers})",
+                self._db.codec.uuid(chat_id),
+                *revisions,
+            )
 
     async def delete_by_chat_id(self, chat_id: UUID) -> None:
         async with self._db.writing() as tx:

@@ -165,8 +165,7 @@ class ForkChat:
         )
         async with self.metadata.transaction() as records:
             await records.chats.save(fork)
-            for revision in log.kept:
-                await records.revisions.add(revision)
+            await records.revisions.add_all(log.kept)
             for record, _ in copied.files:
                 await records.files.save(
                     replace(

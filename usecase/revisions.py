@@ -135,8 +135,7 @@ async def write_changes(records: Repositories, before: RevisionLog, after: Revis
     chat_id: UUID = after.latest.chat_id
     if removed:
         await records.revisions.delete(chat_id, [revision.revision for revision in removed])
-    for revision in added:
-        await records.revisions.add(revision)
+    await records.revisions.add_all(added)
 
 
 def _missing(log: RevisionLog, sizes: dict[int, int]) -> set[int]:

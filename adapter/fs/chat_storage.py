@@ -56,6 +56,7 @@ from adapter.fs.revisions import (
     run_file,
     run_sizes,
     starts_with,
+    sync_all_staged,
 )
 from adapter.fs.staging import (
     StagingFile,
@@ -63,7 +64,6 @@ from adapter.fs.staging import (
     new_token,
     probe_staging,
     remove_staged,
-    sync_staged,
 )
 from adapter.fs.staging_area import StagingArea
 from adapter.fs.unsettled import (
@@ -465,8 +465,8 @@ class FilesystemChatStorage(ChatStorage):
             self._committing(workspace_id, chat_id, tokens) as (root_fd, staging_fd, chat_fd),
             ExitStack() as stack,
         ):
-            # The staged history may not be durable yet (stage(durable=False)): make it so.
-            sync_staged(staging_fd, token)
+            # The staged bodies may not be durable yet (stage(durable=False)): make them so.
+            sync_all_staged(staging_fd, tokens)
             if keep_run is not None or bodies:
                 revisions_fd = open_revisions_dir(
                     stack, root_fd, str(workspace_id), str(chat_id), create=True
@@ -474,7 +474,8 @@ class FilesystemChatStorage(ChatStorage):
                 assert revisions_fd is not None  # made when missing
                 keep_bodies(staging_fd, revisions_fd, bodies)
                 if keep_run is not None:
-                    keep_current(chat_fd, revisions_fd, keep_run)
+                    keep_current(chat_fd, revisions_fd, keep_run, sync=False)
+                os.fsync(revisions_fd)  # once for the bodies and the run, before the rename
             staged = os.stat(token, dir_fd=staging_fd, follow_symlinks=False)
             replaced = commit_one(chat_fd, staging_fd, HISTORY_FILE_NAME, token)
             written = lstat_or_none(chat_fd, HISTORY_FILE_NAME)

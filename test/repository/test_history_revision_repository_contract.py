@@ -230,6 +230,29 @@ async def test_deleting_older_revisions_leaves_other_chats_alone(
     assert await revisions.runs_in_use(kept) == {0, 1, 2, 3}
 
 
+async def test_revisions_added_together_are_all_stored(
+    revisions: HistoryRevisionRepository, chat_id: UUID
+) -> None:
+    together = numbered(chat_id, 4)
+
+    await revisions.add_all(together)
+
+    assert await revisions.list_newest_first(chat_id, 10, None) == together[::-1]
+
+
+@pytest.mark.parametrize("taken", [0, 2], ids=["first", "last"])
+async def test_revisions_added_together_with_a_taken_number_store_none(
+    revisions: HistoryRevisionRepository, chat_id: UUID, taken: int
+) -> None:
+    first = revision(chat_id, taken, RevisionSource.CREATE)
+    await revisions.add(first)
+
+    with pytest.raises(ValueError, match="taken"):
+        await revisions.add_all(numbered(chat_id, 3))
+
+    assert await revisions.list_newest_first(chat_id, 10, None) == [first]
+
+
 async def test_deleting_chosen_revisions_keeps_the_others_and_skips_unknown_numbers(
     store: MetadataStore, revisions: HistoryRevisionRepository
 ) -> None:

@@ -17,6 +17,11 @@ class HistoryRevisionRepository(Protocol):
         has one of that number: numbers are never reused, so that is the caller's bug."""
         ...
 
+    async def add_all(self, revisions: Sequence[HistoryRevision]) -> None:
+        """Store new revisions, all or none: ValueError, storing none, when one of them
+        is a number its chat already has (or two of them are the same)."""
+        ...
+
     async def latest(self, chat_id: UUID) -> HistoryRevision | None:
         """The chat's highest-numbered revision, if it has any."""
         ...

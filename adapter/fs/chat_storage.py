@@ -6,6 +6,7 @@ import secrets
 import stat
 from collections.abc import AsyncIterable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
@@ -55,8 +56,9 @@ from adapter.fs.revisions import (
     open_revisions_dir,
     run_file,
     run_sizes,
+    side_by_side,
     starts_with,
-    sync_all_staged,
+    sync_run,
 )
 from adapter.fs.staging import (
     StagingFile,
@@ -64,6 +66,7 @@ from adapter.fs.staging import (
     new_token,
     probe_staging,
     remove_staged,
+    sync_staged,
 )
 from adapter.fs.staging_area import StagingArea
 from adapter.fs.unsettled import (
@@ -465,8 +468,9 @@ class FilesystemChatStorage(ChatStorage):
             self._committing(workspace_id, chat_id, tokens) as (root_fd, staging_fd, chat_fd),
             ExitStack() as stack,
         ):
-            # The staged bodies may not be durable yet (stage(durable=False)): make them so.
-            sync_all_staged(staging_fd, tokens)
+            # The staged bodies may not be durable yet (stage(durable=False)); what is kept
+            # for revisions must be too before the rename: all fsynced side by side.
+            fsyncs = [partial(sync_staged, staging_fd, token)]
             if keep_run is not None or bodies:
                 revisions_fd = open_revisions_dir(
                     stack, root_fd, str(workspace_id), str(chat_id), create=True
@@ -475,7 +479,9 @@ class FilesystemChatStorage(ChatStorage):
                 keep_bodies(staging_fd, revisions_fd, bodies)
                 if keep_run is not None:
                     keep_current(chat_fd, revisions_fd, keep_run, sync=False)
-                os.fsync(revisions_fd)  # once for the bodies and the run, before the rename
+                fsyncs.append(partial(os.fsync, revisions_fd))
+                fsyncs.extend(partial(sync_run, revisions_fd, run) for run, _ in bodies)
+            side_by_side(fsyncs)
             staged = os.stat(token, dir_fd=staging_fd, follow_symlinks=False)
             replaced = commit_one(chat_fd, staging_fd, HISTORY_FILE_NAME, token)
             written = lstat_or_none(chat_fd, HISTORY_FILE_NAME)

@@ -13,7 +13,7 @@ reaches it. A history that is not a regular file, or that has a second name a sa
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
@@ -29,7 +29,6 @@ from adapter.fs.dirs import (
 )
 from adapter.fs.history_append import copy_range
 from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE, REVISIONS
-from adapter.fs.staging import sync_staged
 from domain.attachment_name import HISTORY_FILE_NAME
 from domain.errors import StorageUnavailableError
 from domain.history import HistoryVersion
@@ -97,25 +96,34 @@ def _copy_current(chat_fd: int, revisions_fd: int, name: str, sync: bool) -> int
 
 
 def keep_bodies(staging_fd: int, revisions_fd: int, bodies: Sequence[tuple[int, str]]) -> None:
-    """Make each staged body, already durable (`sync_all_staged`), the file of its run:
-    the bodies of a batch's PUTs that the last one replaced at once, each still a revision
-    of its own. The caller fsyncs the revisions directory."""
+    """Make each staged body the file of its run: the bodies of a batch's PUTs that the
+    last one replaced at once, each still a revision of its own. The caller fsyncs them
+    (`sync_run`) and the revisions directory before anything depends on them."""
     for run, token in bodies:
         os.rename(token, run_file(run), src_dir_fd=staging_fd, dst_dir_fd=revisions_fd)
 
 
-# The disk completes concurrent fsyncs of several files together (one journal commit for
-# all of them, on ext4 and XFS), so a batch's bodies are made durable side by side.
+# The disk completes concurrent fsyncs together (one journal commit for all of them, on
+# ext4 and XFS), so the fsyncs a write needs before its rename run side by side.
 _SYNCERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="chatstore-fsync")
 
 
-def sync_all_staged(staging_fd: int, tokens: Sequence[str]) -> None:
-    """fsync every staged file of `tokens`, side by side; the first error propagates."""
-    if len(tokens) == 1:
-        sync_staged(staging_fd, tokens[0])
+def side_by_side(fsyncs: Sequence[Callable[[], None]]) -> None:
+    """Run every fsync of `fsyncs` at once and wait for all; the first error propagates."""
+    if len(fsyncs) == 1:
+        fsyncs[0]()
         return
-    for _ in _SYNCERS.map(lambda token: sync_staged(staging_fd, token), tokens):
+    for _ in _SYNCERS.map(lambda fsync: fsync(), fsyncs):
         pass
+
+
+def sync_run(revisions_fd: int, run: int) -> None:
+    """fsync the file of `run` (never through a link)."""
+    fd = os.open(run_file(run), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=revisions_fd)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def copy_prefix(source_fd: int, target_fd: int, size: int) -> None:

@@ -139,6 +139,7 @@ def assert_forks_whole(servers: Sequence[RunningServer], data_dir: Path, race: F
     kept = {path.name for path in runs.iterdir()} if runs.is_dir() else set()
     assert kept <= listed & {chat.chat_id}
     assert_no_leftovers(data_dir)
+    assert list((data_dir / "unsettled").iterdir()) == []  # no crash mark, no journal
 
 
 def assert_forks_independent(server: RunningServer, data_dir: Path, race: ForkRace) -> None:

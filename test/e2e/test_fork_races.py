@@ -136,3 +136,4 @@ def test_forks_racing_for_the_quota_never_pass_it_nor_leave_a_fork_half_made(
         assert {path.name for path in chats_dir(data_dir, workspace_id).iterdir()} == listed
         assert usage_chat_ids(data_dir, workspace_id) == listed
         assert_no_leftovers(data_dir)
+        assert list((data_dir / "unsettled").iterdir()) == []  # a refused fork's mark went

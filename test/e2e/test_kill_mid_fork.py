@@ -55,6 +55,7 @@ ATTACHMENTS = [
     ("notes.txt", b"n" * 3000, "text/plain"),
     ("data.bin", b"d" * 5000, "application/octet-stream"),
 ]
+FORK_BYTES = len(BEFORE[FORKED]) + sum(len(content) for _, content, _ in ATTACHMENTS)
 
 
 def wait_until(done: Callable[[], bool], what: str) -> None:
@@ -145,7 +146,7 @@ def test_a_fork_killed_half_way_is_never_a_chat_and_leaves_nothing(
                 assert (fork_dir / name).read_bytes() == content
         # Its bytes are counted from before the copy is put in place.
         usage = json_of(http.get("/v1/workspace/usage", headers=headers))
-        assert usage["used_bytes"] == 2 * source_bytes - len(BEFORE[4]) + len(BEFORE[FORKED])
+        assert usage["used_bytes"] == source_bytes + FORK_BYTES
         if instant == WHOLE:
             assert chat_ids(http, headers) == {source, fork_id}
         else:
@@ -167,6 +168,8 @@ def test_a_fork_killed_half_way_is_never_a_chat_and_leaves_nothing(
             )
             return
         assert chat_ids(http, headers) == {source, fork_id}
+        fork_path = str(fork_dir.relative_to(data_dir))
+        assert all(path.startswith(fork_path) for path in paths_naming(data_dir, fork_id))
         forked = json_of(http.get(f"/v1/chats/{fork_id}", headers=headers))
         assert forked["forked_from"] == {"chat_id": source, "revision": FORKED}
         assert_fork_holds(http, headers, data_dir, forked, source, BEFORE[FORKED], files)

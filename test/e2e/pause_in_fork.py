@@ -70,7 +70,10 @@ class PausingStorage(FilesystemChatStorage):
     async def _pause_at(self, instant: str) -> None:
         if instant != self._instant:
             return
-        (self._control / PAUSED).write_text(str(self._fork))
+        # Renamed into place, so that the test never reads it half-written.
+        writing = self._control / f"{PAUSED}.writing"
+        writing.write_text(str(self._fork))
+        writing.replace(self._control / PAUSED)
         await asyncio.Event().wait()  # until the test kills the process
 
 

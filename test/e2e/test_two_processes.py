@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from test.disk import regular_bytes_under, staged_files
-from test.e2e import revision_races
+from test.e2e import fork_races, revision_races
 from test.e2e.client import (
     REQUEST_TIMEOUT_SECONDS,
     Request,
@@ -435,6 +435,22 @@ def test_appends_and_the_chats_delete_from_both_servers_leave_nothing_of_it(pair
     # it gone (404): one that went on would bring back its directory, its revisions'
     # directory or its records and usage.
     revision_races.race_appends_with_delete(pair.servers, pair.data_dir)
+
+
+def test_forks_through_one_server_while_the_other_appends_and_deletes_the_source(
+    pair: Pair,
+) -> None:
+    # Every fork goes through the first server, every append and the delete through the
+    # second. A fork copies the source under its lock; if that lock held only within one
+    # process, a fork could copy a history an append in the other was landing on (a
+    # history with part of an append: no revision's content), or copy from a source the
+    # other was deleting under it (an answer other than 201 or 404 chat_not_found, or a
+    # fork missing attachments). A fork that found the source gone must leave no
+    # directory, usage or staging file.
+    race = fork_races.race_forks_with_appends(pair.servers, delete=True)
+    fork_races.assert_source_gone(pair.servers, pair.data_dir, race)
+    fork_races.assert_forks_whole(pair.servers, pair.data_dir, race)
+    fork_races.assert_forks_independent(pair.servers[1], pair.data_dir, race)
 
 
 def test_a_chat_deleted_through_one_server_during_an_upload_through_the_other_stays_gone(

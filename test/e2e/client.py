@@ -6,6 +6,7 @@ import re
 import ssl
 import stat
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+import pytest
 
 from test.disk import regular_bytes_under, staged_files
 from test.e2e.server import RunningServer
@@ -127,6 +129,31 @@ def race(requests: Sequence[tuple[RunningServer, Request]]) -> list[httpx.Respon
     with ThreadPoolExecutor(max_workers=len(requests)) as pool:
         futures = [pool.submit(send, server, request) for server, request in requests]
         return [future.result(timeout=2 * REQUEST_TIMEOUT_SECONDS) for future in futures]
+
+
+def wait_until(done: Callable[[], bool], what: str, seconds: float = 20.0) -> None:
+    """Poll `done` until it holds; fail the test naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never happened: {what}")
+        time.sleep(0.005)
+
+
+def write_revisions(
+    http: httpx.Client, headers: dict[str, str], chat_id: str, contents: Sequence[bytes]
+) -> None:
+    """Make `contents[1:]` the chat's revisions 1, 2, ...: each that grows the one before
+    it by an append, any other by a PUT (`contents[0]` is revision 0, empty)."""
+    url = f"/v1/chats/{chat_id}/history"
+    for number in range(1, len(contents)):
+        content, previous = contents[number], contents[number - 1]
+        if content.startswith(previous) and previous:
+            answer = http.post(url, headers=headers, content=content[len(previous) :])
+        else:
+            answer = http.put(url, headers=headers, content=content)
+        assert answer.status_code == 204, answer.text
+        assert answer.headers["x-history-revision"] == str(number)
 
 
 def chats_dir(data_dir: Path, workspace_id: str) -> Path:

@@ -8,7 +8,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -23,6 +22,7 @@ from test.e2e.client import (
     client,
     new_user_with_chat,
     sha256,
+    wait_until,
 )
 from test.e2e.pause_mid_append import ARMED, GO, HOLDING, PAUSED
 from test.e2e.server import running_server, server_to_kill
@@ -33,14 +33,6 @@ WAIT_SECONDS = 20.0
 BEFORE = b"# before\n"
 FIRST = b"**user**: the one held\n"
 BATCH = [b"**assistant**: " + b"b" * 4000 + b"\n", b"**user**: " + b"c" * 4000 + b"\n"]
-
-
-def wait_until(done: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not done():
-        if time.monotonic() > deadline:
-            pytest.fail(f"never happened: {what}")
-        time.sleep(0.005)
 
 
 def test_a_kill_in_the_middle_of_a_batch_of_appends_leaves_the_history_before_it(

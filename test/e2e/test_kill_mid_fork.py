@@ -11,7 +11,6 @@ import contextlib
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,8 @@ from test.e2e.client import (
     new_user_with_chat,
     sha256,
     upload,
+    wait_until,
+    write_revisions,
 )
 from test.e2e.forks import (
     assert_fork_holds,
@@ -58,25 +59,9 @@ ATTACHMENTS = [
 FORK_BYTES = len(BEFORE[FORKED]) + sum(len(content) for _, content, _ in ATTACHMENTS)
 
 
-def wait_until(done: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not done():
-        if time.monotonic() > deadline:
-            pytest.fail(f"never happened: {what}")
-        time.sleep(0.005)
-
-
 def build_source(http: httpx.Client, headers: dict[str, str], chat_id: str) -> None:
     """BEFORE's revisions 1-4 (a PUT and an append, twice) and ATTACHMENTS."""
-    url = f"/v1/chats/{chat_id}/history"
-    for number in range(1, 5):
-        content, previous = BEFORE[number], BEFORE[number - 1]
-        if content.startswith(previous) and previous:
-            answer = http.post(url, headers=headers, content=content[len(previous) :])
-        else:
-            answer = http.put(url, headers=headers, content=content)
-        assert answer.status_code == 204, answer.text
-        assert answer.headers["x-history-revision"] == str(number)
+    write_revisions(http, headers, chat_id, [BEFORE[number] for number in range(5)])
     assert upload(http, headers, chat_id, ATTACHMENTS).status_code == 201
 
 

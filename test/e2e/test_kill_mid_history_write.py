@@ -12,7 +12,6 @@ import contextlib
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +28,8 @@ from test.e2e.client import (
     new_user_with_chat,
     revisions_dir,
     sha256,
+    wait_until,
+    write_revisions,
 )
 from test.e2e.pause_in_history_write import ARMED, DROP, LINK, PAUSED, RENAME, UNMARK
 from test.e2e.server import RunningServer, running_server, server_to_kill
@@ -51,25 +52,9 @@ RESTORED = 2
 PUT_BODY = b"# c\n" + b"c" * 1000 + b"\n"
 
 
-def wait_until(done: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not done():
-        if time.monotonic() > deadline:
-            pytest.fail(f"never happened: {what}")
-        time.sleep(0.005)
-
-
 def build_revisions(http: httpx.Client, headers: dict[str, str], chat_id: str) -> None:
     """Revisions 1-5 of BEFORE: a PUT and two appends, then a PUT and an append."""
-    url = f"/v1/chats/{chat_id}/history"
-    for number in range(1, 6):
-        content, previous = BEFORE[number], BEFORE[number - 1]
-        if content.startswith(previous) and previous:
-            answer = http.post(url, headers=headers, content=content[len(previous) :])
-        else:
-            answer = http.put(url, headers=headers, content=content)
-        assert answer.status_code == 204, answer.text
-        assert answer.headers["x-history-revision"] == str(number)
+    write_revisions(http, headers, chat_id, [BEFORE[number] for number in range(6)])
 
 
 def killed_mid_change(

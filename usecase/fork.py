@@ -8,7 +8,7 @@ from uuid import UUID
 
 from domain.chat import Chat, ForkedFrom
 from domain.chat_file import ChatFile
-from domain.errors import DomainError, HistoryRevisionNotFoundError, StorageUnavailableError
+from domain.errors import DomainError, StorageUnavailableError
 from domain.history_revision import HistoryRevision, RevisionSource
 from domain.revision_log import RevisionLog
 from usecase.chat_guard import ChatGuard
@@ -19,7 +19,7 @@ from usecase.ports.runtime import Clock, IdGenerator
 from usecase.ports.staging import StagedContent
 from usecase.quota import QuotaLedger, quota_exceeded
 from usecase.reconcile import ChatFileReconciler
-from usecase.revisions import HistoryRevisions
+from usecase.revisions import HistoryRevisions, kept_revision, revision_not_found
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,19 +78,13 @@ class ForkChat:
             try:
                 return await self._build(source, copied)
             finally:
-                for staged in copied.staged:  # a no-op for those committed
-                    with suppress(DomainError):
-                        await self.storage.discard(staged)
+                await self._discard(copied.staged)  # a no-op for those committed
 
     async def _copy(self, source: Chat, revision: int | None, attachments: bool) -> _Copied | None:
         """The revision's and the attachments' bytes staged, or None when an attachment is
         not as recorded. The quota is checked first, for the whole copy."""
         log = await self.revisions.caught_up(source)
-        kept = log.latest if revision is None else log.get(revision)
-        if kept is None:
-            raise HistoryRevisionNotFoundError(
-                f"chat {source.chat_id} keeps no revision {revision} of its history"
-            )
+        kept = kept_revision(log, source.chat_id, revision)
         records = (
             await self.metadata.files.list_all_by_chat_id(source.chat_id) if attachments else []
         )
@@ -128,9 +122,7 @@ class ForkChat:
             current=kept.run == log.latest.run,
         )
         if copy is None:  # its kept bytes are gone: settling will forget it
-            raise HistoryRevisionNotFoundError(
-                f"chat {source.chat_id} keeps no revision {kept.revision} of its history"
-            )
+            raise revision_not_found(source.chat_id, kept.revision)
         return copy
 
     async def _build(self, source: Chat, copied: _Copied) -> Chat:

@@ -170,20 +170,18 @@ class PutHistory:
         else:
             return [quota_exceeded()] * len(writes), []
         kept = plan.kept_bodies(writes)
-        needed = plan.log.runs_kept_apart()
         mark.bytes_changed()  # the records are ahead of the bytes until they are in place
         try:
-            await self.storage.write_history(
-                workspace_id,
-                chat_id,
+            await self.revisions.replace_history(
+                chat,
+                before,
+                plan.log,
                 winner.staged,
-                keep_run=before.latest.run if before.latest.run in needed else None,
                 keep_bodies=[(run, write.staged) for run, write in kept],
             )
         except DomainError:
             await self.guard.resettled(chat, mark)
             raise
-        await self.revisions.tidy(chat, before, plan.log)
         mark.records_caught_up()
         return outcomes, [winner, *(write for _, write in kept)]
 

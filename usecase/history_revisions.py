@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
-from domain.errors import DomainError, HistoryRevisionNotFoundError
+from domain.errors import DomainError
 from domain.history_revision import HistoryRevision, RevisionSource
 from domain.paging import Page, RevisionCursor
 from domain.revision_log import RevisionLog, version_of
@@ -19,20 +19,12 @@ from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock
 from usecase.ports.staging import StagedContent
 from usecase.quota import quota_exceeded
-from usecase.revisions import HistoryRevisions, write_changes
-
-
-def _not_found(chat_id: UUID, revision: int) -> HistoryRevisionNotFoundError:
-    return HistoryRevisionNotFoundError(
-        f"chat {chat_id} keeps no revision {revision} of its history"
-    )
-
-
-def _kept(log: RevisionLog, chat_id: UUID, revision: int) -> HistoryRevision:
-    kept = log.get(revision)
-    if kept is None:
-        raise _not_found(chat_id, revision)
-    return kept
+from usecase.revisions import (
+    HistoryRevisions,
+    kept_revision,
+    revision_not_found,
+    write_changes,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +61,7 @@ class GetHistoryRevision:
         async with self.guard.held(user_id, chat_id) as chat:
             await self.guard.settled(chat)
             log = await self.revisions.caught_up(chat)
-            kept = _kept(log, chat_id, revision)
+            kept = kept_revision(log, chat_id, revision)
             version = version_of(kept)
             if if_none_match is not None and version.matches(if_none_match, weak=True):
                 return HistoryRead(version, None)
@@ -81,7 +73,7 @@ class GetHistoryRevision:
                 current=kept.run == log.latest.run,
             )
         if reader is None:  # its kept bytes are gone: settling will forget it
-            raise _not_found(chat_id, revision)
+            raise revision_not_found(chat_id, revision)
         return HistoryRead(version, reader)
 
 
@@ -104,7 +96,7 @@ class RestoreHistoryRevision:
         async with self.guard.held(user_id, chat_id) as chat:
             await self.guard.settled(chat)
             before = await self.revisions.caught_up(chat)
-            kept = _kept(before, chat_id, revision)
+            kept = kept_revision(before, chat_id, revision)
             refused = precondition(before.version, if_match)
             if refused is not None:
                 raise refused.error()
@@ -116,7 +108,7 @@ class RestoreHistoryRevision:
                 current=kept.run == before.latest.run,
             )
             if staged is None:
-                raise _not_found(chat_id, revision)
+                raise revision_not_found(chat_id, revision)
             after = before.made(
                 RevisionSource.RESTORE, version_of(kept), self.clock.now(), continues=False
             )
@@ -133,18 +125,11 @@ class RestoreHistoryRevision:
             if not await self.revisions.record(chat, before, after):
                 raise quota_exceeded("the restore")
             mark.bytes_changed()  # the records are ahead of the bytes until they are in place
-            needed = after.runs_kept_apart()
             try:
-                await self.storage.write_history(
-                    chat.workspace_id,
-                    chat.chat_id,
-                    staged,
-                    keep_run=before.latest.run if before.latest.run in needed else None,
-                )
+                await self.revisions.replace_history(chat, before, after, staged)
             except DomainError:
                 await self.guard.resettled(chat, mark)
                 raise
-            await self.revisions.tidy(chat, before, after)
             mark.records_caught_up()
 
 

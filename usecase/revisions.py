@@ -2,16 +2,19 @@
 RevisionLog, caught up with a change made on disk behind the service's back, recorded
 with the quota before a change's bytes go in place, and tidied after."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
+from domain.errors import HistoryRevisionNotFoundError
 from domain.history import HistoryVersion
-from domain.history_revision import RevisionSource
+from domain.history_revision import HistoryRevision, RevisionSource
 from domain.revision_log import RevisionLog, first_revision
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.metadata import MetadataStore, Repositories
 from usecase.ports.runtime import Clock
+from usecase.ports.staging import StagedContent
 
 # More than any chat keeps, so that one read sees every kept revision even after the
 # setting was lowered and before the next change prunes to it.
@@ -114,6 +117,27 @@ class HistoryRevisions:
             await write_changes(records, before, after)
         return True
 
+    async def replace_history(
+        self,
+        chat: Chat,
+        before: RevisionLog,
+        after: RevisionLog,
+        staged: StagedContent,
+        keep_bodies: Sequence[tuple[int, StagedContent]] = (),
+    ) -> None:
+        """Once `record` wrote `after`: make the staged bytes the history, keeping what
+        `after`'s revisions need of the history it replaces (and `keep_bodies`, bodies of
+        runs of their own), then drop what they no longer need."""
+        needed = after.runs_kept_apart()
+        await self.storage.write_history(
+            chat.workspace_id,
+            chat.chat_id,
+            staged,
+            keep_run=before.latest.run if before.latest.run in needed else None,
+            keep_bodies=keep_bodies,
+        )
+        await self.tidy(chat, before, after)
+
     async def tidy(self, chat: Chat, before: RevisionLog, after: RevisionLog) -> None:
         """Remove the kept bytes no revision of `after` needs any more (a crash before
         this leaves them to settling)."""
@@ -127,6 +151,20 @@ class HistoryRevisions:
         sizes = await self.storage.history_run_sizes(chat.workspace_id, chat.chat_id)
         if set(sizes) - needed:
             await self.storage.drop_history_runs(chat.workspace_id, chat.chat_id, needed)
+
+
+def revision_not_found(chat_id: UUID, revision: int | None) -> HistoryRevisionNotFoundError:
+    return HistoryRevisionNotFoundError(
+        f"chat {chat_id} keeps no revision {revision} of its history"
+    )
+
+
+def kept_revision(log: RevisionLog, chat_id: UUID, revision: int | None) -> HistoryRevision:
+    """That kept revision of the log (the latest for None), else HistoryRevisionNotFoundError."""
+    kept = log.latest if revision is None else log.get(revision)
+    if kept is None:
+        raise revision_not_found(chat_id, revision)
+    return kept
 
 
 async def write_changes(records: Repositories, before: RevisionLog, after: RevisionLog) -> None:

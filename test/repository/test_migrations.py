@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import pytest
 
+from domain.chat import Chat
 from domain.errors import StorageUnavailableError
 from repository.sql_migrations import Migration, migrate
 from repository.sql_schema import SQLITE_TYPES, schema_migrations
@@ -40,6 +41,15 @@ def columns_of(path: Path, table: str) -> list[str]:
 def tables_of(path: Path) -> set[str]:
     with sqlite3.connect(path) as db:
         return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def insert_chat_before_forks(path: Path, chat: Chat) -> None:
+    """A chat row as the repository wrote it before version 4 gave chats forked_from."""
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO chats (chat_id, workspace_id, created_at) VALUES (?, ?, ?)",
+            (chat.chat_id.bytes, chat.workspace_id.bytes, SQLITE_CODEC.time(chat.created_at)),
+        )
 
 
 async def open_store(path: Path, migrations: tuple[Migration, ...]) -> SqlMetadataStore:
@@ -93,11 +103,7 @@ async def test_a_version_1_database_gains_history_revisions_and_keeps_its_chats(
     old = await open_store(path, CURRENT[:1])
     await old.workspaces.save(owner)
     await old.close()
-    with sqlite3.connect(path) as db:  # the version 1 repository wrote rows of this shape
-        db.execute(
-            "INSERT INTO chats (chat_id, workspace_id, created_at) VALUES (?, ?, ?)",
-            (kept.chat_id.bytes, owner.workspace_id.bytes, SQLITE_CODEC.time(kept.created_at)),
-        )
+    insert_chat_before_forks(path, kept)
     assert "history_revisions" not in tables_of(path)
 
     new = await open_store(path, CURRENT)
@@ -126,11 +132,7 @@ async def test_a_version_3_database_keeps_its_chats_forked_from_nothing(tmp_path
     old = await open_store(path, CURRENT[:3])
     await old.workspaces.save(owner)
     await old.close()
-    with sqlite3.connect(path) as db:  # the version 3 repository wrote rows of this shape
-        db.execute(
-            "INSERT INTO chats (chat_id, workspace_id, created_at) VALUES (?, ?, ?)",
-            (kept.chat_id.bytes, owner.workspace_id.bytes, SQLITE_CODEC.time(kept.created_at)),
-        )
+    insert_chat_before_forks(path, kept)
 
     new = await open_store(path, CURRENT)
     try:

@@ -1,8 +1,6 @@
 import errno
 import hashlib
-import logging
 import os
-import secrets
 import stat
 from collections.abc import AsyncIterable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
@@ -69,6 +67,7 @@ from adapter.fs.staging import (
     sync_staged,
 )
 from adapter.fs.staging_area import StagingArea
+from adapter.fs.trash import into_trash, purge, trashed_name
 from adapter.fs.unsettled import (
     append_payload,
     files_payload,
@@ -100,7 +99,6 @@ WRITE_BUFFER_BYTES = 1024 * 1024
 SMALL_HISTORY_BYTES = 1024 * 1024
 
 
-_log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
@@ -408,7 +406,7 @@ class FilesystemChatStorage(ChatStorage):
                 return
             trash_fd = open_existing_dir(stack, root_fd, TRASH)
             self._trash_revisions(stack, root_fd, trash_fd, workspace_id, chat_id)
-            if _into_trash(chats_fd, str(chat_id), trash_fd, f"{chat_id}.{secrets.token_hex(8)}"):
+            if into_trash(chats_fd, str(chat_id), trash_fd, trashed_name(chat_id)):
                 os.fsync(trash_fd)
 
     def _trash_revisions(
@@ -419,22 +417,10 @@ class FilesystemChatStorage(ChatStorage):
         workspace_fd = open_dirs(stack, root_fd, (REVISIONS, str(workspace_id)))
         if workspace_fd is None:
             return
-        _into_trash(
-            workspace_fd, str(chat_id), trash_fd, f"{chat_id}.{secrets.token_hex(8)}.revisions"
-        )
+        into_trash(workspace_fd, str(chat_id), trash_fd, trashed_name(chat_id, "revisions"))
 
     def _purge_chat(self, chat_id: UUID) -> None:
-        prefix = f"{chat_id}."
-        try:
-            with ExitStack() as stack:
-                trash_fd = open_existing_dir(stack, open_root(stack, self._root), TRASH)
-                with os.scandir(trash_fd) as entries:
-                    trashed = [entry.name for entry in entries if entry.name.startswith(prefix)]
-                for name in trashed:
-                    remove_entry(trash_fd, name)
-        except OSError:
-            # The chat is already out of sight; `prepare` empties the trash at next start.
-            _log.warning("could not empty trash of chat %s", chat_id, exc_info=True)
+        purge(self._root, chat_id)
 
     @contextmanager
     def _committing(
@@ -809,13 +795,3 @@ class FilesystemChatStorage(ChatStorage):
                     sha256, size_bytes = sha256_up_to(*opened)
                 found.append(ScannedFile(name, size_bytes, sha256))
             return found
-
-
-def _into_trash(dir_fd: int, name: str, trash_fd: int, trashed: str) -> bool:
-    """Move `name` into the trash as `trashed`, durably for `dir_fd`; False when missing."""
-    try:
-        os.rename(name, trashed, src_dir_fd=dir_fd, dst_dir_fd=trash_fd)
-    except FileNotFoundError:
-        return False
-    os.fsync(dir_fd)
-    return True

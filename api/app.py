@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from adapter.clock import SystemClock
 from adapter.file_locks import FileKeyedLock
 from adapter.fs.chat_storage import FilesystemChatStorage
+from adapter.fs.erasure import FilesystemWorkspaceErasure
 from adapter.fs.usage import FilesystemUsageReader
 from adapter.ids import UuidGenerator
 from api.body_limit import BodyLimitMiddleware
@@ -34,6 +35,7 @@ from domain.limits import StorageLimits
 from repository.memory import InMemoryMetadataStore
 from repository.sql_store import postgres_metadata_store, sqlite_metadata_store
 from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.erasure import WorkspaceErasure
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
 from usecase.ports.usage import StorageUsageReader
@@ -62,6 +64,7 @@ def create_app(
     ids: IdGenerator | None = None,
     clock: Clock | None = None,
     locks: KeyedLock | None = None,
+    erasure: WorkspaceErasure | None = None,
 ) -> FastAPI:
     """Build the service. Every collaborator defaults to the real adapter chosen by
     `settings`; tests pass fakes instead."""
@@ -80,6 +83,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await metadata.open()
         await storage.prepare()
+        erased = await app.state.use_cases.finish_erasures()
+        if erased:
+            _log.warning("finished erasing %d workspace(s) a crash had cut short", len(erased))
         settled = await app.state.use_cases.settle_chats()
         if settled:
             _log.warning("settled %d chat(s) a crash had left unsettled", len(settled))
@@ -110,6 +116,7 @@ def create_app(
         clock or SystemClock(),
         locks or FileKeyedLock(settings.data_dir),
         limits,
+        erasure or FilesystemWorkspaceErasure(settings.data_dir),
     )
     modules = (workspace, chats, history, history_revisions, files, sandbox, operations)
     routers = [module.router for module in modules]

@@ -7,6 +7,7 @@ from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats
 from usecase.crash_safety import ChatSettler, SettleChats
+from usecase.erasure import EraseWorkspace, FinishErasures
 from usecase.files import (
     ClearFiles,
     DeleteFile,
@@ -26,6 +27,7 @@ from usecase.history_revisions import (
     RestoreHistoryRevision,
 )
 from usecase.ports.chat_bytes import ChatStorage
+from usecase.ports.erasure import WorkspaceErasure
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
 from usecase.ports.usage import StorageUsageReader
@@ -47,6 +49,7 @@ class UseCases:
     ensure_workspace: EnsureWorkspace
     get_workspace: GetWorkspace
     get_workspace_usage: GetWorkspaceUsage
+    erase_workspace: EraseWorkspace
     create_chat: CreateChat
     list_chats: ListChats
     get_chat: GetChat
@@ -72,6 +75,7 @@ class UseCases:
     end_sandbox_session: EndSandboxSession
     check_readiness: CheckReadiness
     settle_chats: SettleChats
+    finish_erasures: FinishErasures
 
 
 def build_use_cases(
@@ -82,6 +86,7 @@ def build_use_cases(
     clock: Clock,
     locks: KeyedLock,
     limits: StorageLimits,
+    erasure: WorkspaceErasure,
 ) -> UseCases:
     access = ChatAccess(metadata.workspaces, metadata.chats)
     ledger = QuotaLedger(metadata.usage, limits.quota_bytes)
@@ -97,6 +102,7 @@ def build_use_cases(
         ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
         get_workspace=GetWorkspace(access),
         get_workspace_usage=GetWorkspaceUsage(access, metadata.usage, limits),
+        erase_workspace=EraseWorkspace(access, metadata, erasure, locks, clock),
         create_chat=CreateChat(access, metadata, storage, ids, clock, guard),
         list_chats=ListChats(access, metadata),
         get_chat=GetChat(access),
@@ -126,4 +132,5 @@ def build_use_cases(
         end_sandbox_session=EndSandboxSession(metadata, reconciler, clock, guard),
         check_readiness=CheckReadiness(storage, metadata),
         settle_chats=SettleChats(metadata, storage, settler, locks),
+        finish_erasures=FinishErasures(metadata, erasure, locks),
     )

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from api.container import UseCases
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats
+from usecase.erasure import EraseWorkspace
 from usecase.files import (
     ClearFiles,
     DeleteFile,
@@ -53,6 +54,7 @@ GetWorkspaceUseCase = Annotated[GetWorkspace, _picked(lambda cases: cases.get_wo
 GetWorkspaceUsageUseCase = Annotated[
     GetWorkspaceUsage, _picked(lambda cases: cases.get_workspace_usage)
 ]
+EraseWorkspaceUseCase = Annotated[EraseWorkspace, _picked(lambda cases: cases.erase_workspace)]
 CreateChatUseCase = Annotated[CreateChat, _picked(lambda cases: cases.create_chat)]
 ListChatsUseCase = Annotated[ListChats, _picked(lambda cases: cases.list_chats)]
 GetChatUseCase = Annotated[GetChat, _picked(lambda cases: cases.get_chat)]

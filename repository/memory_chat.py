@@ -39,3 +39,10 @@ class InMemoryChatRepository(ChatRepository):
         self._chats.pop(chat_id)
         await self._files.delete_by_chat_id(chat_id)
         await self._revisions.delete_by_chat_id(chat_id)
+
+    async def ids_by_workspace_id(self, workspace_id: UUID) -> list[UUID]:
+        return sorted(chat.chat_id for chat in self._chats.all_in(workspace_id))
+
+    async def delete_by_workspace_id(self, workspace_id: UUID) -> None:
+        for chat_id in await self.ids_by_workspace_id(workspace_id):
+            await self.delete(chat_id)

@@ -1,3 +1,4 @@
+from collections.abc import Collection
 from datetime import datetime
 from uuid import UUID
 
@@ -33,14 +34,20 @@ class InMemorySandboxSessionRepository(SandboxSessionRepository):
         for session_id in remove(self._ids_by_chat, chat_id) or ():
             remove(self._by_id, session_id)
 
+    async def get_active_by_chat_ids(
+        self, chat_ids: Collection[UUID], now: datetime
+    ) -> SandboxSession | None:
+        return _newest(
+            [found for chat_id in chat_ids if (found := self._find_active(chat_id, now))]
+        )
+
+    async def delete_by_chat_ids(self, chat_ids: Collection[UUID]) -> None:
+        for chat_id in chat_ids:
+            await self.delete_by_chat_id(chat_id)
+
     def _find_active(self, chat_id: UUID, now: datetime) -> SandboxSession | None:
         sessions = (self._by_id[session_id] for session_id in self._ids_by_chat.get(chat_id, ()))
-        active = [session for session in sessions if session.is_active(now)]
-        # `add` keeps one active at its own `now`; an earlier `now` may see more, so the
-        # newest wins to answer the same every time.
-        return max(
-            active, key=lambda session: (session.started_at, session.session_id), default=None
-        )
+        return _newest([session for session in sessions if session.is_active(now)])
 
     def _put(self, session: SandboxSession) -> None:
         previous = self._by_id.get(session.session_id)
@@ -53,3 +60,9 @@ class InMemorySandboxSessionRepository(SandboxSessionRepository):
         put(self._by_id, session.session_id, session)
         siblings = self._ids_by_chat.get(session.chat_id, frozenset())
         put(self._ids_by_chat, session.chat_id, siblings | {session.session_id})
+
+
+def _newest(active: list[SandboxSession]) -> SandboxSession | None:
+    # `add` keeps one active at its own `now`; an earlier `now` may see more, so the newest
+    # wins to answer the same every time.
+    return max(active, key=lambda session: (session.started_at, session.session_id), default=None)

@@ -98,6 +98,10 @@ class InMemoryUsageRepository(UsageRepository):
         self._forget(chat_id)
         remove(self._history_of, chat_id)
 
+    async def delete_workspace(self, workspace_id: UUID) -> None:
+        for chat_id in list(self._tally(workspace_id).by_chat):
+            await self.delete_chat(chat_id)
+
     def _tally(self, workspace_id: UUID) -> _Tally:
         """The workspace's tally, or an empty one (not kept) if it has none."""
         tally = self._tallies.get(workspace_id)

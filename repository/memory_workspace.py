@@ -26,6 +26,11 @@ class InMemoryWorkspaceRepository(WorkspaceRepository):
         self._store(workspace)
         return workspace, True
 
+    async def delete(self, workspace_id: UUID) -> None:
+        removed = remove(self._by_id, workspace_id)
+        if removed is not None:
+            remove(self._id_by_user, removed.user_id)
+
     def _find_by_user(self, user_id: UUID) -> Workspace | None:
         workspace_id = self._id_by_user.get(user_id)
         return None if workspace_id is None else self._by_id[workspace_id]

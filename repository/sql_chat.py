@@ -42,3 +42,19 @@ class SqlChatRepository(ChatRepository):
     async def delete(self, chat_id: UUID) -> None:
         async with self._db.writing() as tx:
             await tx.execute("DELETE FROM chats WHERE chat_id = $1", self._db.codec.uuid(chat_id))
+
+    async def ids_by_workspace_id(self, workspace_id: UUID) -> list[UUID]:
+        codec = self._db.codec
+        async with self._db.reading() as tx:
+            rows = await tx.fetch(
+                "SELECT chat_id FROM chats WHERE workspace_id = $1 ORDER BY chat_id",
+                codec.uuid(workspace_id),
+            )
+        return [codec.to_uuid(row[0]) for row in rows]
+
+    async def delete_by_workspace_id(self, workspace_id: UUID) -> None:
+        # Their file records and revisions go with them (ON DELETE CASCADE).
+        async with self._db.writing() as tx:
+            await tx.execute(
+                "DELETE FROM chats WHERE workspace_id = $1", self._db.codec.uuid(workspace_id)
+            )

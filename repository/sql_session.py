@@ -1,3 +1,4 @@
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from uuid import UUID
 
@@ -12,6 +13,9 @@ _ACTIVE = (
     f"{_SELECT} WHERE chat_id = $1 AND ended_at IS NULL AND expires_at > $2"
     " ORDER BY started_at DESC, session_id DESC LIMIT 1"
 )
+# Chat ids per statement of the calls that take many: far below SQLite's 32,766 host
+# parameters and PostgreSQL's 65,535, however many chats a workspace has.
+IDS_PER_STATEMENT = 500
 
 
 class SqlSandboxSessionRepository(SandboxSessionRepository):
@@ -58,9 +62,49 @@ class SqlSandboxSessionRepository(SandboxSessionRepository):
                 "DELETE FROM sandbox_sessions WHERE chat_id = $1", self._db.codec.uuid(chat_id)
             )
 
+    async def get_active_by_chat_ids(
+        self, chat_ids: Collection[UUID], now: datetime
+    ) -> SandboxSession | None:
+        codec = self._db.codec
+        found: list[SandboxSession] = []
+        async with self._db.reading() as tx:
+            for batch in _batches(chat_ids):
+                row = await tx.fetchrow(
+                    f"{_SELECT} WHERE chat_id IN ({_id_list(2, len(batch))})"
+                    " AND ended_at IS NULL AND expires_at > $1"
+                    " ORDER BY started_at DESC, session_id DESC LIMIT 1",
+                    codec.time(now),
+                    *(codec.uuid(chat_id) for chat_id in batch),
+                )
+                if row is not None:
+                    found.append(session_of(codec, row))
+        return max(
+            found, key=lambda session: (session.started_at, session.session_id), default=None
+        )
+
+    async def delete_by_chat_ids(self, chat_ids: Collection[UUID]) -> None:
+        codec = self._db.codec
+        async with self._db.writing() as tx:
+            for batch in _batches(chat_ids):
+                await tx.execute(
+                    f"DELETE FROM sandbox_sessions WHERE chat_id IN ({_id_list(1, len(batch))})",
+                    *(codec.uuid(chat_id) for chat_id in batch),
+                )
+
     async def _active(
         self, tx: SqlTransaction, chat_id: UUID, now: datetime
     ) -> SandboxSession | None:
         codec = self._db.codec
         row = await tx.fetchrow(_ACTIVE, codec.uuid(chat_id), codec.time(now))
         return None if row is None else session_of(codec, row)
+
+
+def _batches(chat_ids: Collection[UUID]) -> Iterator[list[UUID]]:
+    ordered = sorted(set(chat_ids))
+    for start in range(0, len(ordered), IDS_PER_STATEMENT):
+        yield ordered[start : start + IDS_PER_STATEMENT]
+
+
+def _id_list(first: int, count: int) -> str:
+    """`count` placeholders from `$first` on."""
+    return ", ".join(f"${index}" for index in range(first, first + count))

@@ -125,6 +125,15 @@ class SqlUsageRepository(UsageRepository):
                 tx, figure.workspace_id, -figure.used_bytes, -figure.revision_bytes
             )
 
+    async def delete_workspace(self, workspace_id: UUID) -> None:
+        codec = self._db.codec
+        async with self._db.writing() as tx:
+            await tx.lock(lock_key("workspace-usage", workspace_id))
+            for table in ("chat_usage", "workspace_usage"):
+                await tx.execute(
+                    f"DELETE FROM {table} WHERE workspace_id = $1", codec.uuid(workspace_id)
+                )
+
     async def _admits(
         self, tx: SqlTransaction, workspace_id: UUID, quota_bytes: int, delta_bytes: int
     ) -> bool:

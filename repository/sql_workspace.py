@@ -50,6 +50,12 @@ class SqlWorkspaceRepository(WorkspaceRepository):
             raise AssertionError("the user's workspace vanished inside its own transaction")
         return workspace_of(codec, row), created == 1
 
+    async def delete(self, workspace_id: UUID) -> None:
+        async with self._db.writing() as tx:
+            await tx.execute(
+                "DELETE FROM workspaces WHERE workspace_id = $1", self._db.codec.uuid(workspace_id)
+            )
+
     async def _find(self, column: str, value: UUID) -> Workspace | None:
         async with self._db.reading() as tx:
             row = await tx.fetchrow(f"{_SELECT} WHERE {column} = $1", self._db.codec.uuid(value))

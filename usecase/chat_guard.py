@@ -60,8 +60,13 @@ class ChatGuard:
 
     @asynccontextmanager
     async def creating(self, chat: Chat) -> AsyncIterator[Mark]:
-        """The lock and the mark of a chat being created. Locked although nobody knows the
-        id yet: start-up settling in another instance must not take the directory for a
-        deleted chat's before the record exists."""
-        async with self.locks.hold(chat.chat_id), self.marked(chat) as mark:
-            yield mark
+        """The locks and the mark of a chat being created, once its workspace is checked
+        still there. The workspace's lock first, held to the end: an erasure of the
+        workspace takes it after its chats' and holds it until the workspace's bytes are
+        gone, so a chat is never made in a workspace being erased (ADR 0024). Then the
+        chat's, although nobody knows the id yet: start-up settling in another instance
+        must not take the directory for a deleted chat's before the record exists."""
+        async with self.locks.hold(chat.workspace_id), self.locks.hold(chat.chat_id):
+            await self.access.check_workspace(chat.workspace_id)
+            async with self.marked(chat) as mark:
+                yield mark

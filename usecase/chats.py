@@ -2,7 +2,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Chat
-from domain.errors import ChatHasActiveSandboxError
+from domain.errors import ChatHasActiveSandboxError, WorkspaceNotFoundError
 from domain.paging import Page, PageCursor, PageRequest, page_of
 from domain.revision_log import first_revision
 from usecase.access import ChatAccess
@@ -32,6 +32,10 @@ class CreateChat:
             await self.storage.ensure_chat(chat.workspace_id, chat.chat_id)
             mark.bytes_changed()
             async with self.metadata.transaction() as records:
+                # The workspace's lock keeps its erasure out; checked again in the unit that
+                # decides (a SQL store's foreign key is the last line).
+                if await records.workspaces.get(chat.workspace_id) is None:
+                    raise WorkspaceNotFoundError(f"workspace {chat.workspace_id} was erased")
                 await records.chats.save(chat)
                 await records.revisions.add(first_revision(chat.chat_id, chat.created_at))
                 await records.usage.set_chat_bytes(chat.workspace_id, chat.chat_id, 0, 0, 0)

@@ -8,6 +8,8 @@ WORKSPACES = "workspaces"
 CHATS = "chats"
 # revisions/<workspace_id>/<chat_id>/: what history revisions keep (adapter/fs/revisions.py).
 REVISIONS = "revisions"
+# erasures/<workspace_id>: the note that a workspace's erasure is under way (adapter/fs/erasure.py).
+ERASURES = "erasures"
 
 # staging/ and trash/ hold bytes no client may see yet or any more.
 PRIVATE_DIR_MODE = 0o700

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs.dirs import lstat_or_none, make_dirs, open_root
+from adapter.fs.dirs import lstat_or_none, make_dirs, open_root, remove_entry
 from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
@@ -85,6 +85,18 @@ def unmark(root: Path, workspace_id: UUID, chat_id: UUID) -> None:
         for entry in (_note_name(name), name):
             with suppress(FileNotFoundError):
                 os.unlink(entry, dir_fd=marks_fd)
+
+
+def unmark_workspace(marks_fd: int, workspace_id: UUID) -> None:
+    """Blocking. Drop every mark, note and commit journal (with what it kept aside) of the
+    workspace's chats, durably; the caller holds their locks."""
+    prefix = f"{workspace_id}_"  # of every `_mark_name`, and of a note's after its dot
+    with os.scandir(marks_fd) as entries:
+        names = [entry.name for entry in entries if entry.name.lstrip(".").startswith(prefix)]
+    for name in names:
+        remove_entry(marks_fd, name)
+    if names:
+        os.fsync(marks_fd)
 
 
 def _note_name(mark_name: str) -> str:

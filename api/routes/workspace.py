@@ -3,8 +3,15 @@ from fastapi import APIRouter, Response, status
 from api.identity import Caller
 from api.problems import IDENTITY_ERRORS, problem_responses
 from api.schemas import WorkspaceOut, WorkspaceUsageOut
-from api.use_cases import EnsureWorkspaceUseCase, GetWorkspaceUsageUseCase, GetWorkspaceUseCase
+from api.use_cases import (
+    EnsureWorkspaceUseCase,
+    EraseWorkspaceUseCase,
+    GetWorkspaceUsageUseCase,
+    GetWorkspaceUseCase,
+)
 from domain.errors import (
+    ChatHasActiveSandboxError,
+    StorageUnavailableError,
     WorkspaceNotFoundError,
 )
 
@@ -48,3 +55,26 @@ async def get_workspace_usage(
     user_id: Caller, use_case: GetWorkspaceUsageUseCase
 ) -> WorkspaceUsageOut:
     return WorkspaceUsageOut.model_validate(await use_case(user_id))
+
+
+@router.delete(
+    "",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(
+        *IDENTITY_ERRORS,
+        WorkspaceNotFoundError,
+        ChatHasActiveSandboxError,
+        StorageUnavailableError,
+    ),
+    summary="Erase the caller's workspace",
+    description=(
+        "Every chat, history, revision, attachment, file a sandbox wrote, record and lease"
+        " of the workspace, and the workspace itself. Refused while a sandbox session is"
+        " active on any of its chats (nothing removed). Afterwards `PUT` makes a new, empty"
+        " workspace with a new id."
+    ),
+)
+async def erase_workspace(user_id: Caller, use_case: EraseWorkspaceUseCase) -> Response:
+    await use_case(user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

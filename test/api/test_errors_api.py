@@ -70,7 +70,7 @@ async def test_what_does_not_exist_is_a_404_problem_with_its_code(
 
 WRONG_METHODS = [
     # v1.1: every GET route answers HEAD too, and Allow says so.
-    pytest.param("DELETE", "/v1/workspace", {"GET", "HEAD", "PUT"}, id="delete-workspace"),
+    pytest.param("POST", "/v1/workspace", {"DELETE", "GET", "HEAD", "PUT"}, id="post-workspace"),
     pytest.param("PATCH", "/v1/chats", {"GET", "HEAD", "POST"}, id="patch-chats"),
     pytest.param("POST", "/healthz", {"GET", "HEAD"}, id="post-healthz"),
     pytest.param("POST", "/docs", {"GET", "HEAD"}, id="post-docs"),

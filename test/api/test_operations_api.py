@@ -218,6 +218,7 @@ ROUTE_STATUSES = [
     pytest.param("put", "/v1/workspace", {200, 201, *IDENTITY}, id="put-workspace"),
     pytest.param("get", "/v1/workspace", {200, 404, *IDENTITY}, id="get-workspace"),
     pytest.param("get", "/v1/workspace/usage", {200, 404, *IDENTITY}, id="usage"),
+    pytest.param("delete", "/v1/workspace", {204, 404, 409, 503, *IDENTITY}, id="erase-workspace"),
     pytest.param("post", "/v1/chats", {201, 404, 503, 507, *IDENTITY}, id="create-chat"),
     pytest.param("get", "/v1/chats", {200, 404, 422, *IDENTITY}, id="list-chats"),
     *(

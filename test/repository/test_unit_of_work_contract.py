@@ -14,6 +14,7 @@ from domain.chat_file import ChatFile
 from domain.history_revision import RevisionSource
 from domain.paging import PageRequest
 from test.repository.records import T0, at, chat, chat_file, revision, session, workspace
+from usecase.erasure import erase_records
 from usecase.ports.metadata import MetadataStore, Repositories
 
 pytestmark = pytest.mark.anyio
@@ -135,6 +136,12 @@ async def move_the_workspace_to_a_new_user(tx: Repositories, at_scene: Scene) ->
     await tx.chats.save(chat(at_scene.workspace_id, at(6)))
 
 
+async def erase_the_workspace(tx: Repositories, at_scene: Scene) -> None:
+    chat_ids = await tx.chats.ids_by_workspace_id(at_scene.workspace_id)
+    assert chat_ids == [at_scene.chat.chat_id]
+    await erase_records(tx, at_scene.workspace_id, chat_ids)
+
+
 CHANGES = [
     pytest.param(create_a_chat, id="create-a-chat"),
     pytest.param(delete_the_chat, id="delete-the-chat"),
@@ -146,6 +153,7 @@ CHANGES = [
     pytest.param(restore_and_prune_the_history, id="restore-and-prune-the-history"),
     pytest.param(end_the_session, id="end-the-session"),
     pytest.param(move_the_workspace_to_a_new_user, id="move-the-workspace"),
+    pytest.param(erase_the_workspace, id="erase-the-workspace"),
 ]
 
 

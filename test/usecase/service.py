@@ -12,6 +12,7 @@ from pathlib import Path
 from uuid import UUID
 
 from adapter.fs.chat_storage import FilesystemChatStorage
+from adapter.fs.erasure import FilesystemWorkspaceErasure
 from adapter.fs.usage import FilesystemUsageReader
 from adapter.locks import InProcessKeyedLock
 from api.container import UseCases, build_use_cases
@@ -77,6 +78,7 @@ async def open_service(root: Path, limits: StorageLimits = LIMITS) -> Service:
         clock,
         InProcessKeyedLock(),
         limits,
+        FilesystemWorkspaceErasure(root),
     )
     return Service(root, metadata, storage, clock, ids, limits, run)
 

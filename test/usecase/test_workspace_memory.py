@@ -1,4 +1,7 @@
-"""ChatAccess remembers the workspaces it has found: they never change or go away."""
+"""What ChatAccess remembers of the workspaces it has found, now that a workspace can be
+erased, by this instance or another one on the same store (ADR 0024): the workspace
+routes always ask the store; a chat route skips the workspace lookup only when the chat
+it finds proves the remembered workspace is still there."""
 
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
@@ -6,10 +9,12 @@ from uuid import UUID, uuid4
 import pytest
 
 import usecase.access
-from domain.errors import WorkspaceNotFoundError
+from domain.chat import Chat
+from domain.errors import ChatNotFoundError, WorkspaceNotFoundError
 from domain.workspace import Workspace
 from repository.memory import InMemoryMetadataStore
 from usecase.access import ChatAccess
+from usecase.erasure import erase_records
 
 pytestmark = pytest.mark.anyio
 
@@ -31,51 +36,132 @@ class CountingStore(InMemoryMetadataStore):
         self.workspaces.get_by_user_id = counted  # type: ignore[method-assign]
 
 
-async def new_workspace(store: InMemoryMetadataStore) -> Workspace:
-    workspace = Workspace(uuid4(), uuid4(), NOW)
+async def new_workspace(store: InMemoryMetadataStore, user_id: UUID | None = None) -> Workspace:
+    workspace = Workspace(uuid4(), user_id or uuid4(), NOW)
     await store.workspaces.save(workspace)
     return workspace
 
 
-async def test_a_found_workspace_is_remembered() -> None:
-    store = CountingStore()
-    access = ChatAccess(store.workspaces, store.chats)
+async def new_chat(store: InMemoryMetadataStore, workspace: Workspace) -> Chat:
+    chat = Chat(uuid4(), workspace.workspace_id, NOW)
+    await store.chats.save(chat)
+    return chat
+
+
+async def erase(store: InMemoryMetadataStore, workspace: Workspace) -> None:
+    """What another instance's erasure leaves in the store this one reads."""
+    async with store.transaction() as records:
+        chat_ids = await records.chats.ids_by_workspace_id(workspace.workspace_id)
+        await erase_records(records, workspace.workspace_id, chat_ids)
+
+
+@pytest.fixture
+def store() -> CountingStore:
+    return CountingStore()
+
+
+@pytest.fixture
+def access(store: CountingStore) -> ChatAccess:
+    return ChatAccess(store.workspaces, store.chats)
+
+
+async def test_the_workspace_is_read_from_the_store_every_time(
+    store: CountingStore, access: ChatAccess
+) -> None:
     workspace = await new_workspace(store)
 
     assert await access.workspace(workspace.user_id) == workspace
     assert await access.workspace(workspace.user_id) == workspace
+    assert store.lookups == 2
+
+
+async def test_a_chat_found_in_the_remembered_workspace_costs_no_workspace_lookup(
+    store: CountingStore, access: ChatAccess
+) -> None:
+    workspace = await new_workspace(store)
+    chat = await new_chat(store, workspace)
+
+    for _ in range(3):
+        assert await access.chat(workspace.user_id, chat.chat_id) == chat
+
     assert store.lookups == 1
 
 
-async def test_a_missing_workspace_is_looked_up_again_until_it_exists() -> None:
-    store = CountingStore()
-    access = ChatAccess(store.workspaces, store.chats)
-    user_id = uuid4()
+async def test_a_chat_not_found_asks_the_store_for_the_workspace_again(
+    store: CountingStore, access: ChatAccess
+) -> None:
+    workspace = await new_workspace(store)
+    theirs = await new_chat(store, await new_workspace(store))
+    await access.workspace(workspace.user_id)
+    store.lookups = 0
+
+    for missing in (uuid4(), theirs.chat_id):
+        with pytest.raises(ChatNotFoundError):
+            await access.chat(workspace.user_id, missing)
+
+    assert store.lookups == 2
+
+
+async def test_a_workspace_erased_elsewhere_is_not_found_on_every_route(
+    store: CountingStore, access: ChatAccess
+) -> None:
+    workspace = await new_workspace(store)
+    chat = await new_chat(store, workspace)
+    await access.chat(workspace.user_id, chat.chat_id)  # remembered
+
+    await erase(store, workspace)
+
     with pytest.raises(WorkspaceNotFoundError):
-        await access.workspace(user_id)
+        await access.chat(workspace.user_id, chat.chat_id)
+    with pytest.raises(WorkspaceNotFoundError):
+        await access.workspace(workspace.user_id)
+    with pytest.raises(WorkspaceNotFoundError):
+        await access.check_workspace(workspace.workspace_id)
 
-    workspace = Workspace(uuid4(), user_id, NOW)
-    await store.workspaces.save(workspace)
 
-    assert await access.workspace(user_id) == workspace
+async def test_a_chat_of_the_users_new_workspace_is_found_while_the_erased_one_is_remembered(
+    store: CountingStore, access: ChatAccess
+) -> None:
+    erased = await new_workspace(store)
+    old_chat = await new_chat(store, erased)
+    await access.chat(erased.user_id, old_chat.chat_id)  # remembered
+    await erase(store, erased)
+    new = await new_workspace(store, erased.user_id)
+    new_chats = [await new_chat(store, new) for _ in range(2)]
+
+    assert await access.chat(erased.user_id, new_chats[0].chat_id) == new_chats[0]
+    with pytest.raises(ChatNotFoundError):
+        await access.chat(erased.user_id, old_chat.chat_id)
+    store.lookups = 0
+    assert await access.chat(erased.user_id, new_chats[1].chat_id) == new_chats[1]
+    assert store.lookups == 0  # the new workspace is the one remembered now
+
+
+async def test_a_forgotten_workspace_is_looked_up_again(
+    store: CountingStore, access: ChatAccess
+) -> None:
+    workspace = await new_workspace(store)
+    chat = await new_chat(store, workspace)
+    await access.chat(workspace.user_id, chat.chat_id)
+
+    access.forget(workspace.user_id)
+
+    assert await access.chat(workspace.user_id, chat.chat_id) == chat
     assert store.lookups == 2
 
 
 async def test_the_least_recently_used_workspace_is_forgotten_past_the_bound(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, store: CountingStore, access: ChatAccess
 ) -> None:
     monkeypatch.setattr(usecase.access, "KNOWN_WORKSPACES", 2)
-    store = CountingStore()
-    access = ChatAccess(store.workspaces, store.chats)
-    first, second, third = [await new_workspace(store) for _ in range(3)]
-    await access.workspace(first.user_id)
-    await access.workspace(second.user_id)
-    await access.workspace(first.user_id)  # now the most recently used
-    await access.workspace(third.user_id)  # forgets `second`
+    workspaces = [await new_workspace(store) for _ in range(3)]
+    first, second, third = [(owner, await new_chat(store, owner)) for owner in workspaces]
+    for owner, chat in (first, second, first, third):  # `first` used again before `third`
+        await access.chat(owner.user_id, chat.chat_id)
     store.lookups = 0
 
-    await access.workspace(first.user_id)
-    await access.workspace(third.user_id)
+    for owner, chat in (first, third):
+        await access.chat(owner.user_id, chat.chat_id)
     assert store.lookups == 0
-    await access.workspace(second.user_id)
+    await access.chat(second[0].user_id, second[1].chat_id)
     assert store.lookups == 1

@@ -1,5 +1,6 @@
 """The repositories of the metadata records: workspaces, chats, file records, sessions."""
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -28,6 +29,11 @@ class WorkspaceRepository(Protocol):
         Returns the user's workspace afterwards and whether this call created it."""
         ...
 
+    async def delete(self, workspace_id: UUID) -> None:
+        """Remove the workspace record; an unknown id is a no-op. Its chats' records go
+        first (SQL stores refuse to leave a chat without its workspace)."""
+        ...
+
 
 class ChatRepository(Protocol):
     async def get(self, chat_id: UUID) -> Chat | None: ...
@@ -42,6 +48,15 @@ class ChatRepository(Protocol):
     async def delete(self, chat_id: UUID) -> None:
         """Remove the chat record, its file records and its history revisions; an unknown
         id is a no-op."""
+        ...
+
+    async def ids_by_workspace_id(self, workspace_id: UUID) -> list[UUID]:
+        """The id of every chat of the workspace, in id order."""
+        ...
+
+    async def delete_by_workspace_id(self, workspace_id: UUID) -> None:
+        """Remove every chat record of the workspace, each with its file records and its
+        history revisions, as `delete` does."""
         ...
 
 
@@ -93,3 +108,14 @@ class SandboxSessionRepository(Protocol):
         ...
 
     async def delete_by_chat_id(self, chat_id: UUID) -> None: ...
+
+    async def get_active_by_chat_ids(
+        self, chat_ids: Collection[UUID], now: datetime
+    ) -> SandboxSession | None:
+        """A session active at `now` on any of the chats, if there is one (the newest
+        started, when several are)."""
+        ...
+
+    async def delete_by_chat_ids(self, chat_ids: Collection[UUID]) -> None:
+        """Remove every session, active or not, of each of the chats."""
+        ...

@@ -89,6 +89,10 @@ class UsageRepository(Protocol):
         """Forget the chat's figures, taking both out of its workspace's sums."""
         ...
 
+    async def delete_workspace(self, workspace_id: UUID) -> None:
+        """Forget the figures of every chat counted in the workspace, and its sums."""
+        ...
+
 
 class StorageUsageReader(Protocol):
     async def chat_used_bytes(self, workspace_id: UUID, chat_id: UUID) -> int:

@@ -74,5 +74,8 @@ class InMemoryMetadataStore(MetadataStore):
     async def ping(self) -> None:
         pass
 
+    async def scrub(self) -> None:
+        """Nothing: a deleted record is gone with the last reference to it."""
+
     async def close(self) -> None:
         pass

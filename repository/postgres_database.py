@@ -133,6 +133,11 @@ class PostgresDatabase(SqlDatabase):
         async with self.reading() as tx:
             await tx.fetchrow("SELECT 1")
 
+    async def scrub(self) -> None:
+        """Nothing: a deleted row stays in its table's pages until VACUUM reuses its space,
+        and in the server's write-ahead log until that is recycled; both are the server's,
+        outside chatstore's data directory (ADR 0024)."""
+
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:

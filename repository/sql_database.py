@@ -66,6 +66,10 @@ class SqlDatabase(SqlSession, Protocol):
 
     async def ping(self) -> None: ...
 
+    async def scrub(self) -> None:
+        """See MetadataStore.scrub."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -76,6 +76,9 @@ class SqlMetadataStore(SqlRepositories, MetadataStore):
     async def ping(self) -> None:
         await self._db.ping()
 
+    async def scrub(self) -> None:
+        await self._db.scrub()
+
     async def close(self) -> None:
         await self._db.close()
 

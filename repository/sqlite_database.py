@@ -7,6 +7,7 @@ in WAL mode they never wait for the writer.
 """
 
 import asyncio
+import logging
 import re
 import sqlite3
 import time
@@ -23,6 +24,7 @@ from domain.errors import InsufficientStorageError, StorageUnavailableError
 from repository.sql_database import Row, SqlCodec, SqlDatabase, SqlTransaction
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -119,6 +121,8 @@ class _Connection:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = FULL")
             connection.execute("PRAGMA foreign_keys = ON")
+            # A deleted row's bytes are overwritten with zeros, not left in a free block.
+            connection.execute("PRAGMA secure_delete = ON")
         except BaseException:
             connection.close()
             raise
@@ -157,6 +161,13 @@ def _rollback(db: sqlite3.Connection) -> None:
 
 def _commit(db: sqlite3.Connection) -> None:
     db.commit()
+
+
+def _truncate_log(db: sqlite3.Connection) -> bool:
+    """Copy the write-ahead log into the database and empty it; False when a reader still
+    holds a page of it (the log then empties at a later checkpoint)."""
+    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not busy
 
 
 class SqliteDatabase(SqlDatabase):
@@ -217,6 +228,13 @@ class SqliteDatabase(SqlDatabase):
     async def ping(self) -> None:
         async with self.reading() as tx:
             await tx.fetchrow("SELECT 1")
+
+    async def scrub(self) -> None:
+        """Deleted rows are zeroed as they go (`secure_delete`); the write-ahead log still
+        holds the pages from before, until it is checkpointed and truncated here."""
+        async with self._write_lock:
+            if not await self._writer.call(_truncate_log):
+                _log.warning("the metadata store's write-ahead log is in use; not truncated")
 
     async def close(self) -> None:
         self._idle = None

@@ -103,6 +103,7 @@ class EraseWorkspace:
                     return
             await self.erasure.purge_workspace(workspace_id)
             await _drop_note(self.erasure, workspace_id)
+        await _scrub(self.metadata)
 
     async def _erase_records(self, workspace_id: UUID, locked: list[UUID]) -> None:
         async with self.metadata.transaction() as records:
@@ -124,6 +125,15 @@ class EraseWorkspace:
         with suppress(DomainError):
             if await self.metadata.workspaces.get(workspace_id) is not None:
                 await self.erasure.drop_erasure_note(workspace_id)
+
+
+async def _scrub(metadata: MetadataStore) -> None:
+    try:
+        await metadata.scrub()
+    except DomainError:
+        # The records are gone from every answer; what the store keeps of their bytes
+        # goes with its own upkeep.
+        _log.warning("could not scrub the metadata store after an erasure", exc_info=True)
 
 
 async def _drop_note(erasure: WorkspaceErasure, workspace_id: UUID) -> None:
@@ -161,4 +171,6 @@ class FinishErasures:
                     await self.erasure.purge_workspace(workspace_id)
                     finished.append(workspace_id)
                 await self.erasure.drop_erasure_note(workspace_id)
+        if finished:
+            await _scrub(self.metadata)
         return finished

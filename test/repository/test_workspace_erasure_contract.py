@@ -1,9 +1,11 @@
 """What erasing a workspace (`DELETE /v1/workspace`, ADR 0024) needs of every repository, on
 every metadata store: its chats listed and removed with their file records and revisions,
 the sessions of many chats found and removed at once, its usage forgotten, its record
-removed; and another workspace's records left exactly as they were."""
+removed; and another workspace's records left exactly as they were. Scrubbing the store
+afterwards leaves no byte of the erased records in a SQLite store's files."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
@@ -13,6 +15,8 @@ from domain.history_revision import RevisionSource
 from domain.paging import PageRequest
 from domain.sandbox_session import SandboxSession
 from domain.workspace import Workspace
+from repository.sql_store import sqlite_metadata_store
+from test.leftovers import files_holding, traces_of
 from test.repository.records import T0, at, chat, chat_file, revision, session, workspace
 from usecase.erasure import erase_records
 from usecase.ports.metadata import MetadataStore
@@ -56,6 +60,13 @@ async def owned(store: MetadataStore) -> Owned:
     active = session(chats[1].chat_id, at(2), ttl_seconds=60)
     assert await store.sessions.add(active, at(2))
     return Owned(owner, chats, active)
+
+
+async def erase_owned(store: MetadataStore, of: Owned) -> None:
+    """Every record of the workspace, removed in one unit as the erasure does."""
+    async with store.transaction() as tx:
+        chat_ids = await tx.chats.ids_by_workspace_id(of.workspace_id)
+        await erase_records(tx, of.workspace_id, chat_ids)
 
 
 async def records_of(store: MetadataStore, of: Owned) -> tuple[object, ...]:
@@ -200,12 +211,38 @@ async def test_a_workspace_erased_in_one_unit_leaves_no_record_and_the_other_as_
     mine, theirs = await owned(store), await owned(store)
     kept = await records_of(store, theirs)
 
-    async with store.transaction() as tx:
-        chat_ids = await tx.chats.ids_by_workspace_id(mine.workspace_id)
-        await erase_records(tx, mine.workspace_id, chat_ids)
+    await erase_owned(store, mine)
 
     nothing: tuple[object, ...] = (None, None, [], WorkspaceBytes(0, 0))
     nothing += ((None, [], [], None, 0, 0),) * len(mine.chats)
     assert await records_of(store, mine) == nothing
     assert await store.sessions.get(mine.active.session_id) is None
     assert await records_of(store, theirs) == kept
+
+
+async def test_scrubbing_the_store_keeps_every_record_not_deleted(store: MetadataStore) -> None:
+    mine, theirs = await owned(store), await owned(store)
+    kept = await records_of(store, theirs)
+    await erase_owned(store, mine)
+
+    await store.scrub()
+    await store.scrub()  # again, with nothing new to scrub
+
+    assert await records_of(store, theirs) == kept
+
+
+async def test_scrubbed_sqlite_files_hold_no_byte_of_an_erased_workspace(tmp_path: Path) -> None:
+    store = sqlite_metadata_store(tmp_path / "metadata.db")
+    await store.open()
+    try:
+        mine, theirs = await owned(store), await owned(store)
+        await store.files.save(chat_file(mine.chats[0].chat_id, "zebra-named-secret.txt"))
+        await erase_owned(store, mine)
+
+        await store.scrub()
+
+        ids = [mine.workspace_id, mine.workspace.user_id, *(held.chat_id for held in mine.chats)]
+        assert files_holding(tmp_path, traces_of(ids, "zebra-named-secret")) == {}
+        assert await store.workspaces.get(theirs.workspace_id) == theirs.workspace
+    finally:
+        await store.close()

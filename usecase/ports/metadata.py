@@ -57,4 +57,10 @@ class MetadataStore(Repositories, Protocol):
         """Raise StorageUnavailableError when the store does not answer."""
         ...
 
+    async def scrub(self) -> None:
+        """Overwrite, as far as the store can, what deleted records left in its own files,
+        so that after an erasure no byte of them stays there (ADR 0024). Best effort: what
+        it cannot do yet it leaves to the store's own upkeep, and says so in the log."""
+        ...
+
     async def close(self) -> None: ...

@@ -12,7 +12,7 @@ from adapter.fs.dirs import make_dirs, open_dir, open_existing_dir, open_root
 from adapter.fs.layout import ERASURES, FILE_MODE, PRIVATE_DIR_MODE, REVISIONS, TRASH, WORKSPACES
 from adapter.fs.off_loop import off_loop, storage_call
 from adapter.fs.trash import into_trash, purge, trashed_name
-from adapter.fs.unsettled import open_marks_dir, unmark_workspace
+from adapter.fs.unsettled import UNSETTLED, unmark_workspace
 from usecase.ports.erasure import WorkspaceErasure
 
 _NOTE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -90,4 +90,6 @@ class FilesystemWorkspaceErasure(WorkspaceErasure):
                     moved |= into_trash(parent_fd, str(workspace_id), trash_fd, trashed)
             if moved:
                 os.fsync(trash_fd)
-            unmark_workspace(open_marks_dir(stack, root_fd), workspace_id)
+            marks_fd = open_dir(stack, root_fd, UNSETTLED)
+            if marks_fd is not None:
+                unmark_workspace(marks_fd, workspace_id)

@@ -49,6 +49,10 @@ class _ChatsChangedError(Exception):
     """A chat was created in the workspace after the erasure listed and locked its chats."""
 
 
+# What the unit of work refuses with before it writes anything.
+_REFUSED = (_ChatsChangedError, WorkspaceNotFoundError, ChatHasActiveSandboxError)
+
+
 @dataclass(frozen=True, slots=True)
 class EraseWorkspace:
     """Erase the caller's workspace: every record and byte of it, its chats' directories
@@ -87,9 +91,13 @@ class EraseWorkspace:
                 for chat_id in chat_ids:
                     await chats_held.enter_async_context(self.locks.hold(chat_id))
                 await workspace_held.enter_async_context(self.locks.hold(workspace_id))
+                await self.access.check_workspace(workspace_id)  # not erased meanwhile
                 await self.erasure.note_erasure(workspace_id)
                 try:
                     await self._erase_records(workspace_id, chat_ids)
+                except _REFUSED:
+                    await _drop_note(self.erasure, workspace_id)
+                    raise
                 except Exception:
                     await self._drop_note_unless_erased(workspace_id)
                     raise
@@ -120,8 +128,8 @@ class EraseWorkspace:
             await erase_records(records, workspace_id, chat_ids)
 
     async def _drop_note_unless_erased(self, workspace_id: UUID) -> None:
-        """After the unit failed: the note goes unless the unit committed after all (a
-        commit whose answer was lost), which leaves the erasure to start-up."""
+        """After the unit failed in the store: the note goes unless the unit committed
+        after all (a commit whose answer was lost), which leaves the erasure to start-up."""
         with suppress(DomainError):
             if await self.metadata.workspaces.get(workspace_id) is not None:
                 await self.erasure.drop_erasure_note(workspace_id)

@@ -35,6 +35,7 @@ class Service:
     root: Path
     metadata: InMemoryMetadataStore
     storage: FaultyChatStorage  # healthy until a test makes it fail
+    erasure: FilesystemWorkspaceErasure
     clock: FakeClock
     ids: SequentialIds
     limits: StorageLimits
@@ -70,6 +71,7 @@ async def open_service(root: Path, limits: StorageLimits = LIMITS) -> Service:
     metadata = InMemoryMetadataStore()
     clock = FakeClock(T0)
     ids = SequentialIds()
+    erasure = FilesystemWorkspaceErasure(root)
     run = build_use_cases(
         metadata,
         storage,
@@ -78,9 +80,9 @@ async def open_service(root: Path, limits: StorageLimits = LIMITS) -> Service:
         clock,
         InProcessKeyedLock(),
         limits,
-        FilesystemWorkspaceErasure(root),
+        erasure,
     )
-    return Service(root, metadata, storage, clock, ids, limits, run)
+    return Service(root, metadata, storage, erasure, clock, ids, limits, run)
 
 
 def entries(directory: Path) -> list[str]:

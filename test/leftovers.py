@@ -74,7 +74,10 @@ def sqlite_rows(path: Path) -> Rows:
             for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             if not row[0].startswith("sqlite_")
         ]
-        return {table: sorted(db.execute(f"SELECT * FROM {table}").fetchall()) for table in tables}
+        return {
+            table: sorted(db.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+            for table in tables
+        }
 
 
 async def postgres_rows(url: str) -> Rows:

@@ -159,6 +159,15 @@ class Client(BaseClient[httpx.Client]):
     def get_workspace_usage(self, **options: Unpack[RequestOptions]) -> WorkspaceUsage:
         return self._call(api.get_workspace_usage(), options)
 
+    def delete_workspace(self, **options: Unpack[RequestOptions]) -> None:
+        """Erase the caller's workspace: every chat, history, revision, attachment,
+        record and lease of it, then the workspace itself (`ensure_workspace` then makes a
+        new, empty one with a new id). Raises ChatHasActiveSandboxError, erasing nothing,
+        while a sandbox session is active on any of its chats. Retried like every DELETE:
+        a retry whose first attempt erased the workspace but lost the answer raises
+        WorkspaceNotFoundError."""
+        self._call(api.delete_workspace(), options)
+
     # Chats
 
     def create_chat(self, **options: Unpack[RequestOptions]) -> Chat:

@@ -83,6 +83,10 @@ def get_workspace_usage() -> Call[WorkspaceUsage]:
     return Call("GET", "/v1/workspace/usage", parse_model(WorkspaceUsage))
 
 
+def delete_workspace() -> Call[None]:
+    return Call("DELETE", "/v1/workspace", _no_content)
+
+
 # Chats
 
 

@@ -112,7 +112,8 @@ class ConflictError(APIStatusError):
 
 
 class ChatHasActiveSandboxError(ConflictError):
-    """The chat cannot be deleted while a sandbox session is active on it."""
+    """The chat cannot be deleted, nor its workspace erased, while a sandbox session is
+    active on it."""
 
 
 class SandboxAlreadyActiveError(ConflictError):

@@ -64,6 +64,7 @@ REVISIONS_KEPT = 50  # the servers' default
 class Pair:
     servers: list[RunningServer]
     data_dir: Path
+    metadata_url: str  # the one store both use
 
     def alternate(self, index: int) -> RunningServer:
         """The server the index-th request of a race goes to: every other one."""
@@ -90,7 +91,7 @@ def two_servers(
             # Both use the URL's file, not the default one in the data directory.
             assert store.is_file()
             assert not (data_dir / "metadata.db").exists()
-        yield Pair(servers, data_dir)
+        yield Pair(servers, data_dir, url)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -12,6 +12,7 @@ POSTGRES_URL_VARIABLE = "CHATSTORE_TEST_POSTGRES_URL"
 # "1" makes the PostgreSQL tests error, instead of skip, when no server can be had.
 REQUIRE_POSTGRES_VARIABLE = "CHATSTORE_TEST_REQUIRE_POSTGRES"
 postgres_unavailable_reason = pytest.StashKey[str]()
+OUTSIDE_BYTES = b"a file outside the data directory, which a sandbox linked to"
 
 
 @pytest.fixture
@@ -31,6 +32,15 @@ def outside_dir(tmp_path: Path) -> Path:
     path = tmp_path / "outside"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def outside_file(outside_dir: Path) -> Path:
+    """A regular file outside the data directory, which a sandbox may plant a link to, and
+    which must stay as it is (`OUTSIDE_BYTES`) whatever is done to that link."""
+    target = outside_dir / "target.txt"
+    target.write_bytes(OUTSIDE_BYTES)
+    return target
 
 
 @pytest.fixture(scope="session")

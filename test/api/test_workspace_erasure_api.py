@@ -45,9 +45,6 @@ from test.routes import CHAT_ROUTES
 
 pytestmark = pytest.mark.anyio
 
-OUTSIDE_BYTES = b"a file outside the data directory, which a sandbox linked to"
-
-
 # What each user's workspace is made of
 
 
@@ -226,23 +223,16 @@ async def backend(
         yield Backend(app, data_dir, read_rows)
 
 
-@pytest.fixture
-def outside(outside_dir: Path) -> Path:
-    target = outside_dir / "target.txt"
-    target.write_bytes(OUTSIDE_BYTES)
-    return target
-
-
 async def test_an_erased_workspace_leaves_no_byte_or_record_and_the_other_is_untouched(
-    backend: Backend, outside: Path
+    backend: Backend, outside_file: Path
 ) -> None:
     data_dir = backend.data_dir
     async with in_process_client(backend.app) as client:
-        mine = await build(UserApi(client, uuid4()), "alpha", data_dir, outside)
-        theirs = await build(UserApi(client, uuid4()), "omega", data_dir, outside)
+        mine = await build(UserApi(client, uuid4()), "alpha", data_dir, outside_file)
+        theirs = await build(UserApi(client, uuid4()), "omega", data_dir, outside_file)
         plant_crash_leftovers(data_dir, mine)
         their_view, their_paths = await seen(theirs.user), paths_of(data_dir, theirs)
-        outside_before = tree(outside.parent)
+        outside_before = tree(outside_file.parent)
         rows_before = await backend.rows() if backend.read_rows else {}
         assert rows_mentioning(rows_before, mine.ids) or not backend.read_rows
 
@@ -265,16 +255,16 @@ async def test_an_erased_workspace_leaves_no_byte_or_record_and_the_other_is_unt
         assert await seen(theirs.user) == their_view
         assert paths_of(data_dir, theirs) == their_paths
         assert files_holding(data_dir, traces_of([theirs.workspace_id], *theirs.texts))
-        assert tree(outside.parent) == outside_before
+        assert tree(outside_file.parent) == outside_before
         for service_owned in ("trash", "erasures"):
             assert list((data_dir / service_owned).iterdir()) == []
 
 
 async def test_after_an_erasure_the_workspace_is_not_found_and_put_makes_a_new_one(
-    backend: Backend, outside: Path
+    backend: Backend, outside_file: Path
 ) -> None:
     async with in_process_client(backend.app) as client:
-        mine = await build(UserApi(client, uuid4()), "alpha", backend.data_dir, outside)
+        mine = await build(UserApi(client, uuid4()), "alpha", backend.data_dir, outside_file)
         user = mine.user
         assert (await user.delete("/v1/workspace")).status_code == 204
 
@@ -304,10 +294,10 @@ async def test_after_an_erasure_the_workspace_is_not_found_and_put_makes_a_new_o
 
 
 async def test_an_active_sandbox_session_refuses_the_erasure_and_nothing_changes(
-    backend: Backend, outside: Path
+    backend: Backend, outside_file: Path
 ) -> None:
     async with in_process_client(backend.app) as client:
-        mine = await build(UserApi(client, uuid4()), "alpha", backend.data_dir, outside)
+        mine = await build(UserApi(client, uuid4()), "alpha", backend.data_dir, outside_file)
         user = mine.user
         chat_id = mine.chat_ids[2]
         session = await ok(user.post(f"/v1/chats/{chat_id}/sandbox-sessions"), 201)

@@ -19,8 +19,6 @@ from test.leftovers import paths_naming, tree
 
 pytestmark = pytest.mark.anyio
 
-OUTSIDE_BYTES = b"the target of a link a sandbox planted"
-
 
 async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
     for part in parts:
@@ -69,13 +67,6 @@ async def filled_workspace(
     return workspace_id, chat_ids
 
 
-@pytest.fixture
-def outside(outside_dir: Path) -> Path:
-    target = outside_dir / "target.txt"
-    target.write_bytes(OUTSIDE_BYTES)
-    return target
-
-
 async def test_a_noted_erasure_is_listed_until_its_note_is_dropped(
     storage: FilesystemChatStorage, erasure: FilesystemWorkspaceErasure, data_dir: Path
 ) -> None:
@@ -101,49 +92,36 @@ async def test_a_name_in_the_notes_directory_that_is_no_workspace_id_is_ignored(
     assert await erasure.noted_erasures() == [workspace_id]
 
 
-async def test_hiding_a_workspace_takes_every_byte_of_it_out_of_sight_and_nothing_else(
+async def test_hiding_then_purging_a_workspace_removes_every_byte_of_it_and_nothing_else(
     storage: FilesystemChatStorage,
     erasure: FilesystemWorkspaceErasure,
     data_dir: Path,
-    outside: Path,
+    outside_file: Path,
 ) -> None:
-    erased, erased_chats = await filled_workspace(storage, data_dir, outside)
-    kept, _ = await filled_workspace(storage, data_dir, outside)
-    kept_tree = {path: entry for path, entry in tree(data_dir).items() if str(kept) in path}
-    outside_before = tree(outside.parent)
+    erased, erased_chats = await filled_workspace(storage, data_dir, outside_file)
+    kept, kept_chats = await filled_workspace(storage, data_dir, outside_file)
+
+    def untouched() -> dict[str, object]:
+        """The other workspace's entries, and what the links point at."""
+        kept_entries = {path: entry for path, entry in tree(data_dir).items() if str(kept) in path}
+        return {**kept_entries, "outside": tree(outside_file.parent)}
+
+    before = untouched()
 
     await erasure.hide_workspace(erased)
 
     in_sight = paths_naming(data_dir, [erased, *erased_chats])
+    assert in_sight
     assert [path for path in in_sight if not path.startswith(f"{TRASH}/")] == []
-    assert {path: entry for path, entry in tree(data_dir).items() if str(kept) in path} == (
-        kept_tree
-    )
-    assert tree(outside.parent) == outside_before
+    assert untouched() == before
 
-
-async def test_purging_a_hidden_workspace_leaves_no_path_of_it_and_follows_no_link(
-    storage: FilesystemChatStorage,
-    erasure: FilesystemWorkspaceErasure,
-    data_dir: Path,
-    outside: Path,
-) -> None:
-    erased, erased_chats = await filled_workspace(storage, data_dir, outside)
-    kept, kept_chats = await filled_workspace(storage, data_dir, outside)
-    kept_tree = {path: entry for path, entry in tree(data_dir).items() if str(kept) in path}
-    outside_before = tree(outside.parent)
-
-    await erasure.hide_workspace(erased)
     await erasure.purge_workspace(erased)
 
     assert paths_naming(data_dir, [erased, *erased_chats]) == []
     assert list((data_dir / TRASH).iterdir()) == []
-    assert {path: entry for path, entry in tree(data_dir).items() if str(kept) in path} == (
-        kept_tree
-    )
+    assert untouched() == before
     # Each kept chat's mark, its note, its journal and what that kept aside.
     assert len(paths_naming(data_dir / UNSETTLED, kept_chats)) == 4 * len(kept_chats)
-    assert tree(outside.parent) == outside_before
 
 
 async def test_hiding_and_purging_a_workspace_with_no_bytes_is_a_no_op(
@@ -161,9 +139,9 @@ async def test_hiding_again_after_a_crash_between_its_steps_finishes_the_job(
     storage: FilesystemChatStorage,
     erasure: FilesystemWorkspaceErasure,
     data_dir: Path,
-    outside: Path,
+    outside_file: Path,
 ) -> None:
-    erased, erased_chats = await filled_workspace(storage, data_dir, outside)
+    erased, erased_chats = await filled_workspace(storage, data_dir, outside_file)
     await erasure.hide_workspace(erased)
     # As if the revisions had not been moved yet when the process died.
     [revisions] = [path for path in (data_dir / TRASH).iterdir() if path.name.endswith("sions")]
@@ -179,9 +157,9 @@ async def test_hiding_fails_as_unavailable_storage_when_the_trash_is_gone(
     storage: FilesystemChatStorage,
     erasure: FilesystemWorkspaceErasure,
     data_dir: Path,
-    outside: Path,
+    outside_file: Path,
 ) -> None:
-    erased, _ = await filled_workspace(storage, data_dir, outside)
+    erased, _ = await filled_workspace(storage, data_dir, outside_file)
     (data_dir / TRASH).rmdir()
     before = tree(data_dir)
 

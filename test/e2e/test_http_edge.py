@@ -236,7 +236,7 @@ def test_a_known_method_on_no_route_of_it_is_405(server: RunningServer) -> None:
     answer = exchange(server, request_bytes("PROPFIND", "/v1/workspace", f"X-User-Id: {uuid4()}"))
 
     assert_raw_problem(answer, 405, "method_not_allowed")
-    assert answer.header("allow") == "GET, HEAD, PUT"
+    assert answer.header("allow") == "DELETE, GET, HEAD, PUT"
 
 
 # Paths

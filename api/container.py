@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
-from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats
+from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats, UpdateChat
 from usecase.crash_safety import ChatSettler, SettleChats
 from usecase.files import (
     ClearFiles,
@@ -50,6 +50,7 @@ class UseCases:
     create_chat: CreateChat
     list_chats: ListChats
     get_chat: GetChat
+    update_chat: UpdateChat
     delete_chat: DeleteChat
     fork_chat: ForkChat
     get_history: GetHistory
@@ -100,6 +101,7 @@ def build_use_cases(
         create_chat=CreateChat(access, metadata, storage, ids, clock, guard),
         list_chats=ListChats(access, metadata),
         get_chat=GetChat(access),
+        update_chat=UpdateChat(metadata, clock, guard),
         delete_chat=DeleteChat(metadata, storage, clock, guard),
         fork_chat=ForkChat(metadata, storage, ids, clock, guard, ledger, revisions, reconciler),
         get_history=GetHistory(access, storage, guard, revisions),
@@ -117,8 +119,8 @@ def build_use_cases(
         list_files=ListFiles(access, metadata),
         get_file=GetFile(access, metadata),
         open_file_content=OpenFileContent(metadata, storage, guard),
-        delete_file=DeleteFile(metadata, storage, guard, ledger),
-        clear_files=ClearFiles(metadata, storage, guard, ledger),
+        delete_file=DeleteFile(metadata, storage, guard, ledger, clock),
+        clear_files=ClearFiles(metadata, storage, guard, ledger, clock),
         rescan_files=RescanFiles(reconciler, guard),
         start_sandbox_session=StartSandboxSession(metadata, ids, clock, guard),
         get_active_sandbox_session=GetActiveSandboxSession(access, metadata, clock),

@@ -32,6 +32,10 @@ class InMemoryChatRepository(ChatRepository):
     async def list_by_workspace_id(self, workspace_id: UUID, page: PageRequest) -> list[Chat]:
         return self._chats.page(workspace_id, page)
 
+    def ids_in(self, workspace_id: UUID) -> list[UUID]:
+        """The ids of the workspace's chats (for the census)."""
+        return [chat.chat_id for chat in self._chats.all_in(workspace_id)]
+
     async def save(self, chat: Chat) -> None:
         self._chats.put(chat)
 

@@ -383,3 +383,19 @@ def test_a_difference_reads_as_its_subject_and_detail() -> None:
     )
     assert str(Difference(K.WORKSPACE_SUMS, "x", workspace_id=ORPHAN)) == f"workspace {ORPHAN}: x"
     assert str(Difference(K.LEFTOVER, "left", path="trash/a")) == "trash/a: left"
+
+
+async def test_kept_bytes_of_a_workspace_with_no_chat_directory_left_are_removed(
+    service: Service,
+) -> None:
+    await written_chat(service)
+    stray = service.root / "revisions" / str(ORPHAN) / str(ORPHAN)
+    stray.mkdir(parents=True)
+    (stray / "1.md").write_bytes(b"# kept for nobody\n")
+
+    found = await service.run.check_consistency()
+    remaining = await service.run.repair_consistency(found)
+
+    assert [each.kind for each in found.differences] == [K.CHAT_RECORD_MISSING]
+    assert remaining.differences == ()
+    assert not stray.exists()

@@ -43,6 +43,7 @@ class ConsistencyReport:
     differences: tuple[Difference, ...]
     workspaces: int
     chats: int
+    leftovers: tuple[Leftover, ...] = ()  # those the differences name, for the repair
 
     @property
     def consistent(self) -> bool:
@@ -120,8 +121,9 @@ class CheckConsistency:
         progress.end()
         if leftovers:
             still = set(await self.disk.leftovers())
-            differences += [_leftover(each) for each in leftovers if each in still]
-        return ConsistencyReport(tuple(differences), len(scans), chats)
+            leftovers = [each for each in leftovers if each in still]
+            differences += [_leftover(each) for each in leftovers]
+        return ConsistencyReport(tuple(differences), len(scans), chats, tuple(leftovers))
 
     async def _workspaces(
         self, workspace_id: UUID | None, marks: set[tuple[UUID, UUID]]
@@ -408,8 +410,8 @@ class RepairConsistency:
         progress.end()
         for summed in _workspaces_with(differences, DifferenceKind.WORKSPACE_SUMS):
             await self.check.metadata.census.resum(summed)
-        if any(each.kind is DifferenceKind.LEFTOVER for each in differences):
-            await self.check.disk.clear_leftovers()
+        if found.leftovers:
+            await self.check.disk.clear_leftovers(found.leftovers)
         return await self.check(workspace_id, progress)
 
     async def _repair_chat(self, workspace_id: UUID, chat_id: UUID) -> None:

@@ -2,12 +2,12 @@
 making or changing anything in it (ADR 0026), and the clearing of leftovers."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, suppress
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs.dirs import clear_dir, open_dirs, open_root
+from adapter.fs.dirs import open_dirs, open_root, remove_entry
 from adapter.fs.layout import CHATS, REVISIONS, STAGING, TRASH, WORKSPACES, chat_dir_names
 from adapter.fs.off_loop import storage_call
 from adapter.fs.staging_area import clear_dead_areas, dead_areas
@@ -34,8 +34,8 @@ class FilesystemCensus(DiskCensus):
     async def leftovers(self) -> list[Leftover]:
         return await storage_call("list staging and trash", self._leftovers)
 
-    async def clear_leftovers(self) -> None:
-        await storage_call("clear staging and trash", self._clear_leftovers)
+    async def clear_leftovers(self, leftovers: Sequence[Leftover]) -> None:
+        await storage_call("clear staging and trash", self._clear_leftovers, leftovers)
 
     # The blocking halves, run in a worker thread.
 
@@ -78,15 +78,19 @@ class FilesystemCensus(DiskCensus):
                 found += [Leftover(TRASH, name) for name in _names(trash_fd)]
         return sorted(found)
 
-    def _clear_leftovers(self) -> None:
+    def _clear_leftovers(self, leftovers: Sequence[Leftover]) -> None:
+        staged = {leftover.name for leftover in leftovers if leftover.area == STAGING}
+        trashed = sorted({leftover.name for leftover in leftovers if leftover.area == TRASH})
         with ExitStack() as stack:
             root_fd = open_root(stack, self._root)
             staging_fd = open_dirs(stack, root_fd, (STAGING,))
-            if staging_fd is not None:
-                clear_dead_areas(staging_fd)
+            if staging_fd is not None and staged:
+                clear_dead_areas(staging_fd, staged)
             trash_fd = open_dirs(stack, root_fd, (TRASH,))
-            if trash_fd is not None:
-                clear_dir(trash_fd)
+            if trash_fd is not None and trashed:
+                for name in trashed:
+                    remove_entry(trash_fd, name)
+                os.fsync(trash_fd)
 
 
 def _directories_named_by_id(

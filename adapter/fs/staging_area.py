@@ -11,6 +11,7 @@ import fcntl
 import os
 import secrets
 import stat
+from collections.abc import Collection
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
@@ -110,10 +111,13 @@ def _is_dead(staging_fd: int, area: str) -> bool:
     return True
 
 
-def clear_dead_areas(staging_fd: int) -> None:
-    """Remove the areas of processes that are gone, and what no owner file claims."""
+def clear_dead_areas(staging_fd: int, only: Collection[str] | None = None) -> None:
+    """Remove the areas of processes that are gone, and what no owner file claims; of
+    those, only the entries `only` names (as `dead_areas` does) when it is given."""
     with os.scandir(staging_fd) as entries:
         names = [entry.name for entry in entries]
+    if only is not None:
+        names = [name for name in names if name.removesuffix(_OWNER_SUFFIX) in only]
     for name in names:
         if name.endswith(_OWNER_SUFFIX):
             _clear_if_dead(staging_fd, name.removesuffix(_OWNER_SUFFIX))

@@ -232,6 +232,7 @@ async def test_repair_settles_a_planted_difference(
     chat = await written_chat(service)
     await plant(service, chat)
     found = await service.run.check_consistency()
+    assert kinds(found) == sorted(expected)
 
     remaining = await service.run.repair_consistency(found)
 

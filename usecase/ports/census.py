@@ -126,6 +126,8 @@ class DiskCensus(Protocol):
         now may have put it there an instant ago."""
         ...
 
-    async def clear_leftovers(self) -> None:
-        """Remove every leftover, never following a link, as start-up does."""
+    async def clear_leftovers(self, leftovers: Sequence[Leftover]) -> None:
+        """Remove those leftovers (as `leftovers` named them), never following a link, as
+        start-up does; a staging area whose process is alive again, or an entry gone
+        meanwhile, is left alone."""
         ...

@@ -139,12 +139,13 @@ async def test_a_live_processs_staging_area_is_no_leftover(
 
     assert await census.leftovers() == []
 
-    await census.clear_leftovers()
+    [area] = [name for name in names_in(data_dir / "staging") if not name.endswith(".owner")]
+    await census.clear_leftovers([Leftover("staging", area)])  # named, but alive
     assert len(staged_files(data_dir)) == 1
     await storage.discard(staged)
 
 
-async def test_clearing_leftovers_removes_them_and_nothing_behind_a_link(
+async def test_clearing_leftovers_removes_those_named_and_nothing_behind_a_link(
     data_dir: Path, storage: FilesystemChatStorage, outside_dir: Path
 ) -> None:
     dead = StagingArea(data_dir)
@@ -155,11 +156,12 @@ async def test_clearing_leftovers_removes_them_and_nothing_behind_a_link(
     (data_dir / "trash" / "chat.1234").mkdir()
     (data_dir / "trash" / "chat.1234" / "history.md").write_bytes(b"# gone")
     census = FilesystemCensus(data_dir)
+    found = await census.leftovers()
+    (data_dir / "trash" / "since").mkdir()  # a deletion that began after the listing
 
-    await census.clear_leftovers()
+    await census.clear_leftovers(found)
 
-    assert await census.leftovers() == []
-    assert names_in(data_dir / "trash") == []
+    assert await census.leftovers() == [Leftover("trash", "since")]
     assert (outside_dir / "kept").read_bytes() == b"kept"
 
 
@@ -171,7 +173,7 @@ async def test_a_data_directory_without_service_directories_has_nothing(
     assert await census.workspace_ids() == []
     assert await census.workspace(UUID(int=1)) == WorkspaceOnDisk(frozenset(), frozenset())
     assert await census.leftovers() == []
-    await census.clear_leftovers()
+    await census.clear_leftovers([Leftover("trash", "gone"), Leftover("staging", "gone")])
     assert names_in(bare_data_dir) == []
 
 

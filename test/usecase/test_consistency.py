@@ -2,6 +2,7 @@
 disagree is planted by hand, reported in one line, left as it was by the check, and
 settled by the repair (ADR 0026)."""
 
+import hashlib
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -400,3 +401,24 @@ async def test_kept_bytes_of_a_workspace_with_no_chat_directory_left_are_removed
     assert [each.kind for each in found.differences] == [K.CHAT_RECORD_MISSING]
     assert remaining.differences == ()
     assert not stray.exists()
+
+
+async def test_a_chat_from_before_revisions_gets_no_revision_from_the_check(
+    service: Service,
+) -> None:
+    chat = await service.new_chat()
+    await service.metadata.revisions.delete_by_chat_id(chat.chat_id)  # as before revisions
+
+    assert (await service.run.check_consistency()).consistent
+    assert await service.metadata.revisions.list_newest_first(chat.chat_id, 10, None) == []
+
+    await history_changed_by_a_sandbox(service, chat)
+    found = await service.run.check_consistency()
+
+    written = hashlib.sha256(b"a sandbox wrote this\n").hexdigest()[:12]
+    assert [str(each) for each in found.differences if each.kind is K.HISTORY_UNRECORDED] == [
+        f"chat {chat.chat_id}: history revisions disagree with history.md: no revision is"
+        f" recorded, history.md is 21 bytes (sha256 {written}...)"
+    ]
+    assert await service.metadata.revisions.list_newest_first(chat.chat_id, 10, None) == []
+    assert (await service.run.repair_consistency(found)).consistent

@@ -6,6 +6,7 @@ from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats, UpdateChat
+from usecase.consistency import CheckConsistency, RepairConsistency
 from usecase.crash_safety import ChatSettler, SettleChats
 from usecase.files import (
     ClearFiles,
@@ -25,6 +26,7 @@ from usecase.history_revisions import (
     PruneHistoryRevisions,
     RestoreHistoryRevision,
 )
+from usecase.ports.census import DiskCensus
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
@@ -73,6 +75,8 @@ class UseCases:
     end_sandbox_session: EndSandboxSession
     check_readiness: CheckReadiness
     settle_chats: SettleChats
+    check_consistency: CheckConsistency
+    repair_consistency: RepairConsistency
 
 
 def build_use_cases(
@@ -83,6 +87,7 @@ def build_use_cases(
     clock: Clock,
     locks: KeyedLock,
     limits: StorageLimits,
+    disk: DiskCensus,
 ) -> UseCases:
     access = ChatAccess(metadata.workspaces, metadata.chats)
     ledger = QuotaLedger(metadata.usage, limits.quota_bytes)
@@ -94,6 +99,7 @@ def build_use_cases(
     )
     settler = ChatSettler(storage, reconciler)
     guard = ChatGuard(access, locks, settler)
+    check_consistency = CheckConsistency(metadata, storage, usage_reader, disk, locks, limits)
     return UseCases(
         ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
         get_workspace=GetWorkspace(access),
@@ -128,4 +134,6 @@ def build_use_cases(
         end_sandbox_session=EndSandboxSession(metadata, reconciler, clock, guard),
         check_readiness=CheckReadiness(storage, metadata),
         settle_chats=SettleChats(metadata, storage, settler, locks),
+        check_consistency=check_consistency,
+        repair_consistency=RepairConsistency(check_consistency, settler, reconciler),
     )

@@ -47,6 +47,10 @@ class InMemoryChatRepository(ChatRepository):
     ) -> list[Chat]:
         return self._recent.page_newest_first(workspace_id, page.after, page.limit)
 
+    def ids_in(self, workspace_id: UUID) -> list[UUID]:
+        """The ids of the workspace's chats (for the census)."""
+        return [chat.chat_id for chat in self._chats.all_in(workspace_id)]
+
     async def save(self, chat: Chat) -> None:
         self._chats.put(chat)
         self._recent.put(chat)

@@ -26,6 +26,10 @@ class InMemoryWorkspaceRepository(WorkspaceRepository):
         self._store(workspace)
         return workspace, True
 
+    def ids(self) -> list[UUID]:
+        """Every workspace's id (for the census)."""
+        return list(self._by_id)
+
     def _find_by_user(self, user_id: UUID) -> Workspace | None:
         workspace_id = self._id_by_user.get(user_id)
         return None if workspace_id is None else self._by_id[workspace_id]

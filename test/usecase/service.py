@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
+from adapter.fs.census import FilesystemCensus
 from adapter.fs.chat_storage import FilesystemChatStorage
 from adapter.fs.usage import FilesystemUsageReader
 from adapter.locks import InProcessKeyedLock
@@ -77,6 +78,7 @@ async def open_service(root: Path, limits: StorageLimits = LIMITS) -> Service:
         clock,
         InProcessKeyedLock(),
         limits,
+        FilesystemCensus(root),
     )
     return Service(root, metadata, storage, clock, ids, limits, run)
 

@@ -3,18 +3,20 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from adapter.clock import SystemClock
 from adapter.file_locks import FileKeyedLock
+from adapter.fs.census import FilesystemCensus
 from adapter.fs.chat_storage import FilesystemChatStorage
 from adapter.fs.erasure import FilesystemWorkspaceErasure
 from adapter.fs.usage import FilesystemUsageReader
 from adapter.ids import UuidGenerator
 from api.body_limit import BodyLimitMiddleware
-from api.container import build_use_cases
+from api.container import UseCases, build_use_cases
 from api.docs import install_docs
 from api.encoded_slash import EncodedSlashGuard
 from api.head import HeadAsGet
@@ -34,6 +36,7 @@ from api.settings import Settings, load_settings
 from domain.limits import StorageLimits
 from repository.memory import InMemoryMetadataStore
 from repository.sql_store import postgres_metadata_store, sqlite_metadata_store
+from usecase.ports.census import DiskCensus
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.erasure import WorkspaceErasure
 from usecase.ports.metadata import MetadataStore
@@ -55,6 +58,65 @@ def build_metadata_store(url: str) -> MetadataStore:
     raise ValueError("unsupported metadata store URL")
 
 
+@dataclass(frozen=True, slots=True)
+class Adapters:
+    """Every adapter a chatstore process runs on: the server's, and the admin command's."""
+
+    metadata: MetadataStore
+    storage: ChatStorage
+    usage_reader: StorageUsageReader
+    disk: DiskCensus
+    erasure: WorkspaceErasure
+    ids: IdGenerator
+    clock: Clock
+    locks: KeyedLock
+    limits: StorageLimits
+
+    def use_cases(self) -> UseCases:
+        return build_use_cases(
+            self.metadata,
+            self.storage,
+            self.usage_reader,
+            self.ids,
+            self.clock,
+            self.locks,
+            self.limits,
+            self.disk,
+            self.erasure,
+        )
+
+
+def build_adapters(
+    settings: Settings,
+    *,
+    metadata: MetadataStore | None = None,
+    storage: ChatStorage | None = None,
+    usage_reader: StorageUsageReader | None = None,
+    disk: DiskCensus | None = None,
+    erasure: WorkspaceErasure | None = None,
+    ids: IdGenerator | None = None,
+    clock: Clock | None = None,
+    locks: KeyedLock | None = None,
+) -> Adapters:
+    """The adapters `settings` choose, none opened yet; tests pass fakes for any of them."""
+    return Adapters(
+        metadata=metadata or build_metadata_store(settings.metadata_store_url),
+        storage=storage or FilesystemChatStorage(settings.data_dir),
+        usage_reader=usage_reader or FilesystemUsageReader(settings.data_dir),
+        disk=disk or FilesystemCensus(settings.data_dir),
+        erasure=erasure or FilesystemWorkspaceErasure(settings.data_dir),
+        ids=ids or UuidGenerator(),
+        clock=clock or SystemClock(),
+        locks=locks or FileKeyedLock(settings.data_dir),
+        limits=StorageLimits(
+            quota_bytes=settings.workspace_quota_bytes,
+            max_file_bytes=settings.max_file_bytes,
+            max_history_bytes=settings.max_history_bytes,
+            history_revisions=settings.history_revisions,
+        ),
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -69,15 +131,17 @@ def create_app(
     """Build the service. Every collaborator defaults to the real adapter chosen by
     `settings`; tests pass fakes instead."""
     settings = settings or load_settings()
-    metadata = metadata or build_metadata_store(settings.metadata_store_url)
-    storage = storage or FilesystemChatStorage(settings.data_dir)
-    usage_reader = usage_reader or FilesystemUsageReader(settings.data_dir)
-    limits = StorageLimits(
-        quota_bytes=settings.workspace_quota_bytes,
-        max_file_bytes=settings.max_file_bytes,
-        max_history_bytes=settings.max_history_bytes,
-        history_revisions=settings.history_revisions,
+    adapters = build_adapters(
+        settings,
+        metadata=metadata,
+        storage=storage,
+        usage_reader=usage_reader,
+        ids=ids,
+        clock=clock,
+        locks=locks,
+        erasure=erasure,
     )
+    metadata, storage = adapters.metadata, adapters.storage
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,16 +172,7 @@ def create_app(
     metrics = Metrics()
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.use_cases = build_use_cases(
-        metadata,
-        storage,
-        usage_reader,
-        ids or UuidGenerator(),
-        clock or SystemClock(),
-        locks or FileKeyedLock(settings.data_dir),
-        limits,
-        erasure or FilesystemWorkspaceErasure(settings.data_dir),
-    )
+    app.state.use_cases = adapters.use_cases()
     modules = (workspace, chats, history, history_revisions, files, sandbox, operations)
     routers = [module.router for module in modules]
     for router in routers:

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
-from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats
+from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats, UpdateChat
+from usecase.consistency import CheckConsistency, RepairConsistency
 from usecase.crash_safety import ChatSettler, SettleChats
 from usecase.erasure import EraseWorkspace, FinishErasures
 from usecase.files import (
@@ -26,6 +27,7 @@ from usecase.history_revisions import (
     PruneHistoryRevisions,
     RestoreHistoryRevision,
 )
+from usecase.ports.census import DiskCensus
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.erasure import WorkspaceErasure
 from usecase.ports.metadata import MetadataStore
@@ -53,6 +55,7 @@ class UseCases:
     create_chat: CreateChat
     list_chats: ListChats
     get_chat: GetChat
+    update_chat: UpdateChat
     delete_chat: DeleteChat
     fork_chat: ForkChat
     get_history: GetHistory
@@ -76,6 +79,8 @@ class UseCases:
     check_readiness: CheckReadiness
     settle_chats: SettleChats
     finish_erasures: FinishErasures
+    check_consistency: CheckConsistency
+    repair_consistency: RepairConsistency
 
 
 def build_use_cases(
@@ -86,6 +91,7 @@ def build_use_cases(
     clock: Clock,
     locks: KeyedLock,
     limits: StorageLimits,
+    disk: DiskCensus,
     erasure: WorkspaceErasure,
 ) -> UseCases:
     access = ChatAccess(metadata.workspaces, metadata.chats)
@@ -98,6 +104,7 @@ def build_use_cases(
     )
     settler = ChatSettler(storage, reconciler)
     guard = ChatGuard(access, locks, settler)
+    check_consistency = CheckConsistency(metadata, storage, usage_reader, disk, locks, limits)
     return UseCases(
         ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
         get_workspace=GetWorkspace(access),
@@ -106,6 +113,7 @@ def build_use_cases(
         create_chat=CreateChat(access, metadata, storage, ids, clock, guard),
         list_chats=ListChats(access, metadata),
         get_chat=GetChat(access),
+        update_chat=UpdateChat(metadata, clock, guard),
         delete_chat=DeleteChat(metadata, storage, clock, guard),
         fork_chat=ForkChat(metadata, storage, ids, clock, guard, ledger, revisions, reconciler),
         get_history=GetHistory(access, storage, guard, revisions),
@@ -123,8 +131,8 @@ def build_use_cases(
         list_files=ListFiles(access, metadata),
         get_file=GetFile(access, metadata),
         open_file_content=OpenFileContent(metadata, storage, guard),
-        delete_file=DeleteFile(metadata, storage, guard, ledger),
-        clear_files=ClearFiles(metadata, storage, guard, ledger),
+        delete_file=DeleteFile(metadata, storage, guard, ledger, clock),
+        clear_files=ClearFiles(metadata, storage, guard, ledger, clock),
         rescan_files=RescanFiles(reconciler, guard),
         start_sandbox_session=StartSandboxSession(metadata, ids, clock, guard),
         get_active_sandbox_session=GetActiveSandboxSession(access, metadata, clock),
@@ -133,4 +141,6 @@ def build_use_cases(
         check_readiness=CheckReadiness(storage, metadata),
         settle_chats=SettleChats(metadata, storage, settler, locks),
         finish_erasures=FinishErasures(metadata, erasure, locks),
+        check_consistency=check_consistency,
+        repair_consistency=RepairConsistency(check_consistency, settler, reconciler),
     )

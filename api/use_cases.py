@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 
 from api.container import UseCases
-from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats
+from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats, UpdateChat
 from usecase.erasure import EraseWorkspace
 from usecase.files import (
     ClearFiles,
@@ -58,6 +58,7 @@ EraseWorkspaceUseCase = Annotated[EraseWorkspace, _picked(lambda cases: cases.er
 CreateChatUseCase = Annotated[CreateChat, _picked(lambda cases: cases.create_chat)]
 ListChatsUseCase = Annotated[ListChats, _picked(lambda cases: cases.list_chats)]
 GetChatUseCase = Annotated[GetChat, _picked(lambda cases: cases.get_chat)]
+UpdateChatUseCase = Annotated[UpdateChat, _picked(lambda cases: cases.update_chat)]
 DeleteChatUseCase = Annotated[DeleteChat, _picked(lambda cases: cases.delete_chat)]
 ForkChatUseCase = Annotated[ForkChat, _picked(lambda cases: cases.fork_chat)]
 GetHistoryUseCase = Annotated[GetHistory, _picked(lambda cases: cases.get_history)]

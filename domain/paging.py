@@ -36,16 +36,41 @@ class PageCursor:
 
     @classmethod
     def decode(cls, token: str) -> "PageCursor":
+        return cls(*_instant_and_id(_unwrapped(token)))
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RecencyCursor:
+    """Position after an item in a list ordered by (updated_at, id), newest first; opaque
+    to clients, and never taken for a cursor of the list in creation order."""
+
+    _PREFIX: ClassVar[str] = "updated|"
+
+    updated_at: datetime
+    item_id: UUID
+
+    def encode(self) -> str:
+        return _wrapped(f"{self._PREFIX}{self.updated_at.isoformat()}|{self.item_id}")
+
+    @classmethod
+    def decode(cls, token: str) -> "RecencyCursor":
         raw = _unwrapped(token)
-        try:
-            created, _, item = raw.partition("|")
-            created_at = datetime.fromisoformat(created)
-            item_id = UUID(item)
-        except ValueError as error:
-            raise InvalidCursorError("cursor is not one this service issued") from error
-        if created_at.tzinfo is None:
-            raise InvalidCursorError("cursor is not one this service issued")
-        return cls(created_at, item_id)
+        rest = raw.removeprefix(cls._PREFIX)
+        if rest == raw:
+            raise InvalidCursorError("cursor is not one this service issued for this order")
+        return cls(*_instant_and_id(rest))
+
+
+def _instant_and_id(raw: str) -> tuple[datetime, UUID]:
+    try:
+        instant, _, item = raw.partition("|")
+        at = datetime.fromisoformat(instant)
+        item_id = UUID(item)
+    except ValueError as error:
+        raise InvalidCursorError("cursor is not one this service issued") from error
+    if at.tzinfo is None:
+        raise InvalidCursorError("cursor is not one this service issued")
+    return at, item_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +112,41 @@ class PageRequest:
     @classmethod
     def from_token(cls, limit: int, cursor: str | None) -> "PageRequest":
         """A client's page request: `limit` within the contract's bounds, `cursor` as issued."""
-        if not cls.MIN_LIMIT <= limit <= cls.MAX_LIMIT:
-            raise InvalidInputError(f"limit must be between {cls.MIN_LIMIT} and {cls.MAX_LIMIT}")
-        return cls(limit, None if cursor is None else PageCursor.decode(cursor))
+        return cls(_client_limit(limit), None if cursor is None else PageCursor.decode(cursor))
 
     def probe(self) -> "PageRequest":
         """The same request for one more item, which tells whether a next page exists."""
         return PageRequest(self.limit + 1, self.after)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentPageRequest:
+    """Up to `limit` items of a list newest first by (updated_at, id), strictly after
+    `after` in that order, i.e. older than it (from the newest when None)."""
+
+    limit: int = PageRequest.DEFAULT_LIMIT
+    after: RecencyCursor | None = None
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise InvalidInputError("limit must be positive")
+
+    @classmethod
+    def from_token(cls, limit: int, cursor: str | None) -> "RecentPageRequest":
+        """A client's page request: `limit` within the contract's bounds, `cursor` as issued."""
+        return cls(_client_limit(limit), None if cursor is None else RecencyCursor.decode(cursor))
+
+    def probe(self) -> "RecentPageRequest":
+        """The same request for one more item, which tells whether a next page exists."""
+        return RecentPageRequest(self.limit + 1, self.after)
+
+
+def _client_limit(limit: int) -> int:
+    if not PageRequest.MIN_LIMIT <= limit <= PageRequest.MAX_LIMIT:
+        raise InvalidInputError(
+            f"limit must be between {PageRequest.MIN_LIMIT} and {PageRequest.MAX_LIMIT}"
+        )
+    return limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +155,9 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-def page_of(items: Sequence[T], limit: int, cursor_of: Callable[[T], PageCursor]) -> Page[T]:
+def page_of(
+    items: Sequence[T], limit: int, cursor_of: Callable[[T], PageCursor | RecencyCursor]
+) -> Page[T]:
     """The page of `limit` items from a probe that fetched up to `limit + 1`."""
     if len(items) > limit:
         kept = items[:limit]

@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from repository.memory_census import InMemoryMetadataCensus
 from repository.memory_chat import InMemoryChatRepository
 from repository.memory_file import InMemoryChatFileRepository
 from repository.memory_revision import InMemoryHistoryRevisionRepository
@@ -38,6 +39,7 @@ class InMemoryMetadataStore(MetadataStore):
         self._chats = InMemoryChatRepository(self._files, self._revisions)
         self._sessions = InMemorySandboxSessionRepository()
         self._usage = InMemoryUsageRepository()
+        self._census = InMemoryMetadataCensus(self._workspaces, self._chats, self._usage)
 
     @property
     def workspaces(self) -> InMemoryWorkspaceRepository:
@@ -62,6 +64,10 @@ class InMemoryMetadataStore(MetadataStore):
     @property
     def revisions(self) -> InMemoryHistoryRevisionRepository:
         return self._revisions
+
+    @property
+    def census(self) -> InMemoryMetadataCensus:
+        return self._census
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator["InMemoryMetadataStore"]:

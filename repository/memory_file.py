@@ -31,7 +31,7 @@ class InMemoryChatFileRepository(ChatFileRepository):
         return None if file_id is None else self._files.get(file_id)
 
     async def list_by_chat_id(self, chat_id: UUID, page: PageRequest) -> list[ChatFile]:
-        return self._files.page(chat_id, page)
+        return self._files.page(chat_id, page.after, page.limit)
 
     async def list_all_by_chat_id(self, chat_id: UUID) -> list[ChatFile]:
         return self._files.all_in(chat_id)

@@ -5,27 +5,27 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from domain.paging import PageCursor, PageRequest
+from domain.paging import PageCursor, RecencyCursor
 from repository.memory_undo import on_undo
 
 T = TypeVar("T")
+Position = TypeVar("Position", bound=PageCursor | RecencyCursor)
 
 
-class OrderedGroups(Generic[T]):
-    """Records by id, and each group's ids sorted by position, i.e. (created_at, id).
+class OrderedGroups(Generic[T, Position]):
+    """Records by id, and each group's ids sorted by position: (created_at, id), or
+    (updated_at, id) for a list read newest first.
 
     A page costs O(log n + limit). Insert and remove shift the group's sorted list, a memmove
     that stays cheap at tens of thousands of entries. Every change can be undone within a
     unit of work (see `memory_undo`).
     """
 
-    def __init__(
-        self, group_of: Callable[[T], UUID], position_of: Callable[[T], PageCursor]
-    ) -> None:
+    def __init__(self, group_of: Callable[[T], UUID], position_of: Callable[[T], Position]) -> None:
         self._group_of = group_of
         self._position_of = position_of
         self._by_id: dict[UUID, T] = {}
-        self._positions: dict[UUID, list[PageCursor]] = {}
+        self._positions: dict[UUID, list[Position]] = {}
 
     def get(self, item_id: UUID) -> T | None:
         return self._by_id.get(item_id)
@@ -42,10 +42,18 @@ class OrderedGroups(Generic[T]):
             on_undo(lambda: self._insert(record))
         return record
 
-    def page(self, group: UUID, page: PageRequest) -> list[T]:
+    def page(self, group: UUID, after: Position | None, limit: int) -> list[T]:
+        """Up to `limit` records of the group in position order, after `after`."""
         positions = self._positions.get(group, [])
-        start = 0 if page.after is None else bisect_right(positions, page.after)
-        return [self._by_id[position.item_id] for position in positions[start : start + page.limit]]
+        start = 0 if after is None else bisect_right(positions, after)
+        return [self._by_id[position.item_id] for position in positions[start : start + limit]]
+
+    def page_newest_first(self, group: UUID, after: Position | None, limit: int) -> list[T]:
+        """Up to `limit` records of the group in reverse position order, before `after`."""
+        positions = self._positions.get(group, [])
+        end = len(positions) if after is None else bisect_left(positions, after)
+        newest = positions[max(0, end - limit) : end]
+        return [self._by_id[position.item_id] for position in reversed(newest)]
 
     def all_in(self, group: UUID) -> list[T]:
         return [self._by_id[position.item_id] for position in self._positions.get(group, [])]

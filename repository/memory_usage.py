@@ -3,6 +3,7 @@ from uuid import UUID
 
 from domain.workspace import WorkspaceUsage
 from repository.memory_undo import on_undo, put, remove
+from usecase.ports.census import ChatUsage, WorkspaceLedger
 from usecase.ports.usage import UsageRepository, WorkspaceBytes
 
 
@@ -101,6 +102,31 @@ class InMemoryUsageRepository(UsageRepository):
     async def delete_workspace(self, workspace_id: UUID) -> None:
         for chat_id in list(self._tally(workspace_id).by_chat):
             await self.delete_chat(chat_id)
+
+    # For the census (repository/memory_census.py).
+
+    def workspace_ids(self) -> list[UUID]:
+        return list(self._tallies)
+
+    def ledger(self, workspace_id: UUID) -> WorkspaceLedger:
+        tally = self._tally(workspace_id)
+        chats = [self._usage_of(workspace_id, chat_id) for chat_id in sorted(tally.by_chat)]
+        return WorkspaceLedger(WorkspaceBytes(tally.used, tally.revision), chats)
+
+    def chat_usage(self, chat_id: UUID) -> ChatUsage | None:
+        workspace_id = self._workspace_of.get(chat_id)
+        return None if workspace_id is None else self._usage_of(workspace_id, chat_id)
+
+    def resum(self, workspace_id: UUID) -> None:
+        tally = self._tallies.get(workspace_id)
+        if tally is not None:
+            tally.used = sum(figure.used for figure in tally.by_chat.values())
+            tally.revision = sum(figure.revision for figure in tally.by_chat.values())
+
+    def _usage_of(self, workspace_id: UUID, chat_id: UUID) -> ChatUsage:
+        figure = self._tallies[workspace_id].by_chat[chat_id]
+        history = self._history_of.get(chat_id, 0)
+        return ChatUsage(workspace_id, chat_id, figure.used, history, figure.revision)
 
     def _tally(self, workspace_id: UUID) -> _Tally:
         """The workspace's tally, or an empty one (not kept) if it has none."""

@@ -31,6 +31,10 @@ class InMemoryWorkspaceRepository(WorkspaceRepository):
         if removed is not None:
             remove(self._id_by_user, removed.user_id)
 
+    def ids(self) -> list[UUID]:
+        """Every workspace's id (for the census)."""
+        return list(self._by_id)
+
     def _find_by_user(self, user_id: UUID) -> Workspace | None:
         workspace_id = self._id_by_user.get(user_id)
         return None if workspace_id is None else self._by_id[workspace_id]

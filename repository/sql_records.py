@@ -1,7 +1,10 @@
 """Rows to domain records and back, in the column order every statement uses."""
 
+import json
+
 from domain.attachment_name import ChatAttachmentName
 from domain.chat import Chat, ForkedFrom
+from domain.chat_details import ChatMetadata, ChatTitle
 from domain.chat_file import ChatFile
 from domain.history_revision import HistoryRevision, RevisionSource
 from domain.sandbox_session import SandboxSession
@@ -9,7 +12,10 @@ from domain.workspace import Workspace
 from repository.sql_database import Row, SqlCodec
 
 WORKSPACE_COLUMNS = "workspace_id, user_id, created_at"
-CHAT_COLUMNS = "chat_id, workspace_id, created_at, forked_from_chat_id, forked_from_revision"
+CHAT_COLUMNS = (
+    "chat_id, workspace_id, created_at, updated_at, title, metadata,"
+    " forked_from_chat_id, forked_from_revision"
+)
 FILE_COLUMNS = "file_id, chat_id, name, content_type, size_bytes, sha256, created_at"
 SESSION_COLUMNS = "session_id, chat_id, started_at, expires_at, ttl_seconds, ended_at"
 REVISION_COLUMNS = "chat_id, revision, sha256, size_bytes, source, created_at, run"
@@ -33,14 +39,25 @@ def chat_params(codec: SqlCodec, chat: Chat) -> tuple[object, ...]:
         codec.uuid(chat.chat_id),
         codec.uuid(chat.workspace_id),
         codec.time(chat.created_at),
+        codec.time(chat.updated_at),
+        None if chat.title is None else chat.title.value,
+        json.dumps(dict(chat.metadata), ensure_ascii=False),
         None if source is None else codec.uuid(source.chat_id),
         None if source is None else source.revision,
     )
 
 
 def chat_of(codec: SqlCodec, row: Row) -> Chat:
-    forked_from = None if row[3] is None else ForkedFrom(codec.to_uuid(row[3]), int(row[4]))
-    return Chat(codec.to_uuid(row[0]), codec.to_uuid(row[1]), codec.to_time(row[2]), forked_from)
+    forked_from = None if row[6] is None else ForkedFrom(codec.to_uuid(row[6]), int(row[7]))
+    return Chat(
+        chat_id=codec.to_uuid(row[0]),
+        workspace_id=codec.to_uuid(row[1]),
+        created_at=codec.to_time(row[2]),
+        updated_at=codec.to_time(row[3]),
+        title=None if row[4] is None else ChatTitle(row[4]),
+        metadata=ChatMetadata.of(json.loads(row[5])),
+        forked_from=forked_from,
+    )
 
 
 def file_params(codec: SqlCodec, chat_file: ChatFile) -> tuple[object, ...]:

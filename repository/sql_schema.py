@@ -7,6 +7,7 @@ PostgreSQL has uuid and timestamptz. Append new versions; never edit a released 
 
 from dataclasses import dataclass
 
+from domain.chat_details import ChatTitle
 from repository.sql_migrations import Migration
 
 
@@ -15,10 +16,12 @@ class ColumnTypes:
     uuid: str
     time: str
     int64: str
+    # A literal of `time` that a NOT NULL column added to existing rows starts at.
+    epoch: str
 
 
-SQLITE_TYPES = ColumnTypes(uuid="BLOB", time="INTEGER", int64="INTEGER")
-POSTGRES_TYPES = ColumnTypes(uuid="uuid", time="timestamptz", int64="bigint")
+SQLITE_TYPES = ColumnTypes(uuid="BLOB", time="INTEGER", int64="INTEGER", epoch="0")
+POSTGRES_TYPES = ColumnTypes(uuid="uuid", time="timestamptz", int64="bigint", epoch="'epoch'")
 
 _VERSION_1 = (
     """CREATE TABLE workspaces (
@@ -97,11 +100,24 @@ _VERSION_4 = (
     "ALTER TABLE chats ADD COLUMN forked_from_revision {int64}",
 )
 
+# What a product shows of a chat, and when it last changed: an existing chat has no title,
+# no metadata, and was last changed when it was made. Metadata is a JSON object as text
+# (its limits are the domain's, checked before it is saved). The index serves the list
+# newest first as a backward range scan, as chats_by_workspace serves the list by creation.
+_VERSION_5 = (
+    "ALTER TABLE chats ADD COLUMN updated_at {time} NOT NULL DEFAULT {epoch}",
+    "UPDATE chats SET updated_at = created_at",
+    f"""ALTER TABLE chats ADD COLUMN
+        title TEXT CHECK (title IS NULL OR length(title) <= {ChatTitle.MAX_LENGTH})""",
+    "ALTER TABLE chats ADD COLUMN metadata TEXT NOT NULL DEFAULT '{{}}'",
+    "CREATE INDEX chats_by_workspace_updated ON chats (workspace_id, updated_at, chat_id)",
+)
+
 
 def schema_migrations(types: ColumnTypes) -> tuple[Migration, ...]:
     def typed(statements: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(
-            statement.format(uuid=types.uuid, time=types.time, int64=types.int64)
+            statement.format(uuid=types.uuid, time=types.time, int64=types.int64, epoch=types.epoch)
             for statement in statements
         )
 
@@ -114,4 +130,5 @@ def schema_migrations(types: ColumnTypes) -> tuple[Migration, ...]:
         Migration(2, "history revisions", typed(_VERSION_2)),
         Migration(3, "revision bytes in the usage ledger", typed(_VERSION_3)),
         Migration(4, "the chat a chat was forked from", typed(_VERSION_4)),
+        Migration(5, "chat titles, metadata and the time of the last change", typed(_VERSION_5)),
     )

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from repository.postgres_database import PostgresDatabase
+from repository.sql_census import SqlMetadataCensus
 from repository.sql_chat import SqlChatRepository
 from repository.sql_database import InTransaction, SqlDatabase, SqlSession
 from repository.sql_file import SqlChatFileRepository
@@ -63,6 +64,11 @@ class SqlMetadataStore(SqlRepositories, MetadataStore):
         super().__init__(db)
         self._db = db
         self._migrations = migrations
+        self._census = SqlMetadataCensus(db)
+
+    @property
+    def census(self) -> SqlMetadataCensus:
+        return self._census
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlRepositories]:

@@ -1,9 +1,17 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from domain.chat import Chat
+from domain.chat_details import ChatMetadata, ChatPatch, ChatTitle
 from domain.errors import ChatHasActiveSandboxError, WorkspaceNotFoundError
-from domain.paging import Page, PageCursor, PageRequest, page_of
+from domain.paging import (
+    Page,
+    PageCursor,
+    PageRequest,
+    RecencyCursor,
+    RecentPageRequest,
+    page_of,
+)
 from domain.revision_log import first_revision
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
@@ -25,9 +33,22 @@ class CreateChat:
     clock: Clock
     guard: ChatGuard
 
-    async def __call__(self, user_id: UUID) -> Chat:
+    async def __call__(
+        self,
+        user_id: UUID,
+        title: ChatTitle | None = None,
+        metadata: ChatMetadata | None = None,
+    ) -> Chat:
         workspace = await self.access.workspace(user_id)
-        chat = Chat(self.ids.new_id(), workspace.workspace_id, self.clock.now())
+        now = self.clock.now()
+        chat = Chat(
+            chat_id=self.ids.new_id(),
+            workspace_id=workspace.workspace_id,
+            created_at=now,
+            updated_at=now,
+            title=title,
+            metadata=metadata or ChatMetadata(),
+        )
         async with self.guard.creating(chat) as mark:
             await self.storage.ensure_chat(chat.workspace_id, chat.chat_id)
             mark.bytes_changed()
@@ -47,10 +68,18 @@ class ListChats:
     access: ChatAccess
     metadata: MetadataStore
 
-    async def __call__(self, user_id: UUID, page: PageRequest) -> Page[Chat]:
+    async def __call__(self, user_id: UUID, page: PageRequest | RecentPageRequest) -> Page[Chat]:
+        """The chats in creation order, oldest first, for a PageRequest; by their last
+        change, newest first, for a RecentPageRequest."""
         workspace = await self.access.workspace(user_id)
-        chats = await self.metadata.chats.list_by_workspace_id(workspace.workspace_id, page.probe())
-        return page_of(chats, page.limit, lambda chat: PageCursor(chat.created_at, chat.chat_id))
+        chats = self.metadata.chats
+        if isinstance(page, RecentPageRequest):
+            recent = await chats.list_recent_by_workspace_id(workspace.workspace_id, page.probe())
+            return page_of(
+                recent, page.limit, lambda chat: RecencyCursor(chat.updated_at, chat.chat_id)
+            )
+        found = await chats.list_by_workspace_id(workspace.workspace_id, page.probe())
+        return page_of(found, page.limit, lambda chat: PageCursor(chat.created_at, chat.chat_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +88,26 @@ class GetChat:
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> Chat:
         return await self.access.chat(user_id, chat_id)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateChat:
+    """A merge patch of the chat's title and metadata, under its lock. A patch that
+    changes nothing leaves the chat, `updated_at` included, as it was."""
+
+    metadata: MetadataStore
+    clock: Clock
+    guard: ChatGuard
+
+    async def __call__(self, user_id: UUID, chat_id: UUID, patch: ChatPatch) -> Chat:
+        async with self.guard.held(user_id, chat_id) as chat:
+            title, metadata = patch.applied(chat.title, chat.metadata)
+            if (title, metadata) == (chat.title, chat.metadata):
+                return chat
+            updated_at = max(chat.updated_at, self.clock.now())
+            patched = replace(chat, title=title, metadata=metadata, updated_at=updated_at)
+            await self.metadata.chats.save(patched)
+            return patched
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,7 +125,7 @@ class SettleChats:
             async with self.locks.hold(chat_id):
                 chat = await self.metadata.chats.get(chat_id)
                 if chat is None:
-                    await self._finish_deleting(workspace_id, chat_id)
+                    await finish_deleting(self.metadata, self.storage, workspace_id, chat_id)
                     settled.append(None)
                 else:
                     await self.settler.settle(chat)
@@ -133,11 +133,17 @@ class SettleChats:
                 await self.storage.mark_settled(workspace_id, chat_id)
         return settled
 
-    async def _finish_deleting(self, workspace_id: UUID, chat_id: UUID) -> None:
-        await self.storage.delete_chat(workspace_id, chat_id)
-        async with self.metadata.transaction() as records:
-            await records.files.delete_by_chat_id(chat_id)
-            await records.revisions.delete_by_chat_id(chat_id)
-            await records.sessions.delete_by_chat_id(chat_id)
-            await records.usage.delete_chat(chat_id)
-        await self.storage.purge_chat(chat_id)
+
+async def finish_deleting(
+    metadata: MetadataStore, storage: ChatStorage, workspace_id: UUID, chat_id: UUID
+) -> None:
+    """Remove what is left of a chat whose record is gone (a deletion, or a creation, cut
+    short): its directory and kept revisions, then its file records, revisions, sessions and
+    usage. The caller holds the chat's lock and has found no record of it."""
+    await storage.delete_chat(workspace_id, chat_id)
+    async with metadata.transaction() as records:
+        await records.files.delete_by_chat_id(chat_id)
+        await records.revisions.delete_by_chat_id(chat_id)
+        await records.sessions.delete_by_chat_id(chat_id)
+        await records.usage.delete_chat(chat_id)
+    await storage.purge_chat(chat_id)

@@ -135,6 +135,7 @@ class UploadFiles:
         async with self.metadata.transaction() as records:
             for record in stored:
                 await records.files.save(record)
+            await records.chats.touch(chat.chat_id, self.clock.now())
         return stored
 
 
@@ -237,12 +238,13 @@ class DeleteFile:
     storage: ChatStorage
     guard: ChatGuard
     ledger: QuotaLedger
+    clock: Clock
 
     async def __call__(self, user_id: UUID, chat_id: UUID, file_id: UUID) -> None:
         async with self.guard.held(user_id, chat_id) as chat:
             record = await _record_in(self.metadata, chat_id, file_id)
             async with self.guard.marked(chat) as mark:
-                await _remove_file(self.metadata, self.storage, self.ledger, chat, record, mark)
+                await _remove_file(self, chat, record, mark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,29 +256,26 @@ class ClearFiles:
     storage: ChatStorage
     guard: ChatGuard
     ledger: QuotaLedger
+    clock: Clock
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> None:
         async with self.guard.held(user_id, chat_id) as chat, self.guard.marked(chat) as mark:
             for record in await self.metadata.files.list_all_by_chat_id(chat.chat_id):
-                await _remove_file(self.metadata, self.storage, self.ledger, chat, record, mark)
+                await _remove_file(self, chat, record, mark)
 
 
 async def _remove_file(
-    metadata: MetadataStore,
-    storage: ChatStorage,
-    ledger: QuotaLedger,
-    chat: Chat,
-    record: ChatFile,
-    mark: Mark,
+    remover: DeleteFile | ClearFiles, chat: Chat, record: ChatFile, mark: Mark
 ) -> None:
-    """One unit of work: the record goes and its bytes are released, then the file is
-    removed; if the disk refuses, the unit rolls back."""
-    async with metadata.transaction() as records:
+    """One unit of work: the record goes, its bytes are released and the chat dated
+    changed, then the file is removed; if the disk refuses, the unit rolls back."""
+    async with remover.metadata.transaction() as records:
         await records.files.delete(record.file_id)
         # The record's size: a sandbox's change to the file counts from the next rescan
         # on, and so does its removal.
-        await ledger.in_unit(records).release(chat, record.size_bytes)
-        await storage.delete_attachment(chat.workspace_id, chat.chat_id, record.name)
+        await remover.ledger.in_unit(records).release(chat, record.size_bytes)
+        await records.chats.touch(chat.chat_id, remover.clock.now())
+        await remover.storage.delete_attachment(chat.workspace_id, chat.chat_id, record.name)
         mark.bytes_changed()
     mark.records_caught_up()
 

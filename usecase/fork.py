@@ -128,10 +128,13 @@ class ForkChat:
     async def _build(self, source: Chat, copied: _Copied) -> Chat:
         now = self.clock.now()
         fork = Chat(
-            self.ids.new_id(),
-            source.workspace_id,
-            now,
-            ForkedFrom(source.chat_id, copied.source.revision),
+            chat_id=self.ids.new_id(),
+            workspace_id=source.workspace_id,
+            created_at=now,
+            updated_at=now,
+            title=source.title,
+            metadata=source.metadata,
+            forked_from=ForkedFrom(source.chat_id, copied.source.revision),
         )
         async with self.guard.creating(fork) as mark:
             # Reserved for the new chat before its bytes, in the ledger's protocol.

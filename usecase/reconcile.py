@@ -65,13 +65,18 @@ class ChatFileReconciler:
                 record.name: record for record in await files.list_all_by_chat_id(chat_id)
             }
             on_disk = {found.name for found in scanned}
+            changed = False
             for record in known_by_name.values():
                 if record.name not in on_disk:
                     await files.delete(record.file_id)
+                    changed = True
             for found in scanned:
                 settled = self._settled(chat, found, known_by_name.get(found.name), pending)
                 if settled is not None:
                     await files.save(settled)  # replaces any record holding the name
+                    changed = True
+            if changed:
+                await records.chats.touch(chat_id, self.clock.now())
             await write_changes(records, logged, revised)
             await records.usage.set_chat_bytes(
                 workspace_id, chat_id, used, history.size_bytes, revised.revision_bytes

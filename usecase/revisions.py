@@ -168,12 +168,15 @@ def kept_revision(log: RevisionLog, chat_id: UUID, revision: int | None) -> Hist
 
 
 async def write_changes(records: Repositories, before: RevisionLog, after: RevisionLog) -> None:
-    """The revision records of `before` made those of `after`, in the caller's unit."""
+    """The revision records of `before` made those of `after`, in the caller's unit; a
+    revision made dates the chat's last change."""
     removed, added = before.changes_to(after)
     chat_id: UUID = after.latest.chat_id
     if removed:
         await records.revisions.delete(chat_id, [revision.revision for revision in removed])
     await records.revisions.add_all(added)
+    if added:
+        await records.chats.touch(chat_id, max(revision.created_at for revision in added))
 
 
 def _missing(log: RevisionLog, sizes: dict[int, int]) -> set[int]:

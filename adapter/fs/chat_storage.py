@@ -401,11 +401,12 @@ class FilesystemChatStorage(ChatStorage):
             root_fd = open_root(stack, self._root)
             # What a commit cut short had kept aside goes with the chat.
             remove_entry(open_marks_dir(stack, root_fd), journal_name(workspace_id, chat_id))
+            trash_fd = open_existing_dir(stack, root_fd, TRASH)
+            # Kept revisions go even when no directory of the chat is left beside them.
+            self._trash_revisions(stack, root_fd, trash_fd, workspace_id, chat_id)
             chats_fd = open_dirs(stack, root_fd, (WORKSPACES, str(workspace_id), CHATS))
             if chats_fd is None:
                 return
-            trash_fd = open_existing_dir(stack, root_fd, TRASH)
-            self._trash_revisions(stack, root_fd, trash_fd, workspace_id, chat_id)
             if into_trash(chats_fd, str(chat_id), trash_fd, trashed_name(chat_id)):
                 os.fsync(trash_fd)
 

@@ -11,6 +11,7 @@ import fcntl
 import os
 import secrets
 import stat
+from collections.abc import Collection
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
@@ -40,7 +41,7 @@ class StagingArea:
         """Clear the areas of processes that are gone, then make and own a fresh one."""
         with ExitStack() as stack:
             staging_fd = make_dirs(stack, open_root(stack, self.root), (STAGING,), PRIVATE_DIR_MODE)
-            _clear_dead_areas(staging_fd)
+            clear_dead_areas(staging_fd)
             if self._owner_fd is None:
                 self.name, self._owner_fd = _own_new_area(staging_fd)
             make_dirs(stack, staging_fd, (self.name,), PRIVATE_DIR_MODE)
@@ -71,9 +72,52 @@ def _own_new_area(staging_fd: int) -> tuple[str, int]:
     raise OSError("could not claim a staging area")
 
 
-def _clear_dead_areas(staging_fd: int) -> None:
+def dead_areas(staging_fd: int) -> list[str]:
+    """The entries of `staging/` that `clear_dead_areas` would remove, read only: each dead
+    process's area (by its name, whether or not its directory is left) and anything else
+    no owner file claims."""
     with os.scandir(staging_fd) as entries:
         names = [entry.name for entry in entries]
+    found = {
+        name.removesuffix(_OWNER_SUFFIX)
+        for name in names
+        if name.endswith(_OWNER_SUFFIX) and _is_dead(staging_fd, name.removesuffix(_OWNER_SUFFIX))
+    }
+    for name in names:
+        if name.endswith(_OWNER_SUFFIX) or name in found:
+            continue
+        status = lstat_or_none(staging_fd, name)
+        owned = lstat_or_none(staging_fd, name + _OWNER_SUFFIX) is not None
+        if status is not None and not (stat.S_ISDIR(status.st_mode) and owned):
+            found.add(name)
+    return sorted(found)
+
+
+def _is_dead(staging_fd: int, area: str) -> bool:
+    """Whether no process holds the area's owner file (the lock taken to tell is let go
+    at once)."""
+    try:
+        fd = os.open(
+            area + _OWNER_SUFFIX, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=staging_fd
+        )
+    except FileNotFoundError:
+        return False  # cleared meanwhile
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def clear_dead_areas(staging_fd: int, only: Collection[str] | None = None) -> None:
+    """Remove the areas of processes that are gone, and what no owner file claims; of
+    those, only the entries `only` names (as `dead_areas` does) when it is given."""
+    with os.scandir(staging_fd) as entries:
+        names = [entry.name for entry in entries]
+    if only is not None:
+        names = [name for name in names if name.removesuffix(_OWNER_SUFFIX) in only]
     for name in names:
         if name.endswith(_OWNER_SUFFIX):
             _clear_if_dead(staging_fd, name.removesuffix(_OWNER_SUFFIX))

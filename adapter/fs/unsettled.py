@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
-from adapter.fs.dirs import lstat_or_none, make_dirs, open_root, remove_entry
+from adapter.fs.dirs import lstat_or_none, make_dirs, open_dirs, open_root, remove_entry
 from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
@@ -107,7 +107,20 @@ def marked(root: Path) -> list[tuple[UUID, UUID]]:
     """Blocking. The chats with a mark or a commit journal, each once; names that are
     neither are ignored."""
     with ExitStack() as stack, os.scandir(_marks_dir(stack, root)) as entries:
-        names = [entry.name for entry in entries]
+        return _chats_named([entry.name for entry in entries])
+
+
+def marked_read_only(root: Path) -> list[tuple[UUID, UUID]]:
+    """Blocking. As `marked`, without making the marks' directory when it is missing."""
+    with ExitStack() as stack:
+        marks_fd = open_dirs(stack, open_root(stack, root), (UNSETTLED,))
+        if marks_fd is None:
+            return []
+        with os.scandir(marks_fd) as entries:
+            return _chats_named([entry.name for entry in entries])
+
+
+def _chats_named(names: list[str]) -> list[tuple[UUID, UUID]]:
     found = set()
     for name in names:
         workspace, _, chat = name.removesuffix(_JOURNAL_SUFFIX).partition("_")

@@ -31,7 +31,16 @@ async def test_create_chat_answers_201_with_its_location(user: UserApi, workspac
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"chat_id", "workspace_id", "created_at", "forked_from"}
+    assert set(body) == {
+        "chat_id",
+        "workspace_id",
+        "created_at",
+        "updated_at",
+        "title",
+        "metadata",
+        "forked_from",
+    }
+    assert (body["title"], body["metadata"], body["updated_at"]) == (None, {}, START_TEXT)
     UUID(body["chat_id"])
     assert body["forked_from"] is None
     assert body["workspace_id"] == workspace["workspace_id"]

@@ -90,7 +90,8 @@ async def build(user: UserApi, tag: str, data_dir: Path, outside: Path) -> Scene
     """A workspace of three chats: a history put, appended to and put again (its first run
     kept under `revisions/`), two attachments, a sandbox session during which the sandbox
     wrote a file, a nested directory and a link out of the data directory, then ended (its
-    rescan records the file); a fork with copies of the attachments; and an empty chat."""
+    rescan records the file); a fork with copies of the attachments; and an empty chat with a
+title and metadata."""
     workspace = await ok(user.put("/v1/workspace"), 201)
     scene = Scene(user, tag, UUID(workspace["workspace_id"]))
     first = UUID((await ok(user.post("/v1/chats"), 201))["chat_id"])
@@ -120,7 +121,8 @@ async def build(user: UserApi, tag: str, data_dir: Path, outside: Path) -> Scene
     ended = await user.delete(f"/v1/chats/{first}/sandbox-sessions/{session['session_id']}")
     assert ended.status_code == 204, ended.text
     fork = await ok(user.post(f"/v1/chats/{first}/fork", json={"revision": 2}), 201)
-    empty = await ok(user.post("/v1/chats"), 201)
+    details = {"title": f"zebra-{tag} plans", "metadata": {"topic": f"zebra-{tag} trip"}}
+    empty = await ok(user.post("/v1/chats", json=details), 201)
     scene.chat_ids = [first, UUID(fork["chat_id"]), UUID(empty["chat_id"])]
     scene.session_ids = [UUID(session["session_id"])]
     for chat_id in scene.chat_ids:

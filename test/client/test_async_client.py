@@ -52,6 +52,12 @@ async def test_workspace_and_chat_methods(async_client: AsyncClient) -> None:
     usage = await async_client.get_workspace_usage()
     assert usage.workspace_id == workspace.workspace_id
 
+    titled = await async_client.create_chat(title="t", metadata={"k": "v"})
+    patched = await async_client.update_chat(titled.chat_id, metadata={"k": None})
+    assert (patched.title, patched.metadata) == ("t", {})
+    newest = await async_client.list_chats(order="-updated", limit=1)
+    assert [chat.chat_id for chat in newest.items] == [titled.chat_id]
+
 
 async def test_history_round_trips_with_etags(async_client: AsyncClient, async_chat: Chat) -> None:
     etag = await async_client.put_history(async_chat.chat_id, "# héllo\n")

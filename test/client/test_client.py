@@ -16,6 +16,7 @@ from chatstore_client import (
     ChatFileNotFoundError,
     ChatHasActiveSandboxError,
     ChatNotFoundError,
+    ChatOrder,
     Client,
     FileTooLargeError,
     ForkedFrom,
@@ -247,6 +248,39 @@ def test_each_write_returns_its_etag_and_the_revision_it_made(client: Client, ch
     assert client.get_history(chat.chat_id).etag == appended
     assert isinstance(appended, str)
     assert type(appended.etag) is str
+
+
+def test_a_chat_carries_a_title_and_metadata_that_a_patch_merges(client: Client) -> None:
+    client.ensure_workspace()
+    chat = client.create_chat(title="Trip", metadata={"model": "m-1", "lang": "fr"})
+
+    retitled = client.update_chat(chat.chat_id, title="Trip to Lyon")
+    merged = client.update_chat(chat.chat_id, metadata={"lang": None, "tone": "warm"})
+    cleared = client.update_chat(chat.chat_id, title=None, metadata=None)
+
+    assert (chat.title, chat.metadata) == ("Trip", {"model": "m-1", "lang": "fr"})
+    assert chat.updated_at == chat.created_at
+    assert (retitled.title, retitled.metadata) == ("Trip to Lyon", chat.metadata)
+    assert (merged.title, merged.metadata) == ("Trip to Lyon", {"model": "m-1", "tone": "warm"})
+    assert (cleared.title, cleared.metadata) == (None, {})
+    assert client.update_chat(chat.chat_id) == cleared
+    with pytest.raises(ValidationError):
+        client.create_chat(title="x" * 257)
+
+
+def test_chats_list_newest_change_first_on_request(client: Client) -> None:
+    client.ensure_workspace()
+    older, newer = client.create_chat(), client.create_chat()
+    client.put_history(older.chat_id, "# moved up\n")
+
+    recent = [chat.chat_id for chat in client.iter_chats(order=ChatOrder.RECENTLY_UPDATED)]
+    by_creation = client.list_chats(order="created", limit=1)
+
+    assert recent[0] == older.chat_id
+    assert set(recent) == {older.chat_id, newer.chat_id}
+    assert len(by_creation.items) == 1
+    with pytest.raises(ValidationError):
+        client.list_chats(order=ChatOrder.RECENTLY_UPDATED, cursor=by_creation.next_cursor)
 
 
 def test_a_fork_is_a_new_chat_naming_its_source(client: Client, chat: Chat) -> None:

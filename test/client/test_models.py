@@ -34,7 +34,7 @@ def test_timestamps_parse_as_aware_utc_datetimes() -> None:
 
 
 def test_fields_a_newer_service_adds_are_ignored() -> None:
-    newer = {**CHAT, "title": "Trip", "metadata": {"k": "v"}, "forked_from": None}
+    newer = {**CHAT, "pinned": True, "folder": {"id": "f1"}, "forked_from": None}
 
     assert Chat.model_validate(newer) == Chat.model_validate(CHAT)
 

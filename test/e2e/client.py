@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -210,6 +211,8 @@ def assert_revisions_agree(
         contents[item["revision"]] = kept.content
     usage = json_of(http.get("/v1/workspace/usage", headers=headers))
     assert usage["revision_bytes"] == regular_bytes_under(data_dir / "revisions" / workspace_id)
+    chat = json_of(http.get(f"/v1/chats/{chat_id}", headers=headers))
+    assert _instant(chat["updated_at"]) >= max(_instant(item["created_at"]) for item in listed)
     current_run_from = _current_run_lower_bound(listed)
     runs = revisions_dir(data_dir, workspace_id, chat_id)
     for kept_run in runs.iterdir() if runs.is_dir() else ():
@@ -222,6 +225,10 @@ def assert_revisions_agree(
             for number, kept in contents.items()
         ), f"{kept_run.name}: no listed revision outside the current run needs it"
     return contents
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def _current_run_lower_bound(listed: Sequence[Any]) -> int:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -403,6 +404,38 @@ def test_racing_appends_from_both_servers_all_land_whole(pair: Pair) -> None:
     for server in pair.servers:
         assert _used_bytes(server, headers) == stored_bytes
     assert_disk_holds(pair.data_dir, workspace_id, stored_bytes)
+
+
+def test_racing_patches_of_different_keys_from_both_servers_all_land(pair: Pair) -> None:
+    # A merge patch reads the chat and saves it whole under the chat's lock. If the lock
+    # held only within one process, two patches read the same metadata and the second save
+    # would drop the first one's key; appends racing them move updated_at in their own
+    # units and must not drop a key either.
+    headers, _, chat_id = _user_with_chat(pair)
+    keys = [f"key-{index}" for index in range(12)]
+
+    def patching(key: str) -> Request:
+        return lambda http: http.patch(
+            f"/v1/chats/{chat_id}",
+            headers={**headers, "content-type": "application/merge-patch+json"},
+            content=f'{{"metadata": {{"{key}": "{key}"}}}}'.encode(),
+        )
+
+    def appending(number: int) -> Request:
+        body = f"turn {number}\n".encode()
+        return lambda http: http.post(f"/v1/chats/{chat_id}/history", headers=headers, content=body)
+
+    requests = [patching(key) for key in keys] + [appending(number) for number in range(6)]
+    answers = race([(pair.alternate(index), request) for index, request in enumerate(requests)])
+
+    assert [answer.status_code for answer in answers] == [200] * len(keys) + [204] * 6
+    with client(pair.servers[1]) as http:
+        chat = json_of(http.get(f"/v1/chats/{chat_id}", headers=headers))
+        recent = json_of(http.get("/v1/chats", headers=headers, params={"order": "-updated"}))
+    assert chat["metadata"] == {key: key for key in keys}
+    patched_at = [datetime.fromisoformat(answer.json()["updated_at"]) for answer in answers[:12]]
+    assert datetime.fromisoformat(chat["updated_at"]) >= max(patched_at)
+    assert [item["chat_id"] for item in recent["items"]] == [chat_id]
 
 
 def test_appends_and_restores_from_both_servers_end_as_one_serial_order(pair: Pair) -> None:

@@ -39,7 +39,7 @@ def workspace(user_id: UUID | None = None, workspace_id: UUID | None = None) -> 
 
 
 def chat(workspace_id: UUID, created_at: datetime = T0, chat_id: UUID | None = None) -> Chat:
-    return Chat(chat_id or uuid4(), workspace_id, created_at)
+    return Chat(chat_id or uuid4(), workspace_id, created_at, created_at)
 
 
 def chat_file(

@@ -10,6 +10,7 @@ import pytest
 
 from domain.chat import Chat
 from domain.errors import StorageUnavailableError
+from domain.paging import RecentPageRequest
 from repository.sql_migrations import Migration, migrate
 from repository.sql_schema import SQLITE_TYPES, schema_migrations
 from repository.sql_store import SqlMetadataStore
@@ -140,7 +141,65 @@ async def test_a_version_3_database_keeps_its_chats_forked_from_nothing(tmp_path
         assert kept.forked_from is None
     finally:
         await new.close()
-    assert columns_of(path, "chats")[-2:] == ["forked_from_chat_id", "forked_from_revision"]
+    assert {"forked_from_chat_id", "forked_from_revision"} <= set(columns_of(path, "chats"))
+
+
+async def test_a_version_4_database_dates_its_chats_last_change_at_their_creation(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "metadata.db"
+    owner = workspace()
+    kept = chat(owner.workspace_id)
+    old = await open_store(path, CURRENT[:4])
+    await old.workspaces.save(owner)
+    await old.close()
+    insert_chat_before_forks(path, kept)
+
+    new = await open_store(path, CURRENT)
+    try:
+        found = await new.chats.get(kept.chat_id)
+        assert found is not None
+        assert found.updated_at == found.created_at == kept.created_at
+        assert found.title is None
+        assert dict(found.metadata) == {}
+        recent = await new.chats.list_recent_by_workspace_id(
+            owner.workspace_id, RecentPageRequest(10)
+        )
+        assert recent == [found]
+    finally:
+        await new.close()
+    assert columns_of(path, "chats")[-3:] == ["updated_at", "title", "metadata"]
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        pytest.param(
+            "SELECT * FROM chats WHERE workspace_id = ?"
+            " AND created_at >= 5 AND (created_at > 5 OR chat_id > x'00')"
+            " ORDER BY created_at, chat_id LIMIT 10",
+            "chats_by_workspace ",
+            id="by-creation",
+        ),
+        pytest.param(
+            "SELECT * FROM chats WHERE workspace_id = ?"
+            " AND updated_at <= 5 AND (updated_at < 5 OR chat_id < x'00')"
+            " ORDER BY updated_at DESC, chat_id DESC LIMIT 10",
+            "chats_by_workspace_updated ",
+            id="newest-first",
+        ),
+    ],
+)
+async def test_chat_lists_page_through_an_index_without_sorting_the_workspace(
+    tmp_path: Path, query: str, index: str
+) -> None:
+    path = tmp_path / "metadata.db"
+    store = await open_store(path, CURRENT)
+    await store.close()
+    with sqlite3.connect(path) as db:
+        plan = " | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {query}", (b"x",)))
+    assert f"USING INDEX {index}" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
 
 
 async def test_a_version_2_database_counts_no_revision_bytes_and_keeps_its_usage(

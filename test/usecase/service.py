@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
+from adapter.fs.census import FilesystemCensus
 from adapter.fs.chat_storage import FilesystemChatStorage
 from adapter.fs.erasure import FilesystemWorkspaceErasure
 from adapter.fs.usage import FilesystemUsageReader
@@ -80,6 +81,7 @@ async def open_service(root: Path, limits: StorageLimits = LIMITS) -> Service:
         clock,
         InProcessKeyedLock(),
         limits,
+        FilesystemCensus(root),
         erasure,
     )
     return Service(root, metadata, storage, erasure, clock, ids, limits, run)

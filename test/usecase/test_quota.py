@@ -18,7 +18,8 @@ WORKSPACE = uuid4()
 
 
 def chat() -> Chat:
-    return Chat(uuid4(), WORKSPACE, datetime(2026, 4, 1, tzinfo=UTC))
+    at = datetime(2026, 4, 1, tzinfo=UTC)
+    return Chat(uuid4(), WORKSPACE, at, at)
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ async def new_workspace(store: InMemoryMetadataStore, user_id: UUID | None = Non
 
 
 async def new_chat(store: InMemoryMetadataStore, workspace: Workspace) -> Chat:
-    chat = Chat(uuid4(), workspace.workspace_id, NOW)
+    chat = Chat(uuid4(), workspace.workspace_id, NOW, NOW)
     await store.chats.save(chat)
     return chat
 

@@ -3,6 +3,7 @@
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from usecase.ports.census import MetadataCensus
 from usecase.ports.records import (
     ChatFileRepository,
     ChatRepository,
@@ -38,6 +39,11 @@ class Repositories(Protocol):
 class MetadataStore(Repositories, Protocol):
     """Every metadata repository of one backend, with its units of work, health and
     lifecycle. Each method of the store's own repositories is a transaction by itself."""
+
+    @property
+    def census(self) -> MetadataCensus:
+        """Listings across the whole store, for the operators' check (ADR 0026)."""
+        ...
 
     def transaction(self) -> AbstractAsyncContextManager[Repositories]:
         """One unit of work: repositories whose writes are committed together when the

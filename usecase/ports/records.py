@@ -8,7 +8,7 @@ from uuid import UUID
 from domain.attachment_name import ChatAttachmentName
 from domain.chat import Chat
 from domain.chat_file import ChatFile
-from domain.paging import PageRequest
+from domain.paging import PageRequest, RecentPageRequest
 from domain.sandbox_session import SandboxSession
 from domain.workspace import Workspace
 
@@ -43,7 +43,22 @@ class ChatRepository(Protocol):
         strictly after `page.after` when given."""
         ...
 
-    async def save(self, chat: Chat) -> None: ...
+    async def list_recent_by_workspace_id(
+        self, workspace_id: UUID, page: RecentPageRequest
+    ) -> list[Chat]:
+        """Up to `page.limit` chats of the workspace ordered by (updated_at, chat_id),
+        newest first, strictly older than `page.after` when given. Like the list in
+        creation order, a page costs an index range: O(log n + limit)."""
+        ...
+
+    async def save(self, chat: Chat) -> None:
+        """Insert or update every field of the chat by chat_id."""
+        ...
+
+    async def touch(self, chat_id: UUID, at: datetime) -> None:
+        """Move the chat's `updated_at` to `at` unless it is already there or later (a
+        change saved in the same unit as the change it dates); an unknown id is a no-op."""
+        ...
 
     async def delete(self, chat_id: UUID) -> None:
         """Remove the chat record, its file records and its history revisions; an unknown

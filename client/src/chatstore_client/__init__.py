@@ -3,6 +3,7 @@
 from chatstore_client._async_client import AsyncClient, AsyncFileDownload
 from chatstore_client._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, VERSION, RequestOptions
 from chatstore_client._client import Client, FileDownload
+from chatstore_client._endpoints import NOT_GIVEN, NotGiven
 from chatstore_client._retry import Backoff
 from chatstore_client.errors import (
     APIConnectionError,
@@ -47,6 +48,7 @@ from chatstore_client.errors import (
 from chatstore_client.models import (
     Chat,
     ChatFile,
+    ChatOrder,
     DownloadInfo,
     ForkedFrom,
     History,
@@ -68,6 +70,7 @@ __version__ = VERSION
 __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
     "APIConnectionError",
     "APIResponseError",
     "APIStatusError",
@@ -83,6 +86,7 @@ __all__ = [
     "ChatFileNotFoundError",
     "ChatHasActiveSandboxError",
     "ChatNotFoundError",
+    "ChatOrder",
     "ChatstoreError",
     "Client",
     "ConflictError",
@@ -104,6 +108,7 @@ __all__ = [
     "InvalidUserIdError",
     "MethodNotAllowedError",
     "NotFoundError",
+    "NotGiven",
     "NotModified",
     "Page",
     "PreconditionFailedError",

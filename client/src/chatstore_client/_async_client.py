@@ -4,7 +4,7 @@ Each method sends the same `Call` as its `Client` twin; only the awaiting differ
 """
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -29,12 +29,13 @@ from chatstore_client._base import (
     is_error,
     retry_state,
 )
-from chatstore_client._endpoints import HistoryContent, Id
+from chatstore_client._endpoints import NOT_GIVEN, HistoryContent, Id, NotGiven, merge_patch
 from chatstore_client._retry import Backoff
 from chatstore_client.errors import error_from_response
 from chatstore_client.models import (
     Chat,
     ChatFile,
+    ChatOrder,
     DownloadInfo,
     History,
     HistoryRevision,
@@ -165,8 +166,29 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
 
     # Chats
 
-    async def create_chat(self, **options: Unpack[RequestOptions]) -> Chat:
-        return await self._call(api.create_chat(), options)
+    async def create_chat(
+        self,
+        *,
+        title: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Chat:
+        """A new chat with an empty history, and its title and metadata when given. Never
+        retried: a retry could make two chats."""
+        return await self._call(api.create_chat(title, metadata), options)
+
+    async def update_chat(
+        self,
+        chat_id: Id,
+        *,
+        title: str | NotGiven | None = NOT_GIVEN,
+        metadata: Mapping[str, str | None] | NotGiven | None = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> Chat:
+        """A merge patch of the chat: `title` replaces the title (None removes it);
+        `metadata` is merged key by key (a key set to None is removed; None removes every
+        key). What is not given stays as it is."""
+        return await self._call(api.update_chat(chat_id, merge_patch(title, metadata)), options)
 
     async def get_chat(self, chat_id: Id, **options: Unpack[RequestOptions]) -> Chat:
         return await self._call(api.get_chat(chat_id), options)
@@ -176,15 +198,25 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         *,
         limit: int | None = None,
         cursor: str | None = None,
+        order: ChatOrder | str | None = None,
         **options: Unpack[RequestOptions],
     ) -> Page[Chat]:
-        return await self._call(api.list_chats(limit, cursor), options)
+        """A page of chats in `order` (by creation, oldest first, by default); a cursor
+        belongs to the order it came from."""
+        return await self._call(api.list_chats(limit, cursor, order), options)
 
     def iter_chats(
-        self, *, page_size: int | None = None, **options: Unpack[RequestOptions]
+        self,
+        *,
+        page_size: int | None = None,
+        order: ChatOrder | str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncIterator[Chat]:
-        """Every chat, oldest first, fetching page after page as the loop goes."""
-        return _walk(lambda cursor: self.list_chats(limit=page_size, cursor=cursor, **options))
+        """Every chat in `order` (oldest first by default), fetching page after page as the
+        loop goes."""
+        return _walk(
+            lambda cursor: self.list_chats(limit=page_size, cursor=cursor, order=order, **options)
+        )
 
     async def delete_chat(self, chat_id: Id, **options: Unpack[RequestOptions]) -> None:
         await self._call(api.delete_chat(chat_id), options)

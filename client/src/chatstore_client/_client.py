@@ -2,7 +2,7 @@
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -25,12 +25,13 @@ from chatstore_client._base import (
     is_error,
     retry_state,
 )
-from chatstore_client._endpoints import HistoryContent, Id
+from chatstore_client._endpoints import NOT_GIVEN, HistoryContent, Id, NotGiven, merge_patch
 from chatstore_client._retry import Backoff
 from chatstore_client.errors import error_from_response
 from chatstore_client.models import (
     Chat,
     ChatFile,
+    ChatOrder,
     DownloadInfo,
     History,
     HistoryRevision,
@@ -170,8 +171,29 @@ class Client(BaseClient[httpx.Client]):
 
     # Chats
 
-    def create_chat(self, **options: Unpack[RequestOptions]) -> Chat:
-        return self._call(api.create_chat(), options)
+    def create_chat(
+        self,
+        *,
+        title: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Chat:
+        """A new chat with an empty history, and its title and metadata when given. Never
+        retried: a retry could make two chats."""
+        return self._call(api.create_chat(title, metadata), options)
+
+    def update_chat(
+        self,
+        chat_id: Id,
+        *,
+        title: str | NotGiven | None = NOT_GIVEN,
+        metadata: Mapping[str, str | None] | NotGiven | None = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> Chat:
+        """A merge patch of the chat: `title` replaces the title (None removes it);
+        `metadata` is merged key by key (a key set to None is removed; None removes every
+        key). What is not given stays as it is."""
+        return self._call(api.update_chat(chat_id, merge_patch(title, metadata)), options)
 
     def get_chat(self, chat_id: Id, **options: Unpack[RequestOptions]) -> Chat:
         return self._call(api.get_chat(chat_id), options)
@@ -181,15 +203,25 @@ class Client(BaseClient[httpx.Client]):
         *,
         limit: int | None = None,
         cursor: str | None = None,
+        order: ChatOrder | str | None = None,
         **options: Unpack[RequestOptions],
     ) -> Page[Chat]:
-        return self._call(api.list_chats(limit, cursor), options)
+        """A page of chats in `order` (by creation, oldest first, by default); a cursor
+        belongs to the order it came from."""
+        return self._call(api.list_chats(limit, cursor, order), options)
 
     def iter_chats(
-        self, *, page_size: int | None = None, **options: Unpack[RequestOptions]
+        self,
+        *,
+        page_size: int | None = None,
+        order: ChatOrder | str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> Iterator[Chat]:
-        """Every chat, oldest first, fetching page after page as the loop goes."""
-        return _walk(lambda cursor: self.list_chats(limit=page_size, cursor=cursor, **options))
+        """Every chat in `order` (oldest first by default), fetching page after page as the
+        loop goes."""
+        return _walk(
+            lambda cursor: self.list_chats(limit=page_size, cursor=cursor, order=order, **options)
+        )
 
     def delete_chat(self, chat_id: Id, **options: Unpack[RequestOptions]) -> None:
         self._call(api.delete_chat(chat_id), options)

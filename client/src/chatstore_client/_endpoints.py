@@ -1,8 +1,10 @@
 """Every endpoint of the contract as a `Call`: its method, path, body and how its answer is
 read. Both clients send these; neither knows a path or a status of its own."""
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from enum import Enum
 from urllib.parse import quote
 from uuid import UUID
 
@@ -14,6 +16,7 @@ from chatstore_client.errors import APIResponseError
 from chatstore_client.models import (
     Chat,
     ChatFile,
+    ChatOrder,
     History,
     HistoryRevision,
     HistoryWritten,
@@ -90,16 +93,56 @@ def delete_workspace() -> Call[None]:
 # Chats
 
 
-def create_chat() -> Call[Chat]:
-    return Call("POST", "/v1/chats", parse_model(Chat))
+def create_chat(title: str | None, metadata: Mapping[str, str] | None) -> Call[Chat]:
+    fields: dict[str, object] = {}
+    if title is not None:
+        fields["title"] = title
+    if metadata:
+        fields["metadata"] = dict(metadata)
+    if not fields:
+        return Call("POST", "/v1/chats", parse_model(Chat))
+    content, headers = json_body(fields)
+    return Call("POST", "/v1/chats", parse_model(Chat), headers=headers, content=content)
+
+
+class NotGiven(Enum):
+    """A member left out of a patch, which leaves it as it is (None would remove it)."""
+
+    NOT_GIVEN = "NOT_GIVEN"
+
+
+NOT_GIVEN = NotGiven.NOT_GIVEN
+
+
+def merge_patch(
+    title: str | NotGiven | None, metadata: Mapping[str, str | None] | NotGiven | None
+) -> dict[str, object]:
+    """The JSON merge patch (RFC 7396) that sets what is given and leaves the rest."""
+    patch: dict[str, object] = {}
+    if not isinstance(title, NotGiven):
+        patch["title"] = title
+    if not isinstance(metadata, NotGiven):
+        patch["metadata"] = None if metadata is None else dict(metadata)
+    return patch
+
+
+def update_chat(chat_id: Id, patch: Mapping[str, object]) -> Call[Chat]:
+    content = json.dumps(dict(patch)).encode()
+    headers = {"Content-Type": "application/merge-patch+json"}
+    return Call("PATCH", _chat(chat_id), parse_model(Chat), headers=headers, content=content)
 
 
 def get_chat(chat_id: Id) -> Call[Chat]:
     return Call("GET", _chat(chat_id), parse_model(Chat))
 
 
-def list_chats(limit: int | None, cursor: str | None) -> Call[Page[Chat]]:
-    return Call("GET", "/v1/chats", parse_model(Page[Chat]), params=_page_params(limit, cursor))
+def list_chats(
+    limit: int | None, cursor: str | None, order: ChatOrder | str | None
+) -> Call[Page[Chat]]:
+    params = _page_params(limit, cursor)
+    if order is not None:
+        params["order"] = str(order)
+    return Call("GET", "/v1/chats", parse_model(Page[Chat]), params=params)
 
 
 def delete_chat(chat_id: Id) -> Call[None]:

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Annotated, Generic, Self, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class _Resource(BaseModel):
@@ -41,10 +41,24 @@ class ForkedFrom(_Resource):
 
 
 class Chat(_Resource):
+    """`updated_at`: the last change of the chat's history, attachments, title or metadata
+    (its `created_at` until then). `metadata`: string keys to string values."""
+
     chat_id: UUID
     workspace_id: UUID
     created_at: datetime
+    updated_at: datetime | None = None
+    title: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
     forked_from: ForkedFrom | None = None
+
+
+class ChatOrder(StrEnum):
+    """The orders the chat list comes in: by creation, oldest first (the default), or by
+    the last change, newest first (a sidebar)."""
+
+    CREATED = "created"
+    RECENTLY_UPDATED = "-updated"
 
 
 class ChatFile(_Resource):

@@ -88,10 +88,10 @@ async def ok(response: Awaitable[httpx.Response], status: int) -> Json:
 
 async def build(user: UserApi, tag: str, data_dir: Path, outside: Path) -> Scene:
     """A workspace of three chats: a history put, appended to and put again (its first run
-        kept under `revisions/`), two attachments, a sandbox session during which the sandbox
-        wrote a file, a nested directory and a link out of the data directory, then ended (its
-        rescan records the file); a fork with copies of the attachments; and an empty chat with a
-    title and metadata."""
+    kept under `revisions/`), two attachments, a sandbox session during which the sandbox
+    wrote a file, a nested directory and a link out of the data directory, then ended (its
+    rescan records the file); a fork with copies of the attachments; and an empty chat with
+    a title and metadata."""
     workspace = await ok(user.put("/v1/workspace"), 201)
     scene = Scene(user, tag, UUID(workspace["workspace_id"]))
     first = UUID((await ok(user.post("/v1/chats"), 201))["chat_id"])

@@ -3,16 +3,21 @@ usage ledger and the data directory, one line on stdout per difference; with `--
 settle what differs and check again (ADR 0026)."""
 
 import argparse
-from uuid import UUID
 
-from api.admin.command import CONSISTENT, DIFFERENCES, Admin, AdminError, Subcommand
-from domain.identifier import parse_uuid
+from api.admin.command import (
+    CONSISTENT,
+    DIFFERENCES,
+    Admin,
+    AdminError,
+    Subcommand,
+    workspace_id_argument,
+)
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workspace",
-        type=_workspace_id,
+        type=workspace_id_argument,
         metavar="WORKSPACE_ID",
         help="check only this workspace (staging/ and trash/ are then not looked at)",
     )
@@ -22,13 +27,6 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         help="settle each differing chat as start-up does, under its lock (safe while"
         " servers run), then check again and print what remains",
     )
-
-
-def _workspace_id(text: str) -> UUID:
-    try:
-        return parse_uuid(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a workspace id: {text!r}") from None
 
 
 async def _check(admin: Admin, args: argparse.Namespace) -> int:

@@ -4,10 +4,14 @@ import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TextIO
+from uuid import UUID
 
 from api.app import Adapters
 from api.container import UseCases
 from api.settings import Settings
+from domain.errors import WorkspaceNotFoundError
+from domain.identifier import parse_uuid
+from domain.workspace import Workspace
 from usecase.ports.progress import Progress
 
 PROGRAM = "chatstore-admin"
@@ -45,3 +49,20 @@ class Subcommand:
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[Admin, argparse.Namespace], Awaitable[int]]
+
+
+def workspace_id_argument(text: str) -> UUID:
+    """A WORKSPACE_ID argument: the 36-character form of a UUID, as every id of the API."""
+    try:
+        return parse_uuid(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a workspace id: {text!r}") from None
+
+
+async def workspace_named(admin: Admin, workspace_id: UUID) -> Workspace:
+    """The workspace of that id; AdminError when the store has none (the use cases the
+    subcommands run act for a workspace's user, as the API's do)."""
+    workspace = await admin.adapters.metadata.workspaces.get(workspace_id)
+    if workspace is None:
+        raise AdminError(str(WorkspaceNotFoundError(f"no workspace {workspace_id}")))
+    return workspace

@@ -25,6 +25,7 @@ from usecase.history_revisions import (
     PruneHistoryRevisions,
     RestoreHistoryRevision,
 )
+from usecase.new_chats import NewChats
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
@@ -94,6 +95,7 @@ def build_use_cases(
     )
     settler = ChatSettler(storage, reconciler)
     guard = ChatGuard(access, locks, settler)
+    new_chats = NewChats(metadata, storage, guard, ledger, limits.history_revisions)
     return UseCases(
         ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
         get_workspace=GetWorkspace(access),
@@ -103,7 +105,9 @@ def build_use_cases(
         get_chat=GetChat(access),
         update_chat=UpdateChat(metadata, clock, guard),
         delete_chat=DeleteChat(metadata, storage, clock, guard),
-        fork_chat=ForkChat(metadata, storage, ids, clock, guard, ledger, revisions, reconciler),
+        fork_chat=ForkChat(
+            metadata, storage, ids, clock, guard, ledger, revisions, reconciler, new_chats
+        ),
         get_history=GetHistory(access, storage, guard, revisions),
         put_history=PutHistory(
             access, metadata, storage, guard, ledger, limits, HistoryCommits(), revisions, clock

@@ -21,6 +21,7 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import install_openapi, operation_id
 from api.problems import install_problem_handlers, method_table
 from api.routes import (
+    chat_import,
     chats,
     files,
     history,
@@ -111,7 +112,16 @@ def create_app(
         locks or FileKeyedLock(settings.data_dir),
         limits,
     )
-    modules = (workspace, chats, history, history_revisions, files, sandbox, operations)
+    modules = (
+        workspace,
+        chats,
+        chat_import,
+        history,
+        history_revisions,
+        files,
+        sandbox,
+        operations,
+    )
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
+from usecase.chat_import import ImportChats
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats, UpdateChat
 from usecase.crash_safety import ChatSettler, SettleChats
 from usecase.files import (
@@ -54,6 +55,7 @@ class UseCases:
     update_chat: UpdateChat
     delete_chat: DeleteChat
     fork_chat: ForkChat
+    import_chats: ImportChats
     get_history: GetHistory
     put_history: PutHistory
     append_history: AppendHistory
@@ -108,6 +110,7 @@ def build_use_cases(
         fork_chat=ForkChat(
             metadata, storage, ids, clock, guard, ledger, revisions, reconciler, new_chats
         ),
+        import_chats=ImportChats(access, storage, ids, clock, limits, ledger, new_chats),
         get_history=GetHistory(access, storage, guard, revisions),
         put_history=PutHistory(
             access, metadata, storage, guard, ledger, limits, HistoryCommits(), revisions, clock

@@ -164,6 +164,8 @@ class RawEntry:
     external_attr: int = 0o100644 << 16
     made_by: int = (3 << 8) | 20
     local_name: bytes | None = None
+    # Bytes written before its local header, which no record accounts for.
+    before: bytes = b""
 
 
 def stored(name: str, content: bytes, **fields: Any) -> RawEntry:
@@ -183,6 +185,7 @@ def raw_zip(entries: Iterable[RawEntry]) -> bytes:
     central = bytearray()
     count = 0
     for entry in entries:
+        out += entry.before
         offset = len(out)
         local_name = entry.name if entry.local_name is None else entry.local_name
         out += struct.pack(

@@ -68,16 +68,16 @@ class ImportChats:
 
     The body streams into staging, bounded by what the quota leaves plus the archive's
     overhead (ARCHIVE_OVERHEAD_BYTES), and is refused the moment it passes that bound.
-    Then it is checked whole before anything of it is visible, cheapest first, inflating
-    nothing until everything that can be checked without it has been: the archive's
+    Then it is checked whole before anything of it is visible, inflating nothing but the
+    manifest until everything that can be checked without it has been: the archive's
     structure (InvalidArchiveError), the manifest (its shape, then the name rules, titles,
-    metadata and content types, each with its own code), that the entries are exactly
-    those the manifest names with the sizes it says, each size against its limit (413) and
-    the whole import against the quota (507). Only then is each entry inflated into
-    staging, never past the size it declares, and its bytes checked against the manifest
-    (sha256; a history must also be UTF-8). The chats are then made as NewChats makes them,
-    in manifest order: new ids, the archive's title, metadata, history (revision 1, of
-    source `import`), attachments, names and content types."""
+    metadata and content types, each with its own code), that the other entries' paths are
+    safe and exactly those the manifest names, with the sizes it says, each size against
+    its limit (413) and the whole import against the quota (507). Only then is each entry
+    inflated into staging, never past the size it declares, and its bytes checked against
+    the manifest (sha256; a history must also be UTF-8). The chats are then made as
+    NewChats makes them, in manifest order: new ids, the archive's title, metadata, history
+    (revision 1, of source `import`), attachments, names and content types."""
 
     access: ChatAccess
     storage: ChatStorage
@@ -124,13 +124,12 @@ class ImportChats:
         members = await self.storage.archive_members(
             archive, max_members=MAX_ENTRIES, max_path_bytes=MAX_PATH_BYTES
         )
-        by_path: dict[str, ArchiveMember] = {}
-        for member in members:
-            check_entry_path(member.path)
-            by_path[member.path] = member
+        by_path = {member.path: member for member in members}
         manifest = await self._manifest(archive, by_path.pop(MANIFEST_PATH, None))
         named = manifest.entries()
         for path in by_path:
+            # After the manifest, so that a file it names `..` meets the name rule's code.
+            check_entry_path(path)
             if path not in named:
                 raise InvalidArchiveError(
                     f"the archive holds {path[:80]!r}, which its manifest does not name"

@@ -259,7 +259,8 @@ def _tiled(fd: int, entries: list[_Entry], directory_offset: int) -> list[Archiv
     """Each entry's member, once its local header agrees with its record and the members
     are found laid end to end from the archive's first byte to its directory."""
     order = sorted(range(len(entries)), key=lambda index: entries[index].offset)
-    starts = [entries[index].offset for index in order[1:]] + [directory_offset]
+    # Where the member after each one must begin: the next member, or the directory.
+    starts = [entries[index].offset for index in order[1:]] + [directory_offset][: len(order)]
     members: dict[int, ArchiveMember] = {}
     expected = 0
     for index, next_start in zip(order, starts, strict=True):

@@ -14,6 +14,7 @@ from chatstore_client import (
     InvalidArchiveError,
     UnprocessableEntityError,
 )
+from chatstore_client._content import Content
 from test.api.conftest import MAX_FILE_BYTES
 from test.archives import ChatSpec, FileSpec, export_archive
 
@@ -38,7 +39,13 @@ def test_import_chats_sends_the_archive_in_every_form_and_returns_the_chats(
     path.write_bytes(archive)
 
     with path.open("rb") as file:
-        sent = {"bytes": archive, "path": path, "file": file, "chunks": chunks_of(archive)}[form]
+        forms: dict[str, Content] = {
+            "bytes": archive,
+            "path": path,
+            "file": file,
+            "chunks": chunks_of(archive),
+        }
+        sent = forms[form]
         chats = client.import_chats(sent)
 
     assert [chat.title for chat in chats] == ["First", None]

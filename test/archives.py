@@ -166,6 +166,9 @@ class RawEntry:
     local_name: bytes | None = None
     # Bytes written before its local header, which no record accounts for.
     before: bytes = b""
+    # A data descriptor after its data, of this many bytes (12 or 20 without its
+    # signature, 16 or 24 with it); its local header then holds zeros for CRC and sizes.
+    descriptor: int | None = None
 
 
 def stored(name: str, content: bytes, **fields: Any) -> RawEntry:
@@ -188,27 +191,27 @@ def raw_zip(entries: Iterable[RawEntry]) -> bytes:
         out += entry.before
         offset = len(out)
         local_name = entry.name if entry.local_name is None else entry.local_name
+        flags = entry.flags | (0x0008 if entry.descriptor else 0)
+        local = (0, 0, 0) if entry.descriptor else (entry.crc, len(entry.data), entry.size)
         out += struct.pack(
             "<IHHHHHIIIHH",
             0x04034B50,
             20,
-            entry.flags,
+            flags,
             entry.method,
             0,
             0x5A21,
-            entry.crc,
-            len(entry.data),
-            entry.size,
+            *local,
             len(local_name),
             0,
         )
-        out += local_name + entry.data
+        out += local_name + entry.data + _descriptor(entry)
         central += struct.pack(
             "<IHHHHHHIIIHHHHHII",
             0x02014B50,
             entry.made_by,
             20,
-            entry.flags,
+            entry.flags | (0x0008 if entry.descriptor else 0),
             entry.method,
             0,
             0x5A21,
@@ -226,6 +229,15 @@ def raw_zip(entries: Iterable[RawEntry]) -> bytes:
         central += entry.name
         count += 1
     return bytes(out + central + _end(count, len(central), len(out)))
+
+
+def _descriptor(entry: RawEntry) -> bytes:
+    if entry.descriptor is None:
+        return b""
+    wide = "Q" if entry.descriptor in (20, 24) else "I"
+    values = struct.pack(f"<I{wide}{wide}", entry.crc, len(entry.data), entry.size)
+    signed = entry.descriptor in (16, 24)
+    return (struct.pack("<I", 0x08074B50) if signed else b"") + values
 
 
 def _end(count: int, size: int, offset: int) -> bytes:

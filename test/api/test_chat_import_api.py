@@ -325,19 +325,11 @@ def stored_bytes_changed() -> bytes:
     return archive.replace(crc_changed, crc_first)
 
 
-def bigger_than_declared() -> bytes:
-    """The file's deflated bytes inflate to twice what the entry and manifest declare."""
+def inflating_to(written: bytes) -> bytes:
+    """ONE's archive whose file's deflated bytes inflate to `written`, where the entry and
+    the manifest declare ONE's 50 bytes (and their CRC-32)."""
     declared = b"alpha" * 10
-    entry = deflated(ONE.file_path(ONE.files[0]), declared * 2)
-    entry.size, entry.crc = len(declared), zlib.crc32(declared)
-    history = stored(ONE.history_path(), ONE.history)
-    manifest = stored("manifest.json", manifest_bytes(manifest_of([ONE])))
-    return raw_zip([history, entry, manifest])
-
-
-def smaller_than_declared() -> bytes:
-    declared = b"alpha" * 10
-    entry = deflated(ONE.file_path(ONE.files[0]), declared[:20])
+    entry = deflated(ONE.file_path(ONE.files[0]), written)
     entry.size, entry.crc = len(declared), zlib.crc32(declared)
     history = stored(ONE.history_path(), ONE.history)
     manifest = stored("manifest.json", manifest_bytes(manifest_of([ONE])))
@@ -448,10 +440,12 @@ HOSTILE = [
     pytest.param(bzip2(), "compression method 12", id="bzip2-entry"),
     pytest.param(stored_bytes_changed(), "CRC-32", id="crc-mismatch"),
     pytest.param(
-        bigger_than_declared(), "inflates past the 50 bytes", id="inflates-past-its-declared-size"
+        inflating_to(b"alpha" * 20),
+        "inflates past the 50 bytes",
+        id="inflates-past-its-declared-size",
     ),
     pytest.param(
-        smaller_than_declared(), "inflates to 20 bytes", id="inflates-short-of-its-declared-size"
+        inflating_to(b"alpha" * 4), "inflates to 20 bytes", id="inflates-short-of-its-declared-size"
     ),
     pytest.param(too_many_entries(), "100001 entries", id="100001-entries"),
     pytest.param(

@@ -35,7 +35,8 @@ from test.e2e.client import (
     wait_until,
 )
 from test.e2e.forks import chat_ids, file_records, paths_naming, stored_rows
-from test.e2e.pause_in_import import ARMED, CHATS, HALF, INSTANTS, PAUSED, STAGED, WHOLE
+from test.e2e.pause_in_import import ARMED, CHATS, HALF, INSTANTS, STAGED, WHOLE
+from test.e2e.pausing import PAUSED
 from test.e2e.server import RunningServer, running_server, server_to_kill
 
 pytestmark = pytest.mark.e2e

@@ -24,6 +24,7 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import install_openapi, operation_id
 from api.problems import install_problem_handlers, method_table
 from api.routes import (
+    chat_import,
     chats,
     files,
     history,
@@ -173,7 +174,16 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.use_cases = adapters.use_cases()
-    modules = (workspace, chats, history, history_revisions, files, sandbox, operations)
+    modules = (
+        workspace,
+        chats,
+        chat_import,
+        history,
+        history_revisions,
+        files,
+        sandbox,
+        operations,
+    )
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)

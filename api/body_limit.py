@@ -9,8 +9,9 @@ from api.http_problem import HttpProblemError, invalid_request
 from api.problems import problem
 
 JSON_BODY_MAX_BYTES = 64 * 1024
-# The two routes whose bodies stream to staging under their own limits.
-_STREAMED = re.compile(r"^/v1/chats/[^/]+/(files|history)$")
+# The routes whose bodies stream to staging under their own limits: uploads, history
+# writes and imports.
+_STREAMED = re.compile(r"^/v1/chats/([^/]+/(files|history)|import)$")
 
 
 def _too_large() -> HttpProblemError:
@@ -19,7 +20,7 @@ def _too_large() -> HttpProblemError:
 
 class BodyLimitMiddleware:
     """Refuses, as `422 validation_error`, a body over JSON_BODY_MAX_BYTES on any route but
-    uploads and history PUTs: at once when Content-Length says so, else as soon as the
+    uploads, history writes and imports: at once when Content-Length says so, else as soon as the
     bytes received pass the bound, so a crafted body is never read whole into memory."""
 
     def __init__(self, app: ASGIApp) -> None:

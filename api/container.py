@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
+from usecase.chat_import import ImportChats
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats, UpdateChat
 from usecase.consistency import CheckConsistency, RepairConsistency
 from usecase.crash_safety import ChatSettler, SettleChats
@@ -27,6 +28,7 @@ from usecase.history_revisions import (
     PruneHistoryRevisions,
     RestoreHistoryRevision,
 )
+from usecase.new_chats import NewChats
 from usecase.ports.census import DiskCensus
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.erasure import WorkspaceErasure
@@ -58,6 +60,7 @@ class UseCases:
     update_chat: UpdateChat
     delete_chat: DeleteChat
     fork_chat: ForkChat
+    import_chats: ImportChats
     get_history: GetHistory
     put_history: PutHistory
     append_history: AppendHistory
@@ -105,6 +108,7 @@ def build_use_cases(
     settler = ChatSettler(storage, reconciler)
     guard = ChatGuard(access, locks, settler)
     check_consistency = CheckConsistency(metadata, storage, usage_reader, disk, locks, limits)
+    new_chats = NewChats(metadata, storage, guard, ledger, limits.history_revisions)
     return UseCases(
         ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
         get_workspace=GetWorkspace(access),
@@ -115,7 +119,10 @@ def build_use_cases(
         get_chat=GetChat(access),
         update_chat=UpdateChat(metadata, clock, guard),
         delete_chat=DeleteChat(metadata, storage, clock, guard),
-        fork_chat=ForkChat(metadata, storage, ids, clock, guard, ledger, revisions, reconciler),
+        fork_chat=ForkChat(
+            metadata, storage, ids, clock, guard, ledger, revisions, reconciler, new_chats
+        ),
+        import_chats=ImportChats(access, storage, ids, clock, limits, ledger, new_chats),
         get_history=GetHistory(access, storage, guard, revisions),
         put_history=PutHistory(
             access, metadata, storage, guard, ledger, limits, HistoryCommits(), revisions, clock

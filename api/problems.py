@@ -36,6 +36,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.ReservedAttachmentNameError: 422,
     errors.DuplicateAttachmentNameError: 422,
     errors.InvalidHistoryEncodingError: 422,
+    errors.InvalidArchiveError: 422,
     errors.InvalidInputError: 422,
     errors.StorageUnavailableError: 503,
     errors.QuotaExceededError: 507,

@@ -116,6 +116,10 @@ class ChatPage(_FromDomain):
     next_cursor: str | None
 
 
+class ChatList(BaseModel):
+    items: list[ChatOut]
+
+
 class ChatFilePage(_FromDomain):
     items: list[ChatFileOut]
     next_cursor: str | None

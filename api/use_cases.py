@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 
 from api.container import UseCases
+from usecase.chat_import import ImportChats
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats, UpdateChat
 from usecase.erasure import EraseWorkspace
 from usecase.files import (
@@ -61,6 +62,7 @@ GetChatUseCase = Annotated[GetChat, _picked(lambda cases: cases.get_chat)]
 UpdateChatUseCase = Annotated[UpdateChat, _picked(lambda cases: cases.update_chat)]
 DeleteChatUseCase = Annotated[DeleteChat, _picked(lambda cases: cases.delete_chat)]
 ForkChatUseCase = Annotated[ForkChat, _picked(lambda cases: cases.fork_chat)]
+ImportChatsUseCase = Annotated[ImportChats, _picked(lambda cases: cases.import_chats)]
 GetHistoryUseCase = Annotated[GetHistory, _picked(lambda cases: cases.get_history)]
 PutHistoryUseCase = Annotated[PutHistory, _picked(lambda cases: cases.put_history)]
 AppendHistoryUseCase = Annotated[AppendHistory, _picked(lambda cases: cases.append_history)]

@@ -93,6 +93,12 @@ class InvalidHistoryEncodingError(InvalidInputError):
     code = "invalid_history_encoding"
 
 
+class InvalidArchiveError(InvalidInputError):
+    """An import body that is not an archive this service exported, or breaks its limits."""
+
+    code = "invalid_archive"
+
+
 class InvalidCursorError(InvalidInputError):
     """A paging cursor this service did not make (its code is validation_error)."""
 

@@ -14,6 +14,7 @@ from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
 from domain.errors import DomainError
 from domain.history import HistoryVersion
+from usecase.ports.archives import ArchiveMember
 from usecase.ports.chat_bytes import ChatStorage, ContentReader, ScannedFile
 from usecase.ports.crash_journal import HistoryAppend
 from usecase.ports.runtime import Clock, IdGenerator
@@ -60,6 +61,8 @@ StorageMethod = Literal[
     "settle_append",
     "stage",
     "discard",
+    "archive_members",
+    "member_chunks",
     "history_version",
     "open_history",
     "extend_history_version",
@@ -182,6 +185,19 @@ class FaultyChatStorage(ChatStorage):
     async def discard(self, staged: StagedContent) -> None:
         self._check("discard")
         await self._inner.discard(staged)
+
+    async def archive_members(
+        self, archive: StagedContent, *, max_members: int, max_path_bytes: int
+    ) -> list[ArchiveMember]:
+        self._check("archive_members")
+        return await self._inner.archive_members(
+            archive, max_members=max_members, max_path_bytes=max_path_bytes
+        )
+
+    def member_chunks(self, archive: StagedContent, member: ArchiveMember) -> AsyncIterator[bytes]:
+        error = self._fault("member_chunks")
+        chunks = self._inner.member_chunks(archive, member)
+        return chunks if error is None else _failing_after_first_chunk(chunks, error)
 
     async def history_version(
         self, workspace_id: UUID, chat_id: UUID, *, settled: bool = False

@@ -66,7 +66,20 @@ class ChatGuard:
         gone, so a chat is never made in a workspace being erased (ADR 0024). Then the
         chat's, although nobody knows the id yet: start-up settling in another instance
         must not take the directory for a deleted chat's before the record exists."""
-        async with self.locks.hold(chat.workspace_id), self.locks.hold(chat.chat_id):
-            await self.access.check_workspace(chat.workspace_id)
-            async with self.marked(chat) as mark:
-                yield mark
+        async with self.creating_in(chat.workspace_id), self.creating_one(chat) as mark:
+            yield mark
+
+    @asynccontextmanager
+    async def creating_in(self, workspace_id: UUID) -> AsyncIterator[None]:
+        """The workspace's part of `creating`, taken once for chats made together (its lock
+        is not reentrant): the lock, held to the end, and the workspace checked still
+        there under it."""
+        async with self.locks.hold(workspace_id):
+            await self.access.check_workspace(workspace_id)
+            yield
+
+    @asynccontextmanager
+    async def creating_one(self, chat: Chat) -> AsyncIterator[Mark]:
+        """The chat's part of `creating`, inside `creating_in` of its workspace."""
+        async with self.locks.hold(chat.chat_id), self.marked(chat) as mark:
+            yield mark

@@ -12,7 +12,7 @@ from domain.errors import DomainError, StorageUnavailableError
 from domain.history_revision import HistoryRevision, RevisionSource
 from domain.revision_log import RevisionLog
 from usecase.chat_guard import ChatGuard
-from usecase.crash_safety import Mark
+from usecase.new_chats import NewChat, NewChats
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator
@@ -35,10 +35,6 @@ class _Copied:
     def staged(self) -> list[StagedContent]:
         return [self.history, *(staged for _, staged in self.files)]
 
-    @property
-    def size_bytes(self) -> int:
-        return self.source.size_bytes + sum(record.size_bytes for record, _ in self.files)
-
 
 @dataclass(frozen=True, slots=True)
 class ForkChat:
@@ -46,11 +42,11 @@ class ForkChat:
     revision 1 of source `fork`) and, with `attachments`, a copy of every attachment that
     has a record, under new ids.
 
-    The quota is reserved for the whole copy before any byte is copied. Every byte is
+    The quota is checked for the whole copy before any byte is copied. Every byte is
     copied by the kernel into staging while the source's lock is held, so the copy is of
-    one state of it; the new chat's directory is built under its crash mark, and its
-    records are saved last, in one unit: a fork cut short is never a chat, and settling
-    removes what it left (SettleChats finds a mark without a record)."""
+    one state of it; the new chat is then made from the copies as NewChats makes chats
+    (reserved, built under its crash mark, its records saved last, in one unit): a fork
+    cut short is never a chat, and settling removes what it left."""
 
     metadata: MetadataStore
     storage: ChatStorage
@@ -60,6 +56,7 @@ class ForkChat:
     ledger: QuotaLedger
     revisions: HistoryRevisions
     reconciler: ChatFileReconciler
+    new_chats: NewChats
 
     async def __call__(
         self, user_id: UUID, chat_id: UUID, revision: int | None, attachments: bool
@@ -136,51 +133,17 @@ class ForkChat:
             metadata=source.metadata,
             forked_from=ForkedFrom(source.chat_id, copied.source.revision),
         )
-        async with self.guard.creating(fork) as mark:
-            # Reserved for the new chat before its bytes, in the ledger's protocol.
-            await self.ledger.reserve(fork, copied.size_bytes, "the fork")
-            try:
-                await self._put_in_place(fork, copied, mark)
-            except BaseException:
-                await self._undo(fork)
-                mark.records_caught_up()  # nothing of it is left to settle
-                raise
-        return fork
-
-    async def _put_in_place(self, fork: Chat, copied: _Copied, mark: Mark) -> None:
-        workspace_id, chat_id = fork.workspace_id, fork.chat_id
-        await self.storage.ensure_chat(workspace_id, chat_id)
-        mark.bytes_changed()
-        await self.storage.write_history(workspace_id, chat_id, copied.history)
-        await self.storage.commit_attachments(
-            workspace_id, chat_id, [(record.name, staged) for record, staged in copied.files]
-        )
-        log = RevisionLog.created(chat_id, fork.created_at, self.revisions.limit).made(
-            RevisionSource.FORK, copied.source.version, fork.created_at, continues=False
-        )
-        async with self.metadata.transaction() as records:
-            await records.chats.save(fork)
-            await records.revisions.add_all(log.kept)
-            for record, _ in copied.files:
-                await records.files.save(
-                    replace(
-                        record,
-                        file_id=self.ids.new_id(),
-                        chat_id=chat_id,
-                        created_at=fork.created_at,
-                    )
-                )
-            await records.usage.set_chat_bytes(
-                workspace_id, chat_id, copied.size_bytes, copied.source.size_bytes, 0
+        files = [
+            (
+                replace(record, file_id=self.ids.new_id(), chat_id=fork.chat_id, created_at=now),
+                staged,
             )
-        mark.records_caught_up()
-
-    async def _undo(self, fork: Chat) -> None:
-        """Remove what a fork that failed had built; what this cannot remove, settling
-        does (the mark stays, and the chat has no record)."""
-        await self.storage.delete_chat(fork.workspace_id, fork.chat_id)
-        await self.metadata.usage.delete_chat(fork.chat_id)
-        await self.storage.purge_chat(fork.chat_id)
+            for record, staged in copied.files
+        ]
+        await self.new_chats.make(
+            [NewChat(fork, RevisionSource.FORK, copied.history, files)], "the fork"
+        )
+        return fork
 
     async def _discard(self, staged: Sequence[StagedContent]) -> None:
         for item in staged:

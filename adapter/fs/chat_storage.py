@@ -2,7 +2,7 @@ import errno
 import hashlib
 import os
 import stat
-from collections.abc import AsyncIterable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from functools import partial
 from pathlib import Path
@@ -80,6 +80,7 @@ from adapter.fs.unsettled import (
     open_marks_dir,
     unmark,
 )
+from adapter.fs.zip_reader import MemberReading, read_members
 from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
 from domain.chat_file import ChatFile
 from domain.errors import (
@@ -88,6 +89,7 @@ from domain.errors import (
     StorageUnavailableError,
 )
 from domain.history import EMPTY_HISTORY, HistoryVersion
+from usecase.ports.archives import ArchiveMember
 from usecase.ports.chat_bytes import ChatStorage, ContentReader, ScannedFile
 from usecase.ports.crash_journal import HistoryAppend
 from usecase.ports.staging import StagedContent
@@ -194,6 +196,25 @@ class FilesystemChatStorage(ChatStorage):
     async def discard(self, staged: StagedContent) -> None:
         token = checked_token(staged.token)
         await storage_call("remove a staging file", remove_staged, self._staging, token)
+
+    async def archive_members(
+        self, archive: StagedContent, *, max_members: int, max_path_bytes: int
+    ) -> list[ArchiveMember]:
+        token = checked_token(archive.token)
+        return await storage_call(
+            "read the archive", self._archive_members, token, max_members, max_path_bytes
+        )
+
+    async def member_chunks(
+        self, archive: StagedContent, member: ArchiveMember
+    ) -> AsyncIterator[bytes]:
+        token = checked_token(archive.token)
+        reading = MemberReading(member)
+        while True:
+            chunk = await storage_call("read the archive", self._member_chunk, token, reading)
+            if chunk is None:
+                return
+            yield chunk
 
     async def history_version(
         self, workspace_id: UUID, chat_id: UUID, *, settled: bool = False
@@ -382,6 +403,23 @@ class FilesystemChatStorage(ChatStorage):
             make_dirs(stack, root_fd, (WORKSPACES,), DIR_MODE)
             clear_dir(make_dirs(stack, root_fd, (TRASH,), PRIVATE_DIR_MODE))
         self._staging.claim()
+
+    def _open_staged(self, stack: ExitStack, token: str) -> int:
+        """A read-only descriptor of the staging file `token`, closed with `stack`."""
+        staging_fd = self._staging.open(stack, open_root(stack, self._root))
+        fd = os.open(token, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=staging_fd)
+        stack.callback(os.close, fd)
+        return fd
+
+    def _archive_members(
+        self, token: str, max_members: int, max_path_bytes: int
+    ) -> list[ArchiveMember]:
+        with ExitStack() as stack:
+            return read_members(self._open_staged(stack, token), max_members, max_path_bytes)
+
+    def _member_chunk(self, token: str, reading: MemberReading) -> bytes | None:
+        with ExitStack() as stack:
+            return reading.next_chunk(self._open_staged(stack, token))
 
     def _open_chat(self, stack: ExitStack, workspace_id: UUID, chat_id: UUID) -> int | None:
         root_fd = open_root(stack, self._root)

@@ -44,6 +44,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.settings import Settings
 from test.api.conftest import make_settings, running_app
+from test.archives import ChatSpec, FileSpec, export_archive
 
 pytestmark = pytest.mark.fuzz
 
@@ -85,6 +86,41 @@ BYTE_RANGES = st.one_of(
 )
 # Small enough for generated bodies to cross (413); the rest as in the other API tests.
 MAX_BODY_BYTES = 256
+
+
+@st.composite
+def import_bodies(draw: st.DrawFn) -> bytes:
+    """An import body: an export archive of a few chats (their histories and files drawn,
+    so not always UTF-8 or within the limits), whole, cut short or with one byte changed."""
+    chats = draw(
+        st.lists(
+            st.builds(
+                ChatSpec,
+                history=st.binary(max_size=64),
+                files=st.lists(
+                    st.builds(
+                        FileSpec,
+                        name=st.sampled_from(["a.txt", "b", "history.md"]),
+                        content=st.binary(max_size=300),
+                        file_id=st.uuids(),
+                    ),
+                    max_size=2,
+                    unique_by=lambda file: file.name,
+                ),
+                title=st.none() | st.text(max_size=10),
+                chat_id=st.uuids(),
+            ),
+            max_size=3,
+        )
+    )
+    archive = export_archive(chats)
+    damage = draw(st.sampled_from(["none", "cut", "flip"]))
+    at = draw(st.integers(min_value=0, max_value=len(archive) - 1))
+    if damage == "cut":
+        return archive[:at]
+    if damage == "flip":
+        return archive[:at] + bytes([archive[at] ^ 0xFF]) + archive[at + 1 :]
+    return archive
 
 
 def _latin1(value: str | bytes) -> bytes:
@@ -230,6 +266,10 @@ def fuzz(api: InProcessApi, operation: Operation) -> None:
 def test_every_operation_keeps_its_openapi_contract(
     api: InProcessApi, subtests: pytest.Subtests
 ) -> None:
+    # The import's body is application/zip: archives, often damaged, and random bytes.
+    schemathesis.openapi.media_type(
+        "application/zip", st.one_of(import_bodies(), st.binary(max_size=512))
+    )
     response = api.portal.call(api.client.get, "/openapi.json")
     assert response.status_code == 200, response.text
     operations = operations_of(schemathesis.openapi.from_dict(response.json()))

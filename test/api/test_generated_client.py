@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from test.api.conftest import Json, make_settings, openapi_description, running_app
+from test.archives import ChatSpec, FileSpec, export_archive
 
 pytestmark = pytest.mark.client_generation
 
@@ -49,8 +50,15 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     description_path = work / "openapi.json"
     description_path.write_text(json.dumps(description))
     config_path = work / "config.json"
-    # No post hooks: the generator would otherwise run ruff over its output.
-    config_path.write_text(json.dumps({"post_hooks": [], "package_name_override": PACKAGE}))
+    # No post hooks: the generator would otherwise run ruff over its output. The import's
+    # body is `application/zip`, which the generator sends as bytes once told it is binary
+    # (its documented knob for vendor types; ADR 0025).
+    config = {
+        "post_hooks": [],
+        "package_name_override": PACKAGE,
+        "content_type_overrides": {"application/zip": "application/octet-stream"},
+    }
+    config_path.write_text(json.dumps(config))
     package_dir = work / "src" / PACKAGE
     result = subprocess.run(
         [
@@ -228,3 +236,23 @@ async def test_generated_client_drives_the_service(generated_api: GeneratedApi) 
 
     missing = await api.operation("chats", "get_chat").asyncio(uuid4(), client=client)
     assert missing.code == "chat_not_found"
+
+
+@pytest.mark.anyio
+async def test_generated_client_imports_an_archive(generated_api: GeneratedApi) -> None:
+    api = generated_api
+    client = api.client
+    await api.operation("workspace", "ensure_workspace").asyncio_detailed(client=client)
+    chat = ChatSpec(b"# imported\n", [FileSpec("notes.txt", b"n")], title="From elsewhere")
+
+    imported = await api.operation("chats", "import_chats").asyncio_detailed(
+        client=client, body=api.file(export_archive([chat]), mime_type="application/zip")
+    )
+
+    assert imported.status_code == 201, imported.content
+    (made,) = imported.parsed.items
+    assert made.title == "From elsewhere"
+    refused = await api.operation("chats", "import_chats").asyncio(
+        client=client, body=api.file(b"not a zip")
+    )
+    assert refused.code == "invalid_archive"

@@ -60,6 +60,7 @@ CONTRACT_CODES = [
     (422, "reserved_attachment_name"),
     (422, "duplicate_attachment_name"),
     (422, "invalid_history_encoding"),
+    (422, "invalid_archive"),
     (422, "validation_error"),
     (500, "internal_error"),
     (503, "storage_unavailable"),

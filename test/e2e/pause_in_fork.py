@@ -17,24 +17,17 @@ for good (the server goes on answering others), so the test can look at the disk
 API and SIGKILL the server exactly there.
 """
 
-import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from unittest import mock
 from uuid import UUID
 
-from fastapi import FastAPI
-
-import api.__main__ as serve
 from adapter.fs.chat_storage import FilesystemChatStorage
-from api.app import create_app
-from api.settings import Settings, load_settings
 from domain.attachment_name import ChatAttachmentName
+from test.e2e.pausing import pause_for_good, serve_with_storage
 from usecase.ports.staging import StagedContent
 
 ARMED = "armed"
-PAUSED = "paused"
 STAGED, PLACED, WHOLE = "staged", "placed", "whole"
 
 
@@ -68,29 +61,15 @@ class PausingStorage(FilesystemChatStorage):
         await super().mark_settled(workspace_id, chat_id)
 
     async def _pause_at(self, instant: str) -> None:
-        if instant != self._instant:
-            return
-        # Renamed into place, so that the test never reads it half-written.
-        writing = self._control / f"{PAUSED}.writing"
-        writing.write_text(str(self._fork))
-        writing.replace(self._control / PAUSED)
-        await asyncio.Event().wait()  # until the test kills the process
+        if instant == self._instant:
+            await pause_for_good(self._control, str(self._fork))
 
 
 def main() -> None:
     control, instant = Path(sys.argv[1]), sys.argv[2]
     if instant not in (STAGED, PLACED, WHOLE):
         raise SystemExit(f"unknown instant {instant!r}")
-
-    def with_pausing_storage(settings: Settings | None = None) -> FastAPI:
-        settings = settings or load_settings()
-        storage = PausingStorage(settings.data_dir, control, instant)
-        return create_app(settings, storage=storage)
-
-    sys.argv[1:] = []
-    # `python -m api` as it is, but for the storage its composition root is handed.
-    with mock.patch.object(serve, "create_app", with_pausing_storage):
-        sys.exit(serve.main())
+    serve_with_storage(lambda data_dir: PausingStorage(data_dir, control, instant))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,8 @@ from test.e2e.forks import (
     paths_naming,
     stored_rows,
 )
-from test.e2e.pause_in_fork import ARMED, PAUSED, PLACED, STAGED, WHOLE
+from test.e2e.pause_in_fork import ARMED, PLACED, STAGED, WHOLE
+from test.e2e.pausing import PAUSED
 from test.e2e.server import RunningServer, running_server, server_to_kill
 
 pytestmark = pytest.mark.e2e

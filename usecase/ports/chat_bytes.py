@@ -14,6 +14,7 @@ from uuid import UUID
 
 from domain.attachment_name import ChatAttachmentName
 from domain.history import HistoryVersion
+from usecase.ports.archives import StagedArchives
 from usecase.ports.crash_journal import CrashJournal
 from usecase.ports.staging import StagedContent, Staging
 
@@ -237,5 +238,7 @@ class Attachments(Protocol):
         ...
 
 
-class ChatStorage(ChatDirectories, HistoryFiles, Attachments, Staging, CrashJournal, Protocol):
+class ChatStorage(
+    ChatDirectories, HistoryFiles, Attachments, Staging, StagedArchives, CrashJournal, Protocol
+):
     """Every job of the chats' bytes, as one filesystem adapter does them all."""

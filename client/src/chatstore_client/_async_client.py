@@ -29,6 +29,7 @@ from chatstore_client._base import (
     is_error,
     retry_state,
 )
+from chatstore_client._content import Content
 from chatstore_client._endpoints import NOT_GIVEN, HistoryContent, Id, NotGiven, merge_patch
 from chatstore_client._retry import Backoff
 from chatstore_client.errors import error_from_response
@@ -233,6 +234,15 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         with a copy of its attachments unless `attachments` is False. Never retried: a
         retry could fork twice."""
         return await self._call(api.fork_chat(chat_id, revision, attachments), options)
+
+    async def import_chats(self, archive: Content, **options: Unpack[RequestOptions]) -> list[Chat]:
+        """A new chat for each chat of an export archive (as `GET /v1/workspace/export`
+        answers it), all of them or none; the chats in the archive's order. `archive` is
+        bytes, a path, a binary file, or an iterable or async iterable of bytes,
+        streamed. Never retried: a
+        retry could import twice. `InvalidArchiveError` when the service did not export it
+        or it breaks its limits."""
+        return await self._call(api.import_chats(archive), options)
 
     # History
 

@@ -145,6 +145,17 @@ def list_chats(
     return Call("GET", "/v1/chats", parse_model(Page[Chat]), params=params)
 
 
+def _chats(response: httpx.Response) -> list[Chat]:
+    return parse_model(ItemList[Chat])(response).items
+
+
+def import_chats(archive: Content) -> Call[list[Chat]]:
+    headers = {"Content-Type": "application/zip"}
+    if isinstance(archive, bytes):
+        return Call("POST", "/v1/chats/import", _chats, headers=headers, content=archive)
+    return Call("POST", "/v1/chats/import", _chats, headers=headers, body=source_of(archive))
+
+
 def delete_chat(chat_id: Id) -> Call[None]:
     return Call("DELETE", _chat(chat_id), _no_content)
 

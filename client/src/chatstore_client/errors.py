@@ -184,6 +184,10 @@ class InvalidHistoryEncodingError(UnprocessableEntityError):
     """A history body that is not UTF-8."""
 
 
+class InvalidArchiveError(UnprocessableEntityError):
+    """An import body that is not an archive the service exported, or breaks its limits."""
+
+
 class RequestHeaderFieldsTooLargeError(APIStatusError):
     """431 `request_header_fields_too_large`."""
 
@@ -241,6 +245,7 @@ ERROR_OF_CODE: dict[str, type[APIStatusError]] = {
     "reserved_attachment_name": ReservedAttachmentNameError,
     "duplicate_attachment_name": DuplicateAttachmentNameError,
     "invalid_history_encoding": InvalidHistoryEncodingError,
+    "invalid_archive": InvalidArchiveError,
     "request_header_fields_too_large": RequestHeaderFieldsTooLargeError,
     "internal_error": InternalServerError,
     "storage_unavailable": StorageUnavailableError,

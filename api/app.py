@@ -22,6 +22,7 @@ from api.openapi import install_openapi, operation_id
 from api.problems import install_problem_handlers, method_table
 from api.routes import (
     chats,
+    export,
     files,
     history,
     history_revisions,
@@ -111,7 +112,7 @@ def create_app(
         locks or FileKeyedLock(settings.data_dir),
         limits,
     )
-    modules = (workspace, chats, history, history_revisions, files, sandbox, operations)
+    modules = (workspace, chats, history, history_revisions, files, sandbox, export, operations)
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)

@@ -2,11 +2,14 @@
 
 from dataclasses import dataclass
 
+from adapter.zip_archive import ZipArchives
+from api.export_manifest import JsonManifests
 from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats
 from usecase.crash_safety import ChatSettler, SettleChats
+from usecase.export import ArchiveBuilder, ChatStates, ExportChat, ExportWorkspace
 from usecase.files import (
     ClearFiles,
     DeleteFile,
@@ -25,6 +28,7 @@ from usecase.history_revisions import (
     PruneHistoryRevisions,
     RestoreHistoryRevision,
 )
+from usecase.ports.archive import ArchiveFormat, ManifestEncoder
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator, KeyedLock
@@ -70,6 +74,8 @@ class UseCases:
     get_active_sandbox_session: GetActiveSandboxSession
     heartbeat_sandbox_session: HeartbeatSandboxSession
     end_sandbox_session: EndSandboxSession
+    export_workspace: ExportWorkspace
+    export_chat: ExportChat
     check_readiness: CheckReadiness
     settle_chats: SettleChats
 
@@ -82,6 +88,8 @@ def build_use_cases(
     clock: Clock,
     locks: KeyedLock,
     limits: StorageLimits,
+    archives: ArchiveFormat | None = None,
+    manifests: ManifestEncoder | None = None,
 ) -> UseCases:
     access = ChatAccess(metadata.workspaces, metadata.chats)
     ledger = QuotaLedger(metadata.usage, limits.quota_bytes)
@@ -93,6 +101,8 @@ def build_use_cases(
     )
     settler = ChatSettler(storage, reconciler)
     guard = ChatGuard(access, locks, settler)
+    states = ChatStates(access, metadata, storage, guard, revisions)
+    builder = ArchiveBuilder(archives or ZipArchives(), manifests or JsonManifests())
     return UseCases(
         ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
         get_workspace=GetWorkspace(access),
@@ -124,6 +134,8 @@ def build_use_cases(
         get_active_sandbox_session=GetActiveSandboxSession(access, metadata, clock),
         heartbeat_sandbox_session=HeartbeatSandboxSession(metadata, clock, guard),
         end_sandbox_session=EndSandboxSession(metadata, reconciler, clock, guard),
+        export_workspace=ExportWorkspace(access, metadata, states, builder, clock),
+        export_chat=ExportChat(access, states, builder, clock),
         check_readiness=CheckReadiness(storage, metadata),
         settle_chats=SettleChats(metadata, storage, settler, locks),
     )

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from api.container import UseCases
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats
+from usecase.export import ExportChat, ExportWorkspace
 from usecase.files import (
     ClearFiles,
     DeleteFile,
@@ -92,4 +93,6 @@ HeartbeatSandboxSessionUseCase = Annotated[
 EndSandboxSessionUseCase = Annotated[
     EndSandboxSession, _picked(lambda cases: cases.end_sandbox_session)
 ]
+ExportWorkspaceUseCase = Annotated[ExportWorkspace, _picked(lambda cases: cases.export_workspace)]
+ExportChatUseCase = Annotated[ExportChat, _picked(lambda cases: cases.export_chat)]
 CheckReadinessUseCase = Annotated[CheckReadiness, _picked(lambda cases: cases.check_readiness)]

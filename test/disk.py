@@ -26,3 +26,16 @@ def regular_bytes_under(directory: Path) -> int:
             if stat.S_ISREG(status.st_mode):
                 total += status.st_size
     return total
+
+
+def descriptors_under(directory: Path, pid: int | str = "self") -> list[str]:
+    """What process `pid` (this one by default) holds open under `directory`."""
+    held = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = str(fd.readlink())
+        except OSError:
+            continue  # closed since the listing
+        if target.startswith(f"{directory}/"):
+            held.append(target)
+    return held

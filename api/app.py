@@ -12,6 +12,7 @@ from adapter.file_locks import FileKeyedLock
 from adapter.fs.chat_storage import FilesystemChatStorage
 from adapter.fs.usage import FilesystemUsageReader
 from adapter.ids import UuidGenerator
+from adapter.open_files import raise_open_file_limit
 from api.body_limit import BodyLimitMiddleware
 from api.container import build_use_cases
 from api.docs import install_docs
@@ -79,6 +80,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        raise_open_file_limit()
         await metadata.open()
         await storage.prepare()
         settled = await app.state.use_cases.settle_chats()

@@ -4,8 +4,10 @@ client that hangs up, or a SIGKILL, leaves no descriptor open and nothing behind
 past 4 GiB: test/api/test_export_zip64_api.py.)"""
 
 import os
+import resource
 import signal
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -207,3 +209,34 @@ def killed_mid_export(data_dir: Path) -> None:
         after.assert_agrees()
         assert after.chat(chat_id)["files"] == before.chat(chat_id)["files"]
         assert after.history(chat_id) == before.history(chat_id)
+
+
+def test_a_chat_with_more_attachments_than_the_usual_descriptor_limit_exports_whole(
+    tmp_path: Path,
+) -> None:
+    """Each attachment is held open while its chat streams; the server raises the soft
+    limit of 1024 it was started with to the hard one."""
+    names = [f"note-{number:04}.txt" for number in range(1100)]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.skip(f"the hard limit, {hard}, leaves no room above 1024")
+    with ExitStack() as stack:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # the server inherits it
+        try:
+            server = stack.enter_context(running_server(tmp_path / "data"))
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        http = stack.enter_context(client(server))
+        limits = Path(f"/proc/{server.pid}/limits").read_text()
+        (line,) = [line for line in limits.splitlines() if line.startswith("Max open files")]
+        assert int(line.split()[3]) > 1024
+        headers, workspace_id, chat_id = new_user_with_chat(http)
+        directory = chats_dir(server.data_dir, workspace_id) / chat_id
+        for name in names:
+            (directory / name).write_text(name)
+        assert len(rescanned(http, headers, chat_id)) == len(names)
+
+        archive = Archive(http.get(f"/v1/chats/{chat_id}/export", headers=headers).content)
+
+    archive.assert_agrees()
+    assert [record["name"] for record in archive.chat(chat_id)["files"]] == names

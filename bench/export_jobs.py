@@ -25,6 +25,7 @@ import httpx
 
 from bench.clients import curl
 from bench.jobs import Context, median, rounds
+from bench.payloads import write_random
 from bench.procs import cores, pinned
 
 KIB = 1024
@@ -33,18 +34,6 @@ SMALL_FILES = 1_000
 SMALL_BYTES = 16 * KIB
 HISTORY_BYTES = 64 * KIB
 _TIMEOUT_S = 600
-
-
-def _write_random(path: Path, size: int) -> str:
-    digest = hashlib.sha256()
-    with path.open("wb") as out:
-        remaining = size
-        while remaining:
-            chunk = os.urandom(min(remaining, 8 * MIB))
-            out.write(chunk)
-            digest.update(chunk)
-            remaining -= len(chunk)
-    return digest.hexdigest()
 
 
 def _seed(ctx: Context, total_bytes: int) -> tuple[dict[str, str], Path, int, str]:
@@ -63,7 +52,7 @@ def _seed(ctx: Context, total_bytes: int) -> tuple[dict[str, str], Path, int, st
         for number in range(SMALL_FILES):
             (directory / f"small-{number:04}.bin").write_bytes(os.urandom(SMALL_BYTES))
         big_bytes = total_bytes - SMALL_FILES * SMALL_BYTES - HISTORY_BYTES
-        big_sha256 = _write_random(directory / "large.bin", big_bytes)
+        big_sha256 = write_random(directory / "large.bin", big_bytes)
         records = http.post(f"/v1/chats/{chat_id}/files/rescan").raise_for_status().json()
     if len(records["items"]) != SMALL_FILES + 1:
         raise RuntimeError(f"E1: the rescan recorded {len(records['items'])} files")

@@ -46,7 +46,7 @@ _CHATS_PER_PAGE = 100
 
 
 @dataclass(eq=False, slots=True)
-class _OpenReaders:
+class OpenReaders:
     """Every reader an export holds open, so that ending the export at any point closes
     each one, not only the point its stream reached."""
 
@@ -67,7 +67,7 @@ class _OpenReaders:
 
 
 @dataclass(frozen=True, slots=True)
-class _ChatState:
+class ChatState:
     """One chat as it stood under its lock, its bytes open for reading."""
 
     chat: Chat
@@ -85,7 +85,7 @@ class ChatStates:
     guard: ChatGuard
     revisions: HistoryRevisions
 
-    async def take(self, user_id: UUID, chat_id: UUID, readers: _OpenReaders) -> _ChatState:
+    async def take(self, user_id: UUID, chat_id: UUID, readers: OpenReaders) -> ChatState:
         async with self.guard.held(user_id, chat_id) as found:
             await self.guard.settled(found)
             await self.revisions.caught_up(found)
@@ -104,7 +104,7 @@ class ChatStates:
                 # out, as a rescan would drop it.
                 if reader is not None
             )
-        return _ChatState(chat, history, files)
+        return ChatState(chat, history, files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,15 +116,19 @@ class Export:
 
     archive_id: UUID
     chunks: AsyncGenerator[bytes, None]
-    states: AsyncGenerator[_ChatState, None]
-    readers: _OpenReaders
+    states: AsyncGenerator[ChatState, None]
+    readers: OpenReaders
     writer: ArchiveWriter
 
     async def aclose(self) -> None:
-        await self.chunks.aclose()
-        await self.states.aclose()
-        await self.readers.close_all()
-        await self.writer.aclose()
+        try:
+            await self.chunks.aclose()
+            await self.states.aclose()
+        finally:
+            try:
+                await self.readers.close_all()
+            finally:
+                await self.writer.aclose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +143,8 @@ class ArchiveBuilder:
         archive_id: UUID,
         workspace: Workspace,
         exported_at: datetime,
-        states: AsyncGenerator[_ChatState, None],
-        readers: _OpenReaders,
+        states: AsyncGenerator[ChatState, None],
+        readers: OpenReaders,
     ) -> Export:
         writer = self.archives.writer()
         chunks = self._chunks(writer, workspace, exported_at, states, readers)
@@ -151,8 +155,8 @@ class ArchiveBuilder:
         writer: ArchiveWriter,
         workspace: Workspace,
         exported_at: datetime,
-        states: AsyncIterator[_ChatState],
-        readers: _OpenReaders,
+        states: AsyncIterator[ChatState],
+        readers: OpenReaders,
     ) -> AsyncGenerator[bytes, None]:
         exported: list[ExportedChat] = []
         async for state in states:
@@ -167,10 +171,10 @@ class ArchiveBuilder:
     async def _chat(
         self,
         writer: ArchiveWriter,
-        state: _ChatState,
+        state: ChatState,
         exported_at: datetime,
         exported: list[ExportedChat],
-        readers: _OpenReaders,
+        readers: OpenReaders,
     ) -> AsyncIterator[bytes]:
         chat_id = state.chat.chat_id
         reader = state.history
@@ -214,14 +218,14 @@ class ExportChat:
 
     async def __call__(self, user_id: UUID, chat_id: UUID) -> Export:
         workspace = await self.access.workspace(user_id)
-        readers = _OpenReaders()
+        readers = OpenReaders()
         try:
             state = await self.states.take(user_id, chat_id, readers)
         except BaseException:
             await readers.close_all()
             raise
 
-        async def just_this_one() -> AsyncGenerator[_ChatState, None]:
+        async def just_this_one() -> AsyncGenerator[ChatState, None]:
             yield state
 
         now = self.clock.now()
@@ -242,10 +246,9 @@ class ExportWorkspace:
 
     async def __call__(self, user_id: UUID) -> Export:
         workspace = await self.access.workspace(user_id)
+        readers = OpenReaders()
 
-        readers = _OpenReaders()
-
-        async def each_chat() -> AsyncGenerator[_ChatState, None]:
+        async def each_chat() -> AsyncGenerator[ChatState, None]:
             async for chat in self._chats(workspace):
                 try:
                     state = await self.states.take(user_id, chat.chat_id, readers)

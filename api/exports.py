@@ -3,7 +3,6 @@
 from collections.abc import AsyncIterator
 
 import anyio
-from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -23,8 +22,8 @@ class _ArchiveStream(StreamingResponse):
     done, shielded from the cancellation that may have ended it, so that none of the
     descriptors it holds outlives the answer."""
 
-    def __init__(self, export: Export) -> None:
-        super().__init__(export.chunks, headers=archive_headers(export), media_type=ZIP)
+    def __init__(self, export: Export, chunks: AsyncIterator[bytes]) -> None:
+        super().__init__(chunks, headers=archive_headers(export), media_type=ZIP)
         self._export = export
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -43,11 +42,4 @@ async def _nothing() -> AsyncIterator[bytes]:
 def archive_response(export: Export, *, head: bool) -> Response:
     """The archive, streamed (no Content-Length: its size is known once it is made); for
     HEAD, the same headers (so no Content-Length either), nothing built."""
-    if head:
-        return StreamingResponse(
-            _nothing(),
-            headers=archive_headers(export),
-            media_type=ZIP,
-            background=BackgroundTask(export.aclose),
-        )
-    return _ArchiveStream(export)
+    return _ArchiveStream(export, _nothing() if head else export.chunks)

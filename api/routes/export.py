@@ -9,7 +9,7 @@ from api.path_ids import PathUuid
 from api.problems import CHAT_LOOKUP, IDENTITY_ERRORS, problem_responses
 from api.response_headers import ARCHIVE
 from api.use_cases import ExportChatUseCase, ExportWorkspaceUseCase
-from domain.errors import StorageUnavailableError, WorkspaceNotFoundError
+from domain.errors import DomainError, StorageUnavailableError, WorkspaceNotFoundError
 
 router = APIRouter(tags=["export"])
 
@@ -20,7 +20,7 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _ARCHIVE = {ZIP: _BINARY, "application/octet-stream": _BINARY}
 
 
-def _archive_responses(what: str, *errors: Any) -> dict[int | str, dict[str, Any]]:
+def _archive_responses(what: str, *errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
     return {
         200: {
             "description": (

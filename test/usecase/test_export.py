@@ -310,6 +310,7 @@ async def test_a_disk_failing_mid_export_closes_every_descriptor(
 ) -> None:
     await upload(service, chat, "big.bin", os.urandom(BIG))
     second = await service.new_chat()
+    await put_history(service, second, LONG_HISTORY)  # opened before the failing call
     await upload(service, second, "other.bin", b"never reached")
     service.storage.fail("open_attachments", StorageUnavailableError("the disk"), after_calls=1)
 
@@ -317,6 +318,7 @@ async def test_a_disk_failing_mid_export_closes_every_descriptor(
     with pytest.raises(StorageUnavailableError):
         async for _ in export.chunks:
             pass
+    assert [Path(held).name for held in open_descriptors(service.root)] == ["history.md"]
     await export.aclose()
 
     assert open_descriptors(service.root) == []

@@ -25,8 +25,6 @@ class HeadAsGet:
             return
 
         async def send_head(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = _framed_as_get(message, scope.get("http_version"))
             if message["type"] == "http.response.body":
                 if message.get("more_body", False):
                     return
@@ -34,19 +32,3 @@ class HeadAsGet:
             await send(message)
 
         await self._app({**scope, "method": "GET", _HEAD_KEY: True}, receive, send_head)
-
-
-def _framed_as_get(start: Message, http_version: str | None) -> Message:
-    """The start of a HEAD answer, with the framing header its GET gets on HTTP/1.1: a GET
-    answer of unknown length goes out chunked, and the server, seeing HEAD, would not say
-    so (RFC 9112 6.1 lets a HEAD answer carry it for that reason)."""
-    headers = list(start.get("headers", []))
-    names = {name.lower() for name, _ in headers}
-    if (
-        http_version != "1.1"
-        or start["status"] in (204, 304)
-        or start["status"] < 200
-        or names & {b"content-length", b"transfer-encoding"}
-    ):
-        return start
-    return {**start, "headers": [*headers, (b"transfer-encoding", b"chunked")]}

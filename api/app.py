@@ -15,6 +15,7 @@ from adapter.fs.chat_storage import FilesystemChatStorage
 from adapter.fs.erasure import FilesystemWorkspaceErasure
 from adapter.fs.usage import FilesystemUsageReader
 from adapter.ids import UuidGenerator
+from adapter.open_files import raise_open_file_limit
 from api.body_limit import BodyLimitMiddleware
 from api.container import UseCases, build_use_cases
 from api.docs import install_docs
@@ -26,6 +27,7 @@ from api.problems import install_problem_handlers, method_table
 from api.routes import (
     chat_import,
     chats,
+    export,
     files,
     history,
     history_revisions,
@@ -146,6 +148,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        raise_open_file_limit()
         await metadata.open()
         await storage.prepare()
         erased = await app.state.use_cases.finish_erasures()
@@ -182,6 +185,7 @@ def create_app(
         history_revisions,
         files,
         sandbox,
+        export,
         operations,
     )
     routers = [module.router for module in modules]

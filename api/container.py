@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from adapter.zip_archive import ZipArchives
+from api.export_manifest import JsonManifests
 from domain.limits import StorageLimits
 from usecase.access import ChatAccess
 from usecase.chat_guard import ChatGuard
@@ -10,6 +12,7 @@ from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats, UpdateChat
 from usecase.consistency import CheckConsistency, RepairConsistency
 from usecase.crash_safety import ChatSettler, SettleChats
 from usecase.erasure import EraseWorkspace, FinishErasures
+from usecase.export import ArchiveBuilder, ChatStates, ExportChat, ExportWorkspace
 from usecase.files import (
     ClearFiles,
     DeleteFile,
@@ -29,6 +32,7 @@ from usecase.history_revisions import (
     RestoreHistoryRevision,
 )
 from usecase.new_chats import NewChats
+from usecase.ports.archive import ArchiveFormat, ManifestEncoder
 from usecase.ports.census import DiskCensus
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.erasure import WorkspaceErasure
@@ -79,6 +83,8 @@ class UseCases:
     get_active_sandbox_session: GetActiveSandboxSession
     heartbeat_sandbox_session: HeartbeatSandboxSession
     end_sandbox_session: EndSandboxSession
+    export_workspace: ExportWorkspace
+    export_chat: ExportChat
     check_readiness: CheckReadiness
     settle_chats: SettleChats
     finish_erasures: FinishErasures
@@ -96,6 +102,8 @@ def build_use_cases(
     limits: StorageLimits,
     disk: DiskCensus,
     erasure: WorkspaceErasure,
+    archives: ArchiveFormat | None = None,
+    manifests: ManifestEncoder | None = None,
 ) -> UseCases:
     access = ChatAccess(metadata.workspaces, metadata.chats)
     ledger = QuotaLedger(metadata.usage, limits.quota_bytes)
@@ -109,6 +117,8 @@ def build_use_cases(
     guard = ChatGuard(access, locks, settler)
     check_consistency = CheckConsistency(metadata, storage, usage_reader, disk, locks, limits)
     new_chats = NewChats(metadata, storage, guard, ledger, limits.history_revisions)
+    states = ChatStates(access, metadata, storage, guard, revisions)
+    builder = ArchiveBuilder(archives or ZipArchives(), manifests or JsonManifests())
     return UseCases(
         ensure_workspace=EnsureWorkspace(metadata.workspaces, ids, clock),
         get_workspace=GetWorkspace(access),
@@ -145,6 +155,8 @@ def build_use_cases(
         get_active_sandbox_session=GetActiveSandboxSession(access, metadata, clock),
         heartbeat_sandbox_session=HeartbeatSandboxSession(metadata, clock, guard),
         end_sandbox_session=EndSandboxSession(metadata, reconciler, clock, guard),
+        export_workspace=ExportWorkspace(access, metadata, states, builder, clock),
+        export_chat=ExportChat(access, states, builder, clock),
         check_readiness=CheckReadiness(storage, metadata),
         settle_chats=SettleChats(metadata, storage, settler, locks),
         finish_erasures=FinishErasures(metadata, erasure, locks),

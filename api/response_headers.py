@@ -59,3 +59,9 @@ DOWNLOAD_PART: Headers = {
     ),
 }
 NOT_MODIFIED: Headers = {**ETAG, **ACCEPT_RANGES}
+ARCHIVE: Headers = {
+    "Content-Disposition": _header(
+        "`attachment; filename=\"chatstore-<id>.zip\"`, with the workspace's or the chat's id.",
+        pattern=r'^attachment; filename="chatstore-[0-9a-f-]{36}\.zip"$',
+    )
+}

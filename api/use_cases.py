@@ -12,6 +12,7 @@ from api.container import UseCases
 from usecase.chat_import import ImportChats
 from usecase.chats import CreateChat, DeleteChat, GetChat, ListChats, UpdateChat
 from usecase.erasure import EraseWorkspace
+from usecase.export import ExportChat, ExportWorkspace
 from usecase.files import (
     ClearFiles,
     DeleteFile,
@@ -97,4 +98,6 @@ HeartbeatSandboxSessionUseCase = Annotated[
 EndSandboxSessionUseCase = Annotated[
     EndSandboxSession, _picked(lambda cases: cases.end_sandbox_session)
 ]
+ExportWorkspaceUseCase = Annotated[ExportWorkspace, _picked(lambda cases: cases.export_workspace)]
+ExportChatUseCase = Annotated[ExportChat, _picked(lambda cases: cases.export_chat)]
 CheckReadinessUseCase = Annotated[CheckReadiness, _picked(lambda cases: cases.check_readiness)]

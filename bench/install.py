@@ -1,7 +1,7 @@
 """What the bench needs besides the project: nginx and wrk from Debian, and two venvs.
 
 Each step is skipped when its result is already there, so a second run costs nothing:
-- nginx (with the WebDAV module, `nginx-light`) and wrk, from apt, only when missing;
+- nginx (with the WebDAV module, `nginx-light`), wrk and zip, from apt, only when missing;
 - `bench/.venv-jupyter`: jupyter_server from PyPI, alone in its own venv;
 - `bench/.venv-tools`: matplotlib (the plot) and py-spy (profiles).
 """
@@ -18,7 +18,13 @@ JUPYTER_VENV = BENCH / ".venv-jupyter"
 TOOLS_VENV = BENCH / ".venv-tools"
 JUPYTER_REQUIREMENTS = ("jupyter_server>=2.14,<3",)
 TOOLS_REQUIREMENTS = ("matplotlib>=3.8", "py-spy>=0.4")
-APT_PACKAGES = {"nginx": "nginx-light", "wrk": "wrk", "curl": "curl", "taskset": "util-linux"}
+APT_PACKAGES = {
+    "nginx": "nginx-light",
+    "wrk": "wrk",
+    "curl": "curl",
+    "taskset": "util-linux",
+    "zip": "zip",  # E1's peer, `zip -0 -r`
+}
 
 
 @dataclass(frozen=True)

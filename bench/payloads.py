@@ -41,6 +41,11 @@ def make_payload(directory: Path, size: int) -> Payload:
         directory
         / f"payload-{size // MIB if size >= MIB else size}{'m' if size >= MIB else 'b'}.bin"
     )
+    return Payload(path, size, write_random(path, size))
+
+
+def write_random(path: Path, size: int) -> str:
+    """Write `size` random bytes to `path`; returns their sha256."""
     digest = hashlib.sha256()
     with path.open("wb") as out:
         remaining = size
@@ -49,7 +54,7 @@ def make_payload(directory: Path, size: int) -> Payload:
             out.write(chunk)
             digest.update(chunk)
             remaining -= len(chunk)
-    return Payload(path, size, digest.hexdigest())
+    return digest.hexdigest()
 
 
 def history_text(tag: str, number: int | None = None) -> str:

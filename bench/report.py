@@ -90,6 +90,8 @@ def targets(results: dict[str, Any]) -> list[Target]:
         Target("S2 stored == one body sent", "yes", stored, stored),
         _at_least("G1 GET 16 MiB history vs attachment", 0.8, _get(results, "G1", "ratio")),
         _at_most("T1 append 2 KiB, 16 MiB vs 4 KiB history", 1.2, _get(results, "T1", "ratio")),
+        _at_least("E1 export vs zip -0 -r", 0.8, _get(results, "E1", "ratio")),
+        _at_most("E1 server RSS growth", 16, _get(results, "E1", "rss_growth_mib"), " MiB"),
         _at_most("Q1 upload, 50,000 vs 10 files", 1.2, _get(results, "Q1", "ratio")),
         _at_most("L1 last page vs first", 1.2, _get(results, "L1", "ratio")),
     ]
@@ -148,6 +150,7 @@ def _chatstore_lines(results: dict[str, Any]) -> list[str]:
             f"req/s, p99 {spread['p99_ms']:.1f} ms"
         )
     g1, t1, t2 = _measured(results, "G1"), _measured(results, "T1"), _measured(results, "T2")
+    e1 = _measured(results, "E1")
     q1, l1 = _measured(results, "Q1"), _measured(results, "L1")
     if g1:
         lines.append(
@@ -166,6 +169,15 @@ def _chatstore_lines(results: dict[str, Any]) -> list[str]:
             f"   by GET + PUT with If-Match: {t2['get_put_s']:.2f} s, "
             f"{t2['get_put_wire_bytes'] / MIB:,.1f} MiB ({t2['time_ratio']:,.1f}x the time, "
             f"{t2['bytes_ratio']:,.0f}x the bytes)",
+        ]
+    if e1:
+        lines += [
+            f"E1 export of a {e1['size_bytes'] / MIB:,.0f} MiB workspace ({e1['files']:,} files)"
+            f" into a file, MB/s: {e1['chatstore_mbps']:,.0f}, beside "
+            f"{e1['zip_mbps']:,.0f} for zip -0 -r; server RSS growth "
+            f"{e1['rss_growth_mib']:.1f} MiB",
+            f"   into /dev/null, MB/s: {e1['chatstore_null_mbps']:,.0f}, beside "
+            f"{e1['zip_null_mbps']:,.0f} for zip -0 -r",
         ]
     if q1:
         lines.append(

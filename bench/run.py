@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import history_jobs, jobs, report, scale
+from bench import export_jobs, history_jobs, jobs, report, scale
 from bench.clients import wrk
 from bench.install import Installed, ensure_installed
 from bench.jobs import Context
@@ -45,7 +45,7 @@ from bench.servers import (
 
 RESULTS = REPO / "bench" / "results"
 PLOT = REPO / "docs" / "performance-throughput.png"
-JOBS = ("U1", "D1", "S1", "S2", "G1", "T1", "T2", "Q1", "L1")
+JOBS = ("U1", "D1", "S1", "S2", "G1", "T1", "T2", "E1", "Q1", "L1")
 # G1's history: the largest a history may be by default (CHATSTORE_MAX_HISTORY_BYTES).
 G1_MIB = 16
 SERVICE_PACKAGES = ("domain", "usecase", "repository", "adapter", "api")
@@ -66,6 +66,7 @@ class Plan:
     q1_samples: int
     l1_chats: int
     l1_samples: int
+    e1_mib: int
     sweep: dict[int, int]  # MiB -> runs
 
     @classmethod
@@ -82,6 +83,7 @@ class Plan:
             q1_samples=100,
             l1_chats=10_000,
             l1_samples=60,
+            e1_mib=1024,
             sweep={1: 7, 4: 7, 16: 5, 64: 5, 1024: 2},
         )
 
@@ -99,6 +101,7 @@ class Plan:
             q1_samples=20,
             l1_chats=1_000,
             l1_samples=10,
+            e1_mib=256,
             sweep={1: 1, 4: 1, 16: 1},
         )
 
@@ -380,6 +383,22 @@ def run_jobs(
             results,
             ("T2",),
             lambda: results.update(T2=history_jobs.t2(ctx, turns=plan.t2_turns, budget_s=600)),
+        )
+    if "E1" in args.only:
+        _log(f"E1: export of a {plan.e1_mib} MiB workspace beside zip -0 -r of its chat")
+        _guarded(
+            fleet,
+            results,
+            ("E1",),
+            lambda: results.update(
+                E1=export_jobs.e1(
+                    ctx,
+                    total_mib=plan.e1_mib,
+                    runs=plan.transfer_runs,
+                    null_runs=max(1, plan.transfer_runs // 2),
+                    budget_s=300,
+                )
+            ),
         )
     _guarded(
         fleet,

@@ -75,6 +75,7 @@ StorageMethod = Literal[
     "history_run_sizes",
     "commit_attachments",
     "open_attachment",
+    "open_attachments",
     "copy_attachment",
     "delete_attachment",
     "scan_attachments",
@@ -308,6 +309,12 @@ class FaultyChatStorage(ChatStorage):
     ) -> ContentReader:
         self._check("open_attachment")
         return await self._inner.open_attachment(workspace_id, chat_id, name)
+
+    async def open_attachments(
+        self, workspace_id: UUID, chat_id: UUID, names: Sequence[ChatAttachmentName]
+    ) -> list[ContentReader | None]:
+        self._check("open_attachments")
+        return await self._inner.open_attachments(workspace_id, chat_id, names)
 
     async def copy_attachment(
         self,

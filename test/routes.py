@@ -24,6 +24,7 @@ CHAT_ROUTES = [
     ("GET", "/v1/chats/{chat_id}/sandbox-sessions/active", "active-session"),
     ("POST", "/v1/chats/{chat_id}/sandbox-sessions/{session_id}/heartbeat", "heartbeat"),
     ("DELETE", "/v1/chats/{chat_id}/sandbox-sessions/{session_id}", "end-session"),
+    ("GET", "/v1/chats/{chat_id}/export", "export-chat"),
 ]
 
 
@@ -40,6 +41,7 @@ def v1_get_paths(chat_id: str, file_id: str) -> list[str]:
     return [
         "/v1/workspace",
         "/v1/workspace/usage",
+        "/v1/workspace/export",
         "/v1/chats",
         *(
             path.format(chat_id=chat_id, file_id=file_id)

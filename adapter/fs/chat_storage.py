@@ -376,6 +376,17 @@ class FilesystemChatStorage(ChatStorage):
             "read the attachment", self._open_attachment, workspace_id, chat_id, name
         )
 
+    async def open_attachments(
+        self, workspace_id: UUID, chat_id: UUID, names: Sequence[ChatAttachmentName]
+    ) -> list[ContentReader | None]:
+        return await storage_call(
+            "read the attachments",
+            self._open_attachments,
+            workspace_id,
+            chat_id,
+            [name.value for name in names],
+        )
+
     async def delete_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName
     ) -> int:
@@ -789,6 +800,22 @@ class FilesystemChatStorage(ChatStorage):
                 raise ChatFileNotFoundError(f"no attachment named {name.value!r} on disk")
             file_stack.pop_all()
             return FdContentReader(*opened)
+
+    def _open_attachments(
+        self, workspace_id: UUID, chat_id: UUID, names: list[str]
+    ) -> list[ContentReader | None]:
+        opened: list[tuple[int, int] | None] = []
+        with ExitStack() as stack, ExitStack() as kept:
+            chat_fd = self._open_chat(stack, workspace_id, chat_id)
+            for name in names:
+                with ExitStack() as one:
+                    found = None if chat_fd is None else open_regular(one, chat_fd, name)
+                    if found is not None:  # else `one` closes what was opened, if anything
+                        kept.callback(os.close, found[0])
+                        one.pop_all()
+                opened.append(found)
+            kept.pop_all()  # each descriptor is its reader's from here on
+        return [None if found is None else FdContentReader(*found) for found in opened]
 
     def _delete_attachment(
         self, workspace_id: UUID, chat_id: UUID, name: ChatAttachmentName

@@ -18,13 +18,14 @@ from typing import TextIO
 from api.admin.check import CHECK
 from api.admin.command import ERROR, PROGRAM, Admin, AdminError, Subcommand
 from api.admin.erase import ERASE
+from api.admin.export import EXPORT
 from api.admin.progress import progress_on
 from api.app import build_adapters
 from api.settings import Settings, SettingsError, load_settings
 from domain.errors import DomainError
 
 # Every subcommand, in the order `--help` lists them.
-SUBCOMMANDS: tuple[Subcommand, ...] = (CHECK, ERASE)
+SUBCOMMANDS: tuple[Subcommand, ...] = (CHECK, EXPORT, ERASE)
 
 
 def main(

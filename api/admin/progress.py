@@ -36,9 +36,9 @@ class TerminalProgress(Progress):
         self._bar.start()
         self._task = self._bar.add_task(description, total=total)
 
-    def advance(self) -> None:
+    def advance(self, steps: int = 1) -> None:
         if self._task is not None:
-            self._bar.advance(self._task)
+            self._bar.advance(self._task, steps)
 
     def end(self) -> None:
         if self._task is not None:

@@ -703,6 +703,33 @@ async def test_an_attachment_reader_serves_inclusive_ranges_up_to_its_size_at_op
     await reader.aclose()
 
 
+@pytest.mark.parametrize("plant", PLANTERS)
+async def test_open_attachments_opens_each_name_in_order_and_none_for_what_is_not_a_file(
+    storage: ChatStorage, sandbox: Path, outside: Path, plant: Planter
+) -> None:
+    await write(storage, "a.txt", b"first")
+    await write(storage, "b.txt", b"second")
+    plant_as_a_sandbox(sandbox / "planted", plant, outside)
+    names = ["b.txt", "missing.txt", "planted", "a.txt"]
+
+    readers = await storage.open_attachments(
+        WORKSPACE_ID, CHAT_ID, [ChatAttachmentName(name) for name in names]
+    )
+    (sandbox / "a.txt").unlink()  # the reader keeps what it opened
+
+    assert [None if reader is None else await read_and_close(reader) for reader in readers] == [
+        b"second",
+        None,
+        None,
+        b"first",
+    ]
+    assert is_untouched(outside)
+
+
+async def test_open_attachments_of_a_chat_never_made_opens_nothing(storage: ChatStorage) -> None:
+    assert await storage.open_attachments(WORKSPACE_ID, OTHER_CHAT_ID, [NAME]) == [None]
+
+
 async def test_delete_attachment_frees_the_bytes_of_the_regular_file_once(
     storage: ChatStorage,
 ) -> None:

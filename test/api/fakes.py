@@ -1,6 +1,6 @@
 """Fakes the API tests wire into `create_app`: they hold state the test controls."""
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Sequence
 from pathlib import Path
 from uuid import UUID
 
@@ -41,3 +41,10 @@ class FlakyStorage(FilesystemChatStorage):
         if self.open_error is not None:
             raise self.open_error
         return await super().open_attachment(workspace_id, chat_id, name)
+
+    async def open_attachments(
+        self, workspace_id: UUID, chat_id: UUID, names: Sequence[ChatAttachmentName]
+    ) -> list[ContentReader | None]:
+        if self.open_error is not None:
+            raise self.open_error
+        return await super().open_attachments(workspace_id, chat_id, names)

@@ -212,6 +212,7 @@ CHAT_ROUTE_STATUSES = {
     "active-session": {200},
     "heartbeat": {200},
     "end-session": {204, 503},
+    "export-chat": {200, 503},
 }
 
 ROUTE_STATUSES = [
@@ -219,6 +220,7 @@ ROUTE_STATUSES = [
     pytest.param("get", "/v1/workspace", {200, 404, *IDENTITY}, id="get-workspace"),
     pytest.param("get", "/v1/workspace/usage", {200, 404, *IDENTITY}, id="usage"),
     pytest.param("delete", "/v1/workspace", {204, 404, 409, 503, *IDENTITY}, id="erase-workspace"),
+    pytest.param("get", "/v1/workspace/export", {200, 404, 503, *IDENTITY}, id="export"),
     pytest.param("post", "/v1/chats", {201, 404, 503, 507, *IDENTITY}, id="create-chat"),
     pytest.param("get", "/v1/chats", {200, 404, 422, *IDENTITY}, id="list-chats"),
     *(

@@ -25,6 +25,7 @@ EXPECTED_OUTPUT = {
         "restored as revision 4",
         "bytes 0-13/37 b'train,departs\\n'",
         "Übersicht.png",
+        "manifest.json",
     ],
     "async": ["b'streamed as it is made\\n'"],
 }

@@ -33,8 +33,8 @@ class RecordingProgress(Progress):
     def begin(self, description: str, total: int) -> None:
         self.stages.append((description, total))
 
-    def advance(self) -> None:
-        self.steps += 1
+    def advance(self, steps: int = 1) -> None:
+        self.steps += steps
 
     def end(self) -> None:
         self.ended += 1

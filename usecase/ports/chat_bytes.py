@@ -208,6 +208,14 @@ class Attachments(Protocol):
         """Open the attachment; ChatFileNotFoundError when missing or not a regular file."""
         ...
 
+    async def open_attachments(
+        self, workspace_id: UUID, chat_id: UUID, names: Sequence[ChatAttachmentName]
+    ) -> list[ContentReader | None]:
+        """Open each attachment as `open_attachment` does, in one pass: per name, in order,
+        its reader, or None when it is missing or not a regular file. The caller closes
+        every reader; if the call fails, none is left open."""
+        ...
+
     async def copy_attachment(
         self,
         workspace_id: UUID,

@@ -10,8 +10,8 @@ class Progress(Protocol):
         """A stage of `total` steps starts (a new one replaces the one before)."""
         ...
 
-    def advance(self) -> None:
-        """One step of the current stage is done."""
+    def advance(self, steps: int = 1) -> None:
+        """`steps` steps of the current stage are done."""
         ...
 
     def end(self) -> None:
@@ -25,7 +25,7 @@ class NoProgress(Progress):
     def begin(self, description: str, total: int) -> None:
         pass
 
-    def advance(self) -> None:
+    def advance(self, steps: int = 1) -> None:
         pass
 
     def end(self) -> None:

@@ -165,6 +165,24 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         WorkspaceNotFoundError."""
         await self._call(api.delete_workspace(), options)
 
+    # Exports
+
+    async def export_workspace(
+        self, to: str | os.PathLike[str] | BinaryIO, **options: Unpack[RequestOptions]
+    ) -> DownloadInfo:
+        """Write the workspace, every chat of it, as a ZIP archive to a path or a binary
+        file as it arrives (`manifest.json` is its last member). A path left half written
+        by a failure, such as an answer cut short, is removed."""
+        async with self._streamed(api.export_workspace(), options) as download:
+            return await _save(download, to)
+
+    async def export_chat(
+        self, chat_id: Id, to: str | os.PathLike[str] | BinaryIO, **options: Unpack[RequestOptions]
+    ) -> DownloadInfo:
+        """As `export_workspace`, for the one chat."""
+        async with self._streamed(api.export_chat(chat_id), options) as download:
+            return await _save(download, to)
+
     # Chats
 
     async def create_chat(
@@ -400,6 +418,13 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     ) -> AsyncIterator[AsyncFileDownload]:
         """The file's bytes as they arrive: `async with client.stream_file(...) as d:`."""
         call = api.download_file(chat_id, file_id, byte_range)
+        async with self._streamed(call, options) as download:
+            yield download
+
+    @asynccontextmanager
+    async def _streamed(
+        self, call: Call[Download], options: RequestOptions
+    ) -> AsyncIterator[AsyncFileDownload]:
         response = await self._send(call, options)
         try:
             yield AsyncFileDownload(response)
@@ -418,20 +443,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         """Write the file's bytes (or `byte_range` of them) to a path or a binary file as
         they arrive. A path left half written by a failure is removed."""
         async with self.stream_file(chat_id, file_id, byte_range=byte_range, **options) as download:
-            if not isinstance(to, str | os.PathLike):
-                async for chunk in download.aiter_bytes():
-                    await anyio.to_thread.run_sync(to.write, chunk)
-                return download.info
-            path = anyio.Path(Path(to))
-            try:
-                async with await anyio.open_file(path, "wb") as file:
-                    async for chunk in download.aiter_bytes():
-                        await file.write(chunk)
-            except BaseException:
-                with anyio.CancelScope(shield=True):
-                    await path.unlink(missing_ok=True)
-                raise
-            return download.info
+            return await _save(download, to)
 
     async def delete_file(
         self, chat_id: Id, file_id: Id, **options: Unpack[RequestOptions]
@@ -511,3 +523,22 @@ async def _walk(fetch: Callable[[str | None], Awaitable[Page[T]]]) -> AsyncItera
         cursor = page.next_cursor
         if cursor is None:
             return
+
+
+async def _save(download: AsyncFileDownload, to: str | os.PathLike[str] | BinaryIO) -> DownloadInfo:
+    """Write the body to a path or a binary file as it arrives, off the event loop; a path
+    left half written by a failure is removed."""
+    if not isinstance(to, str | os.PathLike):
+        async for chunk in download.aiter_bytes():
+            await anyio.to_thread.run_sync(to.write, chunk)
+        return download.info
+    path = anyio.Path(Path(to))
+    try:
+        async with await anyio.open_file(path, "wb") as file:
+            async for chunk in download.aiter_bytes():
+                await file.write(chunk)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await path.unlink(missing_ok=True)
+        raise
+    return download.info

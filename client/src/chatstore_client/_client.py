@@ -170,6 +170,24 @@ class Client(BaseClient[httpx.Client]):
         WorkspaceNotFoundError."""
         self._call(api.delete_workspace(), options)
 
+    # Exports
+
+    def export_workspace(
+        self, to: str | os.PathLike[str] | BinaryIO, **options: Unpack[RequestOptions]
+    ) -> DownloadInfo:
+        """Write the workspace, every chat of it, as a ZIP archive to a path or a binary
+        file as it arrives (`manifest.json` is its last member). A path left half written
+        by a failure, such as an answer cut short, is removed."""
+        with self._streamed(api.export_workspace(), options) as download:
+            return _save(download, to)
+
+    def export_chat(
+        self, chat_id: Id, to: str | os.PathLike[str] | BinaryIO, **options: Unpack[RequestOptions]
+    ) -> DownloadInfo:
+        """As `export_workspace`, for the one chat."""
+        with self._streamed(api.export_chat(chat_id), options) as download:
+            return _save(download, to)
+
     # Chats
 
     def create_chat(
@@ -409,7 +427,12 @@ class Client(BaseClient[httpx.Client]):
         **options: Unpack[RequestOptions],
     ) -> Iterator[FileDownload]:
         """The file's bytes as they arrive: `with client.stream_file(...) as download:`."""
-        response = self._send(api.download_file(chat_id, file_id, byte_range), options)
+        with self._streamed(api.download_file(chat_id, file_id, byte_range), options) as download:
+            yield download
+
+    @contextmanager
+    def _streamed(self, call: Call[Download], options: RequestOptions) -> Iterator[FileDownload]:
+        response = self._send(call, options)
         try:
             yield FileDownload(response)
         finally:
@@ -427,19 +450,7 @@ class Client(BaseClient[httpx.Client]):
         """Write the file's bytes (or `byte_range` of them) to a path or a binary file as
         they arrive. A path left half written by a failure is removed."""
         with self.stream_file(chat_id, file_id, byte_range=byte_range, **options) as download:
-            if not isinstance(to, str | os.PathLike):
-                for chunk in download.iter_bytes():
-                    to.write(chunk)
-                return download.info
-            path = Path(to)
-            try:
-                with path.open("wb") as file:
-                    for chunk in download.iter_bytes():
-                        file.write(chunk)
-            except BaseException:
-                path.unlink(missing_ok=True)
-                raise
-            return download.info
+            return _save(download, to)
 
     def delete_file(self, chat_id: Id, file_id: Id, **options: Unpack[RequestOptions]) -> None:
         self._call(api.delete_file(chat_id, file_id), options)
@@ -517,3 +528,21 @@ def _walk(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
         cursor = page.next_cursor
         if cursor is None:
             return
+
+
+def _save(download: FileDownload, to: str | os.PathLike[str] | BinaryIO) -> DownloadInfo:
+    """Write the body to a path or a binary file as it arrives; a path left half written by
+    a failure is removed."""
+    if not isinstance(to, str | os.PathLike):
+        for chunk in download.iter_bytes():
+            to.write(chunk)
+        return download.info
+    path = Path(to)
+    try:
+        with path.open("wb") as file:
+            for chunk in download.iter_bytes():
+                file.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return download.info

@@ -71,7 +71,7 @@ def _etag(response: httpx.Response) -> str:
     return etag
 
 
-# Workspace
+# Workspace and exports
 
 
 def ensure_workspace() -> Call[Workspace]:
@@ -80,6 +80,19 @@ def ensure_workspace() -> Call[Workspace]:
 
 def get_workspace() -> Call[Workspace]:
     return Call("GET", "/v1/workspace", parse_model(Workspace))
+
+
+def _export(path: str) -> Call[Download]:
+    # identity: the archive arrives as the service made it.
+    return Call("GET", path, Download, headers={"Accept-Encoding": "identity"}, stream=True)
+
+
+def export_workspace() -> Call[Download]:
+    return _export("/v1/workspace/export")
+
+
+def export_chat(chat_id: Id) -> Call[Download]:
+    return _export(f"{_chat(chat_id)}/export")
 
 
 def get_workspace_usage() -> Call[WorkspaceUsage]:

@@ -160,7 +160,10 @@ def create_app(
         try:
             yield
         finally:
-            await metadata.close()
+            try:
+                await storage.close()
+            finally:
+                await metadata.close()
 
     app = FastAPI(
         title="chatstore",

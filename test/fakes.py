@@ -129,6 +129,9 @@ class FaultyChatStorage(ChatStorage):
         self._check("prepare")
         await self._inner.prepare()
 
+    async def close(self) -> None:
+        await self._inner.close()
+
     async def check_writable(self) -> None:
         self._check("check_writable")
         await self._inner.check_writable()

@@ -119,6 +119,9 @@ class FilesystemChatStorage(ChatStorage):
     async def prepare(self) -> None:
         await storage_call("prepare the data directory", self._prepare)
 
+    async def close(self) -> None:
+        await off_loop(self._staging.release)
+
     async def check_writable(self) -> None:
         try:
             await off_loop(probe_staging, self._staging)

@@ -50,6 +50,11 @@ class ChatDirectories(Protocol):
         staging and trash."""
         ...
 
+    async def close(self) -> None:
+        """Let go of what `prepare` holds for this process (its staging area, which the
+        next `prepare` of any process then clears); a no-op when nothing is held."""
+        ...
+
     async def check_writable(self) -> None:
         """Raise StorageUnavailableError unless a file can be created and removed."""
         ...

@@ -3,6 +3,9 @@
 from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
+
+from adapter.fs.chat_storage import FilesystemChatStorage
 from adapter.fs.dirs import open_root
 from adapter.fs.staging_area import StagingArea
 from test.disk import staged_files
@@ -62,3 +65,26 @@ def test_each_process_gets_its_own_area(tmp_path: Path) -> None:
     assert first.name != second.name
     assert (tmp_path / "staging" / first.name).is_dir()
     assert (tmp_path / "staging" / second.name).is_dir()
+
+
+def open_descriptors() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+@pytest.mark.anyio
+async def test_closing_the_storage_lets_its_area_go(tmp_path: Path) -> None:
+    """An app that shuts down holds no descriptor of its staging area (an app per test, or
+    per restart in one process, would otherwise hold one each), and its area is then cleared
+    by the next start as a dead process's."""
+    before = open_descriptors()
+    storage = FilesystemChatStorage(tmp_path)
+    await storage.prepare()
+    claimed = sorted(path.name for path in (tmp_path / "staging").iterdir())
+
+    await storage.close()
+    await storage.close()  # a second close is a no-op
+    await FilesystemChatStorage(tmp_path).prepare()
+
+    assert open_descriptors() == before + 1  # the second storage's, still open
+    assert claimed
+    assert not set(claimed) & {path.name for path in (tmp_path / "staging").iterdir()}

@@ -11,7 +11,10 @@ from uvicorn.config import LOGGING_CONFIG
 from api.app import build_metadata_store, create_app
 from api.http_protocol import GuardedHttpToolsProtocol
 from api.settings import Settings, SettingsError, load_settings
+from api.shutdown import GracefulServer
 from domain.errors import DomainError
+
+_STARTUP_FAILURE = 3
 
 
 async def _check_metadata_store(settings: Settings) -> None:
@@ -38,7 +41,7 @@ def main() -> int:
     except (SettingsError, DomainError) as error:
         print(f"chatstore: {error}", file=sys.stderr)
         return 2
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -46,7 +49,10 @@ def main() -> int:
         log_config=_log_config(),
         log_level="info",
     )
-    return 0
+    server = GracefulServer(config, deadline_seconds=settings.shutdown_seconds)
+    server.run()
+    # As uvicorn.run: a server that never started (its port taken, say) exits with 3.
+    return 0 if server.started else _STARTUP_FAILURE
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from api.routes import (
     workspace,
 )
 from api.settings import Settings, load_settings
+from api.shutdown import AnswerCancelledRequests
 from domain.limits import StorageLimits
 from repository.memory import InMemoryMetadataStore
 from repository.sql_store import postgres_metadata_store, sqlite_metadata_store
@@ -199,6 +200,7 @@ def create_app(
     app.add_middleware(HeadAsGet)
     app.add_middleware(EncodedSlashGuard)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(AnswerCancelledRequests)
     install_docs(app)
     install_openapi(app)
     # The routers' routes, and the app's own (/openapi.json, /docs and its assets).

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     gateway_token: str | None = None
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65_535)] = 8000
+    # On SIGTERM, how long requests in flight may run on before they are cancelled (ADR 0029).
+    shutdown_seconds: Annotated[float, Field(gt=0, le=3_600, allow_inf_nan=False)] = 30.0
 
     @field_validator("metadata_url")
     @classmethod

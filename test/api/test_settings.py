@@ -22,3 +22,22 @@ def test_history_revisions_below_one_stop_start_up_naming_the_variable(
 
     with pytest.raises(SettingsError, match=r"^invalid setting CHATSTORE_HISTORY_REVISIONS: "):
         load_settings()
+
+
+def test_shutdown_seconds_default_to_30_and_read_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().shutdown_seconds == 30.0
+    monkeypatch.setenv("CHATSTORE_SHUTDOWN_SECONDS", "2.5")
+
+    assert load_settings().shutdown_seconds == 2.5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "3601", "nan", "inf", "soon", ""])
+def test_a_shutdown_deadline_not_above_zero_or_past_an_hour_stops_start_up_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("CHATSTORE_SHUTDOWN_SECONDS", value)
+
+    with pytest.raises(SettingsError, match=r"^invalid setting CHATSTORE_SHUTDOWN_SECONDS: "):
+        load_settings()

@@ -19,8 +19,8 @@ _START_TIMEOUT_SECONDS = 30.0
 _STOP_TIMEOUT_SECONDS = 10.0
 _STDERR_TAIL_CHARS = 4000
 # uvicorn re-raises the SIGTERM it handled once it has shut down, so -SIGTERM is graceful too.
-_GRACEFUL_EXIT_CODES = (0, -signal.SIGTERM)
-_SHUTDOWN_COMPLETE = "Application shutdown complete."
+GRACEFUL_EXIT_CODES = (0, -signal.SIGTERM)
+SHUTDOWN_COMPLETE = "Application shutdown complete."
 # The arguments of `python` that serve chatstore.
 SERVE = ("-m", "api")
 
@@ -99,6 +99,35 @@ def server_to_kill(
             launched.process.wait(timeout=_STOP_TIMEOUT_SECONDS)
 
 
+@dataclass(frozen=True)
+class TerminableServer:
+    """A running server whose test sends SIGTERM itself and watches how the process ends."""
+
+    server: RunningServer
+    process: "subprocess.Popen[bytes]"
+
+    def terminate(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, seconds: float) -> int:
+        """The process's exit code, once it has exited (TimeoutExpired after `seconds`)."""
+        return self.process.wait(timeout=seconds)
+
+
+@contextmanager
+def server_to_terminate(data_dir: Path, **settings: str) -> Iterator[TerminableServer]:
+    """Like `server_to_kill`, for a test that stops the server with SIGTERM inside the
+    block and checks its exit itself: on leaving, the server is killed if it still runs."""
+    with tempfile.TemporaryFile() as stderr:
+        launched = _spawn(data_dir, settings, stderr)
+        try:
+            yield TerminableServer(launched.wait_until_healthy(), launched.process)
+        finally:
+            if launched.process.poll() is None:
+                launched.process.kill()
+            launched.process.wait(timeout=_STOP_TIMEOUT_SECONDS)
+
+
 def _spawn(
     data_dir: Path, settings: dict[str, str], stderr: IO[bytes], command: Sequence[str] = SERVE
 ) -> "_Launched":
@@ -155,7 +184,7 @@ def _launched(data_dir: Path, settings: dict[str, str]) -> Iterator[_Launched]:
         died_early = process.poll() is not None
         exit_code = _stop(process)
         log = _tail(stderr)
-        clean = exit_code in _GRACEFUL_EXIT_CODES and _SHUTDOWN_COMPLETE in log
+        clean = exit_code in GRACEFUL_EXIT_CODES and SHUTDOWN_COMPLETE in log
         if died_early or not clean:
             how = "died while in use" if died_early else "did not stop cleanly on SIGTERM"
             raise RuntimeError(f"server {base_url} {how} (exit {exit_code}); stderr:\n{log}")

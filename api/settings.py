@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     gateway_token: str | None = None
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65_535)] = 8000
+    # uvicorn's own access log, beside the service's JSON line per request (ADR 0028).
+    access_log: bool = False
 
     @field_validator("metadata_url")
     @classmethod

@@ -22,3 +22,19 @@ def test_history_revisions_below_one_stop_start_up_naming_the_variable(
 
     with pytest.raises(SettingsError, match=r"^invalid setting CHATSTORE_HISTORY_REVISIONS: "):
         load_settings()
+
+
+def test_uvicorns_access_log_is_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().access_log is False
+    monkeypatch.setenv("CHATSTORE_ACCESS_LOG", "true")
+
+    assert load_settings().access_log is True
+
+
+def test_an_access_log_setting_that_is_no_boolean_stops_start_up_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHATSTORE_ACCESS_LOG", "loud")
+
+    with pytest.raises(SettingsError, match=r"^invalid setting CHATSTORE_ACCESS_LOG: "):
+        load_settings()

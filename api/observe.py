@@ -66,6 +66,7 @@ class ObserveMiddleware:
         try:
             await self.app(scope, counted, observing_send)
         finally:
+            current_request_id.reset(token)
             in_flight.dec()
             duration = time.perf_counter() - started
             route = route_of(scope)
@@ -93,4 +94,3 @@ class ObserveMiddleware:
                     status,
                     extra={ACCESS_FIELDS: fields, "request_id": request_id},
                 )
-            current_request_id.reset(token)

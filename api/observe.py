@@ -78,7 +78,13 @@ class ObserveMiddleware:
                 self.metrics.uploaded.labels(route).inc(counted.received)
             if sent:
                 self.metrics.downloaded.labels(route).inc(sent)
-            if self.log.isEnabledFor(logging.INFO):
+            log = self.log
+            if log.isEnabledFor(logging.INFO):
+                # Made and handled here: `info` would also look up the caller's frame.
+                record = log.makeRecord(
+                    log.name, logging.INFO, __file__, 0, "%s %s %d", (method, route, status), None
+                )
+                record.request_id = request_id
                 fields = {
                     "method": method,
                     "route": route,
@@ -87,10 +93,5 @@ class ObserveMiddleware:
                     "bytes_received": counted.received,
                     "duration_ms": round(duration * 1000, 3),
                 }
-                self.log.info(
-                    "%s %s %d",
-                    method,
-                    route,
-                    status,
-                    extra={ACCESS_FIELDS: fields, "request_id": request_id},
-                )
+                setattr(record, ACCESS_FIELDS, fields)
+                log.handle(record)

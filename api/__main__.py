@@ -27,10 +27,28 @@ async def _check_metadata_store(settings: Settings) -> None:
         await store.close()
 
 
+_PACKAGES = ("domain", "usecase", "repository", "adapter", "api")
+
+
 def _log_config() -> dict[str, Any]:
-    """uvicorn's logging, with the service's own `chatstore` logger on the same handler."""
+    """uvicorn's logging, and the service's own `chatstore` loggers as JSON lines on stderr,
+    each carrying the id of the request it was logged for (ADR 0028)."""
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["chatstore"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config["formatters"]["json"] = {"()": "api.log_format.JsonFormatter"}
+    config["filters"] = {"request_id": {"()": "api.request_id.RequestIdFilter"}}
+    config["handlers"]["json"] = {
+        "formatter": "json",
+        "filters": ["request_id"],
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["chatstore"] = {"handlers": ["json"], "level": "INFO", "propagate": False}
+    # uvicorn's access log (CHATSTORE_ACCESS_LOG) on stderr too, beside every other line.
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    # The layers log under their module's name; every other library's warnings go there too.
+    for package in _PACKAGES:
+        config["loggers"][package] = {"level": "INFO"}
+    config["root"] = {"handlers": ["json"], "level": "WARNING"}
     return config
 
 
@@ -48,6 +66,7 @@ def main() -> int:
         http=GuardedHttpToolsProtocol,
         log_config=_log_config(),
         log_level="info",
+        access_log=settings.access_log,
     )
     server = GracefulServer(config, deadline_seconds=settings.shutdown_seconds)
     server.run()

@@ -13,6 +13,7 @@ from adapter.file_locks import FileKeyedLock
 from adapter.fs.census import FilesystemCensus
 from adapter.fs.chat_storage import FilesystemChatStorage
 from adapter.fs.erasure import FilesystemWorkspaceErasure
+from adapter.fs.fsync import FSYNC_TIMES
 from adapter.fs.usage import FilesystemUsageReader
 from adapter.ids import UuidGenerator
 from adapter.open_files import raise_open_file_limit
@@ -21,7 +22,8 @@ from api.container import UseCases, build_use_cases
 from api.docs import install_docs
 from api.encoded_slash import EncodedSlashGuard
 from api.head import HeadAsGet
-from api.metrics import Metrics, MetricsMiddleware
+from api.metrics import Metrics
+from api.observe import ObserveMiddleware
 from api.openapi import install_openapi, operation_id
 from api.problems import install_problem_handlers, method_table
 from api.routes import (
@@ -177,7 +179,7 @@ def create_app(
         redoc_url=None,
         generate_unique_id_function=operation_id,
     )
-    metrics = Metrics()
+    metrics = Metrics(FSYNC_TIMES)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.use_cases = adapters.use_cases()
@@ -199,7 +201,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(HeadAsGet)
     app.add_middleware(EncodedSlashGuard)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
     app.add_middleware(AnswerCancelledRequests)
     install_docs(app)
     install_openapi(app)

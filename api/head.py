@@ -31,4 +31,10 @@ class HeadAsGet:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self._app({**scope, "method": "GET", _HEAD_KEY: True}, receive, send_head)
+        get_scope = {**scope, "method": "GET", _HEAD_KEY: True}
+        try:
+            await self._app(get_scope, receive, send_head)
+        finally:
+            # The route that served it, for the metrics and the access log outside.
+            if "route" in get_scope:
+                scope["route"] = get_scope["route"]

@@ -9,11 +9,13 @@ its `http` class (ADR 0014), keeps uvicorn's request cycle and changes only the 
   (`431 request_header_fields_too_large`), checked while the bytes arrive, so that at most
   about the bound plus one feed slice is held;
 - fields of a chunked body's trailer section are dropped, never merged into the headers;
-- every refusal is problem+json, and the connection is closed after it.
+- every refusal is problem+json with an `X-Request-Id` (ADR 0028), logged as one access
+  line, and the connection is closed after it.
 """
 
 import json
 import logging
+import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -21,7 +23,10 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.http_problem import HttpProblemError
+from api.log_format import ACCESS_FIELDS
+from api.observe import ACCESS_LOGGER
 from api.problems import PROBLEM_MEDIA_TYPE, problem_body
+from api.request_id import given_request_id
 
 MAX_TARGET_BYTES = 8 * 1024
 MAX_HEADER_SECTION_BYTES = 64 * 1024
@@ -30,6 +35,7 @@ MAX_HEADER_SECTION_BYTES = 64 * 1024
 _HEAD_SLICE_BYTES = 16 * 1024
 
 _log = logging.getLogger("uvicorn.error")
+_access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 class HeadRefusedError(HttpProblemError):
@@ -45,7 +51,11 @@ def _header_section_too_large() -> HeadRefusedError:
 
 
 def problem_response_bytes(
-    status: int, code: str, detail: str, default_headers: list[tuple[bytes, bytes]]
+    status: int,
+    code: str,
+    detail: str,
+    default_headers: list[tuple[bytes, bytes]],
+    request_id: str,
 ) -> bytes:
     """A whole HTTP/1.1 problem+json answer that closes the connection, with the server's
     default headers (`date`, `server`) as uvicorn's own answers have them."""
@@ -57,6 +67,7 @@ def problem_response_bytes(
         b"content-type: " + PROBLEM_MEDIA_TYPE.encode("ascii"),
         b"content-length: %d" % len(body),
         b"connection: close",
+        b"x-request-id: " + request_id.encode("ascii"),
     ]
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
@@ -103,7 +114,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         return True
 
     def _refuse(self, status: int, code: str, detail: str) -> None:
+        # A head read whole may name the request; a refusal is rare, so a uuid4 is cheap.
+        named = None if self._in_head else given_request_id(self.headers)
+        request_id = named or uuid.uuid4().hex
         _log.warning("refused a request: %d %s: %s", status, code, detail)
+        _access_log.info(
+            "refused %d %s",
+            status,
+            code,
+            extra={
+                "request_id": request_id,
+                ACCESS_FIELDS: {"method": None, "route": "unmatched", "status": status},
+            },
+        )
         cycle = self.cycle
         # A malformed body of the request being served is answered unless its answer has
         # begun; a malformed head pipelined behind an unfinished answer is not, so that two
@@ -113,7 +136,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             or cycle.response_complete
             or (not self._in_head and not cycle.response_started)
         ):
-            answer = problem_response_bytes(status, code, detail, self.server_state.default_headers)
+            answer = problem_response_bytes(
+                status, code, detail, self.server_state.default_headers, request_id
+            )
             self.transport.write(answer)
         self.transport.close()
 

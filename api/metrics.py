@@ -1,20 +1,23 @@
-"""Prometheus metrics: requests by route and status, latency, bytes in and out."""
+"""Prometheus metrics: requests by route and status, latency, bytes in and out, requests in
+flight, and the time every fsync of the process took."""
 
-import time
-from typing import Any
+from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
-from api.body_bytes import CountingReceive
+from adapter.fs.fsync import FSYNC_BUCKETS, FsyncTimes
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class Metrics:
-    """One registry per app, so two apps in one process never share figures."""
+    """One registry per app, so two apps in one process never share figures (but the
+    fsyncs, which are the process's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fsync_times: FsyncTimes) -> None:
         self.registry = CollectorRegistry()
         labels = ("method", "route", "status")
         self.requests = Counter(
@@ -40,46 +43,36 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.in_flight = Gauge(
+            "chatstore_http_requests_in_flight",
+            "HTTP requests being served now (a scrape of /metrics counts itself).",
+            registry=self.registry,
+        )
+        self.registry.register(FsyncCollector(fsync_times))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
 
-def _route_of(scope: Scope) -> str:
-    route: Any = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+class FsyncCollector(Collector):
+    """`chatstore_fsync_duration_seconds`: every fsync of the process (adapter.fs.fsync),
+    whichever app asks; a process has one disk."""
 
+    def __init__(self, times: FsyncTimes) -> None:
+        self._times = times
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-        counted = CountingReceive(receive)
-        sent = 0
-
-        async def counting_send(message: Message) -> None:
-            nonlocal status, sent
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, counted, counting_send)
-        finally:
-            route = _route_of(scope)
-            labels = (scope["method"], route, str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
-            if counted.received:
-                self.metrics.uploaded.labels(route).inc(counted.received)
-            if sent:
-                self.metrics.downloaded.labels(route).inc(sent)
+    def collect(self) -> Iterator[Metric]:
+        counts, total = self._times.snapshot()
+        cumulative = 0
+        buckets: list[tuple[str, float]] = []
+        for bound, count in zip(
+            (*map(floatToGoString, FSYNC_BUCKETS), "+Inf"), counts, strict=True
+        ):
+            cumulative += count
+            buckets.append((bound, cumulative))
+        yield HistogramMetricFamily(
+            "chatstore_fsync_duration_seconds",
+            "Time each fsync of the process took, failed ones too.",
+            buckets=buckets,
+            sum_value=total,
+        )

@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 
 from api.identity import GATEWAY_TOKEN_SCHEME, USER_ID_SCHEME
 from api.problems import PROBLEM_SCHEMA
+from api.response_headers import REQUEST_ID
 
 Json = dict[str, Any]
 
@@ -47,6 +48,8 @@ def describe(app: FastAPI) -> Json:
         body = operation.get("requestBody")
         if body is not None:
             _plain_optional_body(body)
+        for response in operation.get("responses", {}).values():
+            response["headers"] = {**response.get("headers", {}), **REQUEST_ID}
     return schema
 
 

@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Mount, Route
 
 from api.http_problem import HttpProblemError, invalid_request
+from api.request_id import request_id_of
 from api.response_headers import CONTENT_RANGE_UNSATISFIED, WWW_AUTHENTICATE, Headers
 from domain import errors
 
@@ -158,8 +159,16 @@ def method_table(routes: Iterable[BaseRoute]) -> list[tuple[re.Pattern[str], set
 
 
 async def _unexpected(request: Request, _error: Exception) -> JSONResponse:
-    logger.exception("unexpected error on %s %s", request.method, request.url.path)
-    return problem(500, "internal_error", "the service failed unexpectedly")
+    # Starlette answers this outside every middleware, so the id comes from the scope.
+    request_id = request_id_of(request.scope)
+    logger.exception(
+        "unexpected error on %s %s",
+        request.method,
+        request.url.path,
+        extra={"request_id": request_id},
+    )
+    headers = {"X-Request-Id": request_id} if request_id else None
+    return problem(500, "internal_error", "the service failed unexpectedly", headers)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -12,6 +12,14 @@ def _header(description: str, **schema: Any) -> dict[str, Any]:
     return {"description": description, "required": True, "schema": {"type": "string", **schema}}
 
 
+REQUEST_ID: Headers = {
+    "X-Request-Id": _header(
+        "The request's id, on every answer: the gateway's own `X-Request-Id` when it sent"
+        " exactly one of 1 to 128 characters of `A-Z a-z 0-9 . _ : -`, else one the service"
+        " made. The service's log lines about the request carry it.",
+        pattern=r"^[A-Za-z0-9._:\-]{1,128}$",
+    )
+}
 ETAG: Headers = {
     "ETag": _header(
         "Strong validator of the content: an opaque quoted string, to send back in "

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65_535)] = 8000
     # On SIGTERM, how long requests in flight may run on before they are cancelled (ADR 0029).
     shutdown_seconds: Annotated[float, Field(gt=0, le=3_600, allow_inf_nan=False)] = 30.0
+    # uvicorn's own access log, beside the service's JSON line per request (ADR 0028).
+    access_log: bool = False
 
     @field_validator("metadata_url")
     @classmethod

@@ -8,6 +8,7 @@ from pathlib import Path
 from uuid import UUID
 
 from adapter.fs.dirs import open_dirs, open_root, remove_entry
+from adapter.fs.fsync import fsync
 from adapter.fs.layout import CHATS, REVISIONS, STAGING, TRASH, WORKSPACES, chat_dir_names
 from adapter.fs.off_loop import storage_call
 from adapter.fs.staging_area import clear_dead_areas, dead_areas
@@ -90,7 +91,7 @@ class FilesystemCensus(DiskCensus):
             if trash_fd is not None and trashed:
                 for name in trashed:
                     remove_entry(trash_fd, name)
-                os.fsync(trash_fd)
+                fsync(trash_fd)
 
 
 def _directories_named_by_id(

@@ -31,6 +31,7 @@ from adapter.fs.dirs import (
     remove_entry,
 )
 from adapter.fs.errors import os_error_reason
+from adapter.fs.fsync import fsync
 from adapter.fs.history_append import append_in_place, hash_staged, rebuild
 from adapter.fs.history_append import settle as settle_append
 from adapter.fs.layout import (
@@ -460,7 +461,7 @@ class FilesystemChatStorage(ChatStorage):
             if chats_fd is None:
                 return
             if into_trash(chats_fd, str(chat_id), trash_fd, trashed_name(chat_id)):
-                os.fsync(trash_fd)
+                fsync(trash_fd)
 
     def _trash_revisions(
         self, stack: ExitStack, root_fd: int, trash_fd: int, workspace_id: UUID, chat_id: UUID
@@ -518,7 +519,7 @@ class FilesystemChatStorage(ChatStorage):
                 keep_bodies(staging_fd, revisions_fd, bodies)
                 if keep_run is not None:
                     keep_current(chat_fd, revisions_fd, keep_run, sync=False)
-                fsyncs.append(partial(os.fsync, revisions_fd))
+                fsyncs.append(partial(fsync, revisions_fd))
                 fsyncs.extend(partial(sync_run, revisions_fd, run) for run, _ in bodies)
             side_by_side(fsyncs)
             staged = os.stat(token, dir_fd=staging_fd, follow_symlinks=False)
@@ -837,7 +838,7 @@ class FilesystemChatStorage(ChatStorage):
                 if error.errno in {errno.ENOENT, errno.EISDIR, errno.EPERM}:
                     return 0
                 raise
-            os.fsync(chat_fd)
+            fsync(chat_fd)
             return status.st_size if stat.S_ISREG(status.st_mode) else 0
 
     def _scan_attachments(

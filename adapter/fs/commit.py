@@ -28,6 +28,7 @@ from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 
 from adapter.fs.dirs import CREATE_FLAGS, lstat_or_none, open_dir, regular_size, remove_entry
+from adapter.fs.fsync import fsync
 from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE
 from adapter.fs.staging import write_all
 from domain.errors import StorageUnavailableError
@@ -59,7 +60,7 @@ def commit_one(chat_fd: int, staging_fd: int, name: str, token: str) -> int:
     it replaced (0 if there was none)."""
     replaced = regular_size(chat_fd, name)
     replace_into(staging_fd, token, chat_fd, name)
-    os.fsync(chat_fd)
+    fsync(chat_fd)
     return replaced
 
 
@@ -78,7 +79,7 @@ def commit_all(
             write_plan(journal_fd, steps)
             for name, token in pairs:
                 replace_into(staging_fd, token, chat_fd, name)
-            os.fsync(chat_fd)
+            fsync(chat_fd)
             os.rename(PLAN, RENAMED, src_dir_fd=journal_fd, dst_dir_fd=journal_fd)
         except BaseException:
             # If the undo fails, the journal stays for the chat's next settle or commit.
@@ -185,7 +186,7 @@ def undo(chat_fd: int, journal_fd: int, steps: Sequence[Step]) -> None:
                 os.replace(step.backup, step.name, src_dir_fd=journal_fd, dst_dir_fd=chat_fd)
         except OSError as error:
             failed = failed or error
-    os.fsync(chat_fd)
+    fsync(chat_fd)
     if failed is not None:
         raise failed
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
 
+from adapter.fs.fsync import fsync
 from adapter.fs.layout import FILE_MODE
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -79,7 +80,7 @@ def make_dirs(stack: ExitStack, parent_fd: int, names: Iterable[str], mode: int)
             except FileExistsError:
                 pass  # made by a concurrent caller, or something else stands there
             else:
-                os.fsync(fd)
+                fsync(fd)
             child = open_existing_dir(stack, fd, name)
         fd = child
     return fd
@@ -132,10 +133,10 @@ def create_empty(dir_fd: int, name: str) -> None:
     except FileExistsError:
         return
     try:
-        os.fsync(fd)
+        fsync(fd)
     finally:
         os.close(fd)
-    os.fsync(dir_fd)
+    fsync(dir_fd)
 
 
 def remove_entry(dir_fd: int, name: str) -> None:
@@ -155,4 +156,4 @@ def clear_dir(dir_fd: int) -> None:
         names = [entry.name for entry in entries]
     for name in names:
         remove_entry(dir_fd, name)
-    os.fsync(dir_fd)
+    fsync(dir_fd)

@@ -9,6 +9,7 @@ from pathlib import Path
 from uuid import UUID
 
 from adapter.fs.dirs import make_dirs, open_dir, open_existing_dir, open_root
+from adapter.fs.fsync import fsync
 from adapter.fs.layout import ERASURES, FILE_MODE, PRIVATE_DIR_MODE, REVISIONS, TRASH, WORKSPACES
 from adapter.fs.off_loop import off_loop, storage_call
 from adapter.fs.trash import into_trash, purge, trashed_name
@@ -49,10 +50,10 @@ class FilesystemWorkspaceErasure(WorkspaceErasure):
             notes_fd = make_dirs(stack, open_root(stack, self._root), (ERASURES,), PRIVATE_DIR_MODE)
             fd = os.open(str(workspace_id), _NOTE_FLAGS, FILE_MODE, dir_fd=notes_fd)
             try:
-                os.fsync(fd)
+                fsync(fd)
             finally:
                 os.close(fd)
-            os.fsync(notes_fd)
+            fsync(notes_fd)
 
     def _noted(self) -> list[UUID]:
         with ExitStack() as stack:
@@ -76,7 +77,7 @@ class FilesystemWorkspaceErasure(WorkspaceErasure):
                 os.unlink(str(workspace_id), dir_fd=notes_fd)
             except FileNotFoundError:
                 return
-            os.fsync(notes_fd)
+            fsync(notes_fd)
 
     def _hide(self, workspace_id: UUID) -> None:
         with ExitStack() as stack:
@@ -89,7 +90,7 @@ class FilesystemWorkspaceErasure(WorkspaceErasure):
                     trashed = trashed_name(workspace_id, kind)
                     moved |= into_trash(parent_fd, str(workspace_id), trash_fd, trashed)
             if moved:
-                os.fsync(trash_fd)
+                fsync(trash_fd)
             marks_fd = open_dir(stack, root_fd, UNSETTLED)
             if marks_fd is not None:
                 unmark_workspace(marks_fd, workspace_id)

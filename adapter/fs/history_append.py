@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from adapter.fs.commit import commit_one
 from adapter.fs.digest import HashState, pread_chunks, sha256_state_up_to
 from adapter.fs.dirs import MISSING_ERRNOS, READ_FLAGS, open_regular_status
+from adapter.fs.fsync import fsync
 from adapter.fs.layout import FILE_MODE
 from adapter.fs.staging import new_token
 from domain.attachment_name import HISTORY_FILE_NAME
@@ -72,7 +73,7 @@ def _append_all(fd: int, staging_fd: int, base_size: int, tokens: Sequence[str])
         offset = base_size
         for token in tokens:
             offset += copy_staged(staging_fd, token, fd, offset)
-        os.fsync(fd)
+        fsync(fd)
     except BaseException:
         # What landed past base_size is an append that failed: cut it off again.
         os.ftruncate(fd, base_size)
@@ -95,7 +96,7 @@ def rebuild(chat_fd: int, staging_fd: int, base_size: int, tokens: Sequence[str]
         offset = _copy_current_prefix(chat_fd, fd, base_size)
         for staged in tokens:
             offset += copy_staged(staging_fd, staged, fd, offset)
-        os.fsync(fd)
+        fsync(fd)
     except BaseException:
         os.close(fd)
         os.unlink(token, dir_fd=staging_fd)
@@ -193,6 +194,6 @@ def settle(chat_fd: int, from_size: int, to_size: int, to_sha256: str) -> None:
             if state.hexdigest() == to_sha256:
                 return
         os.ftruncate(fd, from_size)
-        os.fsync(fd)
+        fsync(fd)
     finally:
         os.close(fd)

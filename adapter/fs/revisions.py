@@ -27,6 +27,7 @@ from adapter.fs.dirs import (
     open_regular_status,
     regular_size,
 )
+from adapter.fs.fsync import fsync
 from adapter.fs.history_append import copy_range
 from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE, REVISIONS
 from domain.attachment_name import HISTORY_FILE_NAME
@@ -73,7 +74,7 @@ def keep_current(chat_fd: int, revisions_fd: int, run: int, *, sync: bool = True
         kept = lstat_or_none(revisions_fd, name)
         if kept is not None and stat.S_ISREG(kept.st_mode) and kept.st_nlink == 2:
             if sync:
-                os.fsync(revisions_fd)
+                fsync(revisions_fd)
             return kept.st_size
         # A sandbox swapped the name between the look and the link: keep a copy instead.
         os.unlink(name, dir_fd=revisions_fd)
@@ -89,9 +90,9 @@ def _copy_current(chat_fd: int, revisions_fd: int, name: str, sync: bool) -> int
         target = os.open(name, CREATE_FLAGS, FILE_MODE, dir_fd=revisions_fd)
         stack.callback(os.close, target)
         copied = copy_range(source, 0, target, 0, status.st_size)
-        os.fsync(target)
+        fsync(target)
     if sync:
-        os.fsync(revisions_fd)
+        fsync(revisions_fd)
     return copied
 
 
@@ -113,7 +114,7 @@ def side_by_side(fsyncs: Sequence[Callable[[], None]]) -> None:
     if len(fsyncs) == 1:
         fsyncs[0]()
         return
-    for _ in _SYNCERS.map(lambda fsync: fsync(), fsyncs):
+    for _ in _SYNCERS.map(lambda step: step(), fsyncs):
         pass
 
 
@@ -121,7 +122,7 @@ def sync_run(revisions_fd: int, run: int) -> None:
     """fsync the file of `run` (never through a link)."""
     fd = os.open(run_file(run), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=revisions_fd)
     try:
-        os.fsync(fd)
+        fsync(fd)
     finally:
         os.close(fd)
 
@@ -131,7 +132,7 @@ def copy_prefix(source_fd: int, target_fd: int, size: int) -> None:
     that is a StorageUnavailableError."""
     if copy_range(source_fd, 0, target_fd, 0, size) != size:
         raise StorageUnavailableError("a history revision is shorter than its record says")
-    os.fsync(target_fd)
+    fsync(target_fd)
 
 
 def starts_with(chat_fd: int, version: HistoryVersion) -> bool:
@@ -169,7 +170,7 @@ def drop_runs(revisions_fd: int, keep: set[int]) -> int:
         freed += regular_size(revisions_fd, name)
         os.unlink(name, dir_fd=revisions_fd)
     if freed:
-        os.fsync(revisions_fd)
+        fsync(revisions_fd)
     return freed
 
 

@@ -9,6 +9,7 @@ import threading
 from contextlib import ExitStack, suppress
 
 from adapter.fs.dirs import CREATE_FLAGS, open_root
+from adapter.fs.fsync import fsync
 from adapter.fs.layout import FILE_MODE
 from adapter.fs.staging_area import StagingArea
 from usecase.ports.staging import StagedContent
@@ -42,7 +43,7 @@ def sync_staged(staging_fd: int, token: str) -> None:
         checked_token(token), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=staging_fd
     )
     try:
-        os.fsync(fd)
+        fsync(fd)
     finally:
         os.close(fd)
 
@@ -99,7 +100,7 @@ class StagingFile:
         with self._lock:
             fd = self._open_fd()
             if durable:
-                os.fsync(fd)
+                fsync(fd)
             self._fd = None
             os.close(fd)
             return StagedContent(self.token, self._size_bytes, self._sha256.hexdigest())

@@ -23,6 +23,7 @@ from adapter.fs.dirs import (
     open_root,
     remove_entry,
 )
+from adapter.fs.fsync import fsync
 from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE, STAGING
 
 _OWNER_SUFFIX = ".owner"
@@ -130,7 +131,7 @@ def clear_dead_areas(staging_fd: int, only: Collection[str] | None = None) -> No
         if stat.S_ISDIR(status.st_mode) and lstat_or_none(staging_fd, name + _OWNER_SUFFIX):
             continue  # owned: alive, or just cleared by the loop above
         remove_entry(staging_fd, name)  # an orphan directory, or a file of an older layout
-    os.fsync(staging_fd)
+    fsync(staging_fd)
 
 
 def _clear_if_dead(staging_fd: int, area: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from uuid import UUID
 
 from adapter.fs.dirs import open_existing_dir, open_root, remove_entry
+from adapter.fs.fsync import fsync
 from adapter.fs.layout import TRASH
 
 _log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def into_trash(dir_fd: int, name: str, trash_fd: int, trashed: str) -> bool:
         os.rename(name, trashed, src_dir_fd=dir_fd, dst_dir_fd=trash_fd)
     except FileNotFoundError:
         return False
-    os.fsync(dir_fd)
+    fsync(dir_fd)
     return True
 
 

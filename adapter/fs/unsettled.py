@@ -27,6 +27,7 @@ from pathlib import Path
 from uuid import UUID
 
 from adapter.fs.dirs import lstat_or_none, make_dirs, open_dirs, open_root, remove_entry
+from adapter.fs.fsync import fsync
 from adapter.fs.layout import FILE_MODE, PRIVATE_DIR_MODE
 from domain.attachment_name import ChatAttachmentName
 from domain.chat_file import ChatFile
@@ -96,7 +97,7 @@ def unmark_workspace(marks_fd: int, workspace_id: UUID) -> None:
     for name in names:
         remove_entry(marks_fd, name)
     if names:
-        os.fsync(marks_fd)
+        fsync(marks_fd)
 
 
 def _note_name(mark_name: str) -> str:

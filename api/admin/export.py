@@ -4,11 +4,11 @@ in one consistent state, safe while servers serve the workspace."""
 
 import argparse
 import asyncio
-import os
 from pathlib import Path
 from typing import BinaryIO
 from uuid import UUID
 
+from adapter.fs.fsync import fsync
 from api.admin.command import (
     CONSISTENT,
     Admin,
@@ -82,7 +82,7 @@ async def _write(admin: Admin, user_id: UUID, partial: Path, expected_bytes: int
 
 def _durable(out: BinaryIO) -> None:
     out.flush()
-    os.fsync(out.fileno())
+    fsync(out.fileno())
 
 
 EXPORT = Subcommand(

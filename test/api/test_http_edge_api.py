@@ -65,8 +65,9 @@ async def test_head_answers_every_get_route_with_its_status_and_headers(
     await user.put(f"/v1/chats/{chat_id}/history", content=b"# hello\n" * 1000)
     item = await upload_file(user, chat_id, "a.txt", b"abc")
     for path in ["/healthz", *v1_get_paths(chat_id, item["file_id"])]:
-        got = await user.get(path)
-        head = await user.head(path)
+        # One request id for both, so that every header can be compared.
+        got = await user.get(path, headers={"X-Request-Id": "get-or-head"})
+        head = await user.head(path, headers={"X-Request-Id": "get-or-head"})
 
         assert head.status_code == got.status_code, path
         assert head.content == b"", path

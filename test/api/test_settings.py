@@ -41,3 +41,19 @@ def test_a_shutdown_deadline_not_above_zero_or_past_an_hour_stops_start_up_namin
 
     with pytest.raises(SettingsError, match=r"^invalid setting CHATSTORE_SHUTDOWN_SECONDS: "):
         load_settings()
+
+
+def test_uvicorns_access_log_is_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().access_log is False
+    monkeypatch.setenv("CHATSTORE_ACCESS_LOG", "true")
+
+    assert load_settings().access_log is True
+
+
+def test_an_access_log_setting_that_is_no_boolean_stops_start_up_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHATSTORE_ACCESS_LOG", "loud")
+
+    with pytest.raises(SettingsError, match=r"^invalid setting CHATSTORE_ACCESS_LOG: "):
+        load_settings()

@@ -298,10 +298,17 @@ def test_head_answers_like_get_on_every_get_route(
     # /metrics grows between the two requests; the raw HEAD asked to close.
     varying = {"date", "content-length", "connection"}
     for path in paths:
-        got = http.get(path, headers=user)
+        # One request id for both, so that it compares too.
+        got = http.get(path, headers={**user, "X-Request-Id": "get-or-head"})
         head = exchange(
             server,
-            request_bytes("HEAD", path, f"X-User-Id: {user['X-User-Id']}", "Connection: close"),
+            request_bytes(
+                "HEAD",
+                path,
+                f"X-User-Id: {user['X-User-Id']}",
+                "X-Request-Id: get-or-head",
+                "Connection: close",
+            ),
         )
 
         assert head.status == got.status_code, path

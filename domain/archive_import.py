@@ -19,15 +19,20 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from domain.attachment_name import HISTORY_FILE_NAME, ChatAttachmentName
+from domain.attachment_name import ChatAttachmentName
 from domain.chat_details import ChatMetadata, ChatTitle
 from domain.chat_file import checked_content_type
 from domain.errors import DuplicateAttachmentNameError, InvalidArchiveError
+from domain.export import (
+    ExportedContent,
+    ExportManifest,
+    attachment_path,
+    history_path,
+)
 from domain.identifier import parse_uuid
 
-MANIFEST_PATH = "manifest.json"
-FORMAT = "chatstore-export"
-VERSION = 1
+FORMAT = ExportManifest.FORMAT
+VERSION = ExportManifest.VERSION
 # More entries than this and the archive is refused before its directory is read.
 MAX_ENTRIES = 100_000
 # The manifest is read whole into memory: about 300 bytes a file and 400 a chat, so this
@@ -55,14 +60,6 @@ def archive_bound(budget_bytes: int) -> int:
     return budget + budget // 1024 + ARCHIVE_OVERHEAD_BYTES
 
 
-def history_path(chat_id: UUID) -> str:
-    return f"chats/{chat_id}/{HISTORY_FILE_NAME}"
-
-
-def file_path(chat_id: UUID, name: ChatAttachmentName) -> str:
-    return f"chats/{chat_id}/files/{name.value}"
-
-
 def check_entry_path(path: str) -> None:
     """Refuse an entry path that no extraction could take safely: empty, absolute (`/...`
     or a drive letter), with a `..` component, a backslash or a control character. Every
@@ -79,18 +76,10 @@ def check_entry_path(path: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class ArchivedContent:
-    """What the manifest says an entry holds."""
-
-    size_bytes: int
-    sha256: str
-
-
-@dataclass(frozen=True, slots=True)
 class ArchivedFile:
     name: ChatAttachmentName
     content_type: str | None
-    content: ArchivedContent
+    content: ExportedContent
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +90,7 @@ class ArchivedChat:
     chat_id: UUID
     title: ChatTitle | None
     metadata: ChatMetadata
-    history: ArchivedContent
+    history: ExportedContent
     files: tuple[ArchivedFile, ...]
 
     @property
@@ -109,7 +98,7 @@ class ArchivedChat:
         return history_path(self.chat_id)
 
     def file_path(self, file: ArchivedFile) -> str:
-        return file_path(self.chat_id, file.name)
+        return attachment_path(self.chat_id, file.name)
 
     @property
     def size_bytes(self) -> int:
@@ -118,7 +107,7 @@ class ArchivedChat:
 
 
 @dataclass(frozen=True, slots=True)
-class ExportManifest:
+class ArchiveManifest:
     """A manifest read and checked whole (see the module's docstring)."""
 
     FORMAT: ClassVar[str] = FORMAT
@@ -127,15 +116,15 @@ class ExportManifest:
     chats: tuple[ArchivedChat, ...]
 
     @classmethod
-    def parsed(cls, data: bytes) -> "ExportManifest":
+    def parsed(cls, data: bytes) -> "ArchiveManifest":
         """The manifest `data` holds; InvalidArchiveError for anything but the shape above,
         else the error of the first value an import would keep that breaks its rule."""
         shapes = _Shape.of(_decoded(data))
         return cls(tuple(shape.chat() for shape in shapes))
 
-    def entries(self) -> dict[str, ArchivedContent]:
+    def entries(self) -> dict[str, ExportedContent]:
         """Every entry the manifest names but itself, by path, in manifest order."""
-        named: dict[str, ArchivedContent] = {}
+        named: dict[str, ExportedContent] = {}
         for chat in self.chats:
             named[chat.history_path] = chat.history
             for file in chat.files:
@@ -235,9 +224,9 @@ def _list(value: object, where: str) -> list[object]:
     return value
 
 
-def _content(value: object, where: str) -> ArchivedContent:
+def _content(value: object, where: str) -> ExportedContent:
     fields = _object(value, where)
-    return ArchivedContent(
+    return ExportedContent(
         _count(_field(fields, "size_bytes", where), f"{where}.size_bytes"),
         _sha256(_field(fields, "sha256", where), f"{where}.sha256"),
     )
@@ -247,7 +236,7 @@ def _content(value: object, where: str) -> ArchivedContent:
 class _FileShape:
     name: str
     content_type: str | None
-    content: ArchivedContent
+    content: ExportedContent
 
     def file(self) -> ArchivedFile:
         return ArchivedFile(
@@ -262,7 +251,7 @@ class _Shape:
     chat_id: UUID
     title: str | None
     metadata: dict[str, str]
-    history: ArchivedContent
+    history: ExportedContent
     files: list[_FileShape]
 
     @classmethod

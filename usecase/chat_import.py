@@ -6,13 +6,11 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.archive_import import (
-    MANIFEST_PATH,
     MAX_ENTRIES,
     MAX_MANIFEST_BYTES,
     MAX_PATH_BYTES,
     ArchivedChat,
-    ArchivedContent,
-    ExportManifest,
+    ArchiveManifest,
     archive_bound,
     check_entry_path,
 )
@@ -24,6 +22,7 @@ from domain.errors import (
     HistoryTooLargeError,
     InvalidArchiveError,
 )
+from domain.export import MANIFEST_PATH, ExportedContent
 from domain.history import Utf8Validator
 from domain.history_revision import RevisionSource
 from domain.limits import StorageLimits
@@ -45,7 +44,7 @@ class _Checked:
     """An archive whose structure, manifest and limits are checked: the chats to make and
     each entry's member, by path."""
 
-    manifest: ExportManifest
+    manifest: ArchiveManifest
     members: dict[str, ArchiveMember]
 
 
@@ -148,7 +147,7 @@ class ImportChats:
 
     async def _manifest(
         self, archive: StagedContent, member: ArchiveMember | None
-    ) -> ExportManifest:
+    ) -> ArchiveManifest:
         if member is None:
             raise InvalidArchiveError(f"the archive holds no {MANIFEST_PATH}")
         if member.size_bytes > MAX_MANIFEST_BYTES:
@@ -157,9 +156,9 @@ class ImportChats:
                 f" at most {MAX_MANIFEST_BYTES} are read"
             )
         data = b"".join([chunk async for chunk in self.storage.member_chunks(archive, member)])
-        return ExportManifest.parsed(data)
+        return ArchiveManifest.parsed(data)
 
-    def _check_limits(self, manifest: ExportManifest, budget: int) -> None:
+    def _check_limits(self, manifest: ArchiveManifest, budget: int) -> None:
         max_history, max_file = self.limits.max_history_bytes, self.limits.max_file_bytes
         for chat in manifest.chats:
             if chat.history.size_bytes > max_history:
@@ -197,7 +196,7 @@ class ImportChats:
         self,
         archive: StagedContent,
         member: ArchiveMember,
-        content: ArchivedContent,
+        content: ExportedContent,
         path: str,
         *,
         history: bool = False,

@@ -9,7 +9,7 @@ import pytest
 
 from domain.archive_import import (
     ARCHIVE_OVERHEAD_BYTES,
-    ExportManifest,
+    ArchiveManifest,
     archive_bound,
     check_entry_path,
 )
@@ -18,8 +18,8 @@ from domain.errors import InvalidArchiveError, InvalidAttachmentNameError
 from test.archives import ChatSpec, FileSpec, manifest_of, sha256
 
 
-def parsed(document: Any) -> ExportManifest:
-    return ExportManifest.parsed(json.dumps(document).encode())
+def parsed(document: Any) -> ArchiveManifest:
+    return ArchiveManifest.parsed(json.dumps(document).encode())
 
 
 def test_a_manifest_is_read_into_the_chats_an_import_makes() -> None:

@@ -15,21 +15,14 @@ erasure it writes the workspace's id to CONTROL/paused and that request waits fo
 SIGKILL the server exactly there.
 """
 
-import asyncio
 import sys
 from pathlib import Path
-from unittest import mock
 from uuid import UUID
 
-from fastapi import FastAPI
-
-import api.__main__ as serve
 from adapter.fs.erasure import FilesystemWorkspaceErasure
-from api.app import create_app
-from api.settings import Settings, load_settings
+from test.e2e.pausing import pause_for_good, serve_with
 
 ARMED = "armed"
-PAUSED = "paused"
 NOTED, COMMITTED, HIDDEN, PURGED = "noted", "committed", "hidden", "purged"
 INSTANTS = (NOTED, COMMITTED, HIDDEN, PURGED)
 
@@ -57,13 +50,8 @@ class PausingErasure(FilesystemWorkspaceErasure):
         await super().drop_erasure_note(workspace_id)
 
     async def _pause_at(self, instant: str, workspace_id: UUID) -> None:
-        if instant != self._instant or not (self._control / ARMED).exists():
-            return
-        # Renamed into place, so that the test never reads it half-written.
-        writing = self._control / f"{PAUSED}.writing"
-        writing.write_text(str(workspace_id))
-        writing.replace(self._control / PAUSED)
-        await asyncio.Event().wait()  # until the test kills the process
+        if instant == self._instant and (self._control / ARMED).exists():
+            await pause_for_good(self._control, str(workspace_id))
 
 
 def main() -> None:
@@ -71,15 +59,7 @@ def main() -> None:
     if instant not in INSTANTS:
         raise SystemExit(f"unknown instant {instant!r}")
 
-    def with_pausing_erasure(settings: Settings | None = None) -> FastAPI:
-        settings = settings or load_settings()
-        erasure = PausingErasure(settings.data_dir, control, instant)
-        return create_app(settings, erasure=erasure)
-
-    sys.argv[1:] = []
-    # `python -m api` as it is, but for the erasure its composition root is handed.
-    with mock.patch.object(serve, "create_app", with_pausing_erasure):
-        sys.exit(serve.main())
+    serve_with(lambda data_dir: {"erasure": PausingErasure(data_dir, control, instant)})
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 from fastapi import FastAPI
@@ -30,11 +31,17 @@ async def pause_for_good(control: Path, note: str) -> None:
 def serve_with_storage(make_storage: Callable[[Path], FilesystemChatStorage]) -> None:
     """`python -m api` as it is, but for the storage its composition root is handed:
     `make_storage(data_dir)`."""
+    serve_with(lambda data_dir: {"storage": make_storage(data_dir)})
 
-    def with_storage(settings: Settings | None = None) -> FastAPI:
+
+def serve_with(make_adapters: Callable[[Path], dict[str, Any]]) -> None:
+    """`python -m api` as it is, but for the adapters its composition root is handed:
+    `make_adapters(data_dir)`, by `create_app`'s keyword."""
+
+    def with_adapters(settings: Settings | None = None) -> FastAPI:
         settings = settings or load_settings()
-        return create_app(settings, storage=make_storage(settings.data_dir))
+        return create_app(settings, **make_adapters(settings.data_dir))
 
     sys.argv[1:] = []
-    with mock.patch.object(serve, "create_app", with_storage):
+    with mock.patch.object(serve, "create_app", with_adapters):
         sys.exit(serve.main())

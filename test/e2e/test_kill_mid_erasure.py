@@ -19,7 +19,8 @@ import pytest
 
 from test.e2e.client import assert_problem, client, json_of, wait_until
 from test.e2e.erasures import Filled, entries_of, filled, seen
-from test.e2e.pause_in_erasure import ARMED, COMMITTED, INSTANTS, NOTED, PAUSED, PURGED
+from test.e2e.pause_in_erasure import ARMED, COMMITTED, INSTANTS, NOTED, PURGED
+from test.e2e.pausing import PAUSED
 from test.e2e.server import RunningServer, running_server, server_to_kill
 from test.leftovers import (
     files_holding,

@@ -19,6 +19,7 @@ import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import PROBLEM_MEDIA_TYPE, problem_body
+from api.request_id import HEADER, request_id_of
 
 # How long cancelled requests get to unwind (remove staged files, finish a commit already
 # handed to the store) before the lifespan shutdown goes ahead without them.
@@ -94,10 +95,12 @@ class AnswerCancelledRequests:
                 "cancelled at the shutdown deadline: %s %s", scope["method"], scope["path"]
             )
             if not started:
-                await send_shutting_down(send)
+                await send_shutting_down(send, request_id_of(scope))
 
 
-async def send_shutting_down(send: Send) -> None:
+async def send_shutting_down(send: Send, request_id: str | None) -> None:
+    """The `503 shutting_down` answer, echoing the id the edge gave the request (the
+    observing middleware inside has already unwound, so it cannot add it)."""
     body = json.dumps(
         problem_body(
             503,
@@ -110,5 +113,7 @@ async def send_shutting_down(send: Send) -> None:
         (b"content-length", str(len(body)).encode("ascii")),
         (b"connection", b"close"),
     ]
+    if request_id is not None:
+        headers.append((HEADER, request_id.encode("ascii")))
     await send({"type": "http.response.start", "status": 503, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -6,6 +6,7 @@ import json
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
+from api.request_id import SCOPE_KEY as REQUEST_ID_KEY
 from api.shutdown import AnswerCancelledRequests
 
 pytestmark = pytest.mark.anyio
@@ -52,6 +53,20 @@ async def test_a_request_cancelled_before_its_answer_is_answered_503_shutting_do
     assert int(headers[b"content-length"]) == len(body["body"])
     problem = json.loads(body["body"])
     assert (problem["status"], problem["code"]) == (503, "shutting_down")
+    assert b"x-request-id" not in headers  # no edge gave it one here
+
+
+async def test_the_503_echoes_the_id_the_edge_gave_the_request() -> None:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = SCOPE | {REQUEST_ID_KEY: "gw-42"}
+    await AnswerCancelledRequests(_cancelled_before_answering)(scope, _no_body, send)
+
+    assert sent[0]["status"] == 503
+    assert dict(sent[0]["headers"])[b"x-request-id"] == b"gw-42"
 
 
 async def test_a_request_cancelled_mid_answer_gets_nothing_more() -> None:

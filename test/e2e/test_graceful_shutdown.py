@@ -226,6 +226,7 @@ def test_requests_still_running_at_the_deadline_are_cancelled_and_leave_nothing_
         assert not write.acknowledged, (write.kind, write.answer)
         if write.answer is not None:
             assert_problem(write.answer, 503, "shutting_down")
+            assert write.answer.headers.get("x-request-id"), write.answer.headers
         directory = f"workspaces/{workspace_id}/chats/{write.chat_id}"
         assert f"{directory}/slow.bin" not in chat_files_at_exit
         # Its body never arrived whole, so nothing of it can have landed.

@@ -27,10 +27,6 @@ class _ArchiveStream(StreamingResponse):
         self._export = export
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("http_version") == "1.1":
-            # What the server would add to a GET; said here, so that a HEAD, which uvicorn
-            # leaves without it, carries the same headers (RFC 9112 6.1 allows it there).
-            self.raw_headers.append((b"transfer-encoding", b"chunked"))
         try:
             await super().__call__(scope, receive, send)
         finally:

@@ -1,7 +1,7 @@
-import unicodedata
 from dataclasses import dataclass
 from typing import ClassVar
 
+from domain.control_characters import has_control_character
 from domain.errors import InvalidAttachmentNameError, ReservedAttachmentNameError
 
 HISTORY_FILE_NAME = "history.md"
@@ -28,7 +28,7 @@ class ChatAttachmentName:
             raise InvalidAttachmentNameError(f"attachment name {value!r} is not allowed")
         if "/" in value or "\\" in value:
             raise InvalidAttachmentNameError("attachment name must not contain '/' or '\\'")
-        if any(unicodedata.category(char) == "Cc" for char in value):
+        if has_control_character(value):
             raise InvalidAttachmentNameError("attachment name must not contain control characters")
         try:
             encoded = value.encode("utf-8")

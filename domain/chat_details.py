@@ -1,15 +1,11 @@
 """What a product shows of a chat: its title and its metadata, each checked on its own."""
 
-import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from domain.control_characters import has_control_character
 from domain.errors import InvalidInputError
-
-
-def _has_control_character(text: str) -> bool:
-    return any(unicodedata.category(char) == "Cc" for char in text)
 
 
 def _check_unicode(text: str, what: str) -> None:
@@ -33,7 +29,7 @@ class ChatTitle:
             raise InvalidInputError(
                 f"title is {len(self.value)} characters; at most {self.MAX_LENGTH}"
             )
-        if _has_control_character(self.value):
+        if has_control_character(self.value):
             raise InvalidInputError("title must not contain control characters")
         _check_unicode(self.value, "title")
 

@@ -154,8 +154,11 @@ class Supervisor:
                 self.settings.workers,
             )
             if not self._start_all():
-                self._stop_all()
-                return STARTUP_FAILURE
+                stopped_cleanly = self._stop_all()
+                # A signal during start-up is a stop, not a failure to start.
+                if not self._stopping:
+                    return STARTUP_FAILURE
+                return 0 if stopped_cleanly else 1
             while not self._stopping:
                 self._tend()
             return 0 if self._stop_all() else 1
@@ -297,17 +300,16 @@ class Supervisor:
         deadline = time.monotonic() + self.settings.shutdown_seconds + UNWIND_SECONDS
         deadline += CLOSE_SECONDS
         signals_seen = len(self._stopping)
-        while any(worker.process.is_alive() for worker in live):
+        while running := [worker for worker in live if worker.process.is_alive()]:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            self._wait([worker for worker in live if worker.process.is_alive()], timeout=left)
+            self._wait(running, timeout=left)
             if len(self._stopping) > signals_seen:
                 signals_seen = len(self._stopping)
                 if self._stopping[-1] == signal.SIGINT:
-                    for worker in live:
-                        if worker.process.is_alive():
-                            _signal(worker, signal.SIGINT)
+                    for worker in running:
+                        _signal(worker, signal.SIGINT)
         clean = True
         for worker in live:
             if worker.process.is_alive():

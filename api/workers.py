@@ -54,7 +54,8 @@ FIRST_RETRY_SECONDS = 1.0
 LAST_RETRY_SECONDS = 30.0
 # uvicorn re-raises the SIGTERM it handled once it has shut down.
 CLEAN_EXIT_CODES = (0, -signal.SIGTERM, -signal.SIGINT)
-_READY = b"serving"
+# What a worker writes on its pipe once it serves.
+SERVING = b"serving"
 
 _log = logging.getLogger("chatstore")
 _spawn = multiprocessing.get_context("spawn")
@@ -73,7 +74,7 @@ class WorkerServer(GracefulServer):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
-            self.supervisor.send_bytes(_READY)
+            self.supervisor.send_bytes(SERVING)
 
     def watch_supervisor(self) -> None:
         """Block until the supervisor's end of the pipe closes, then shut down as on
@@ -214,11 +215,13 @@ class Supervisor:
             self._wait(workers, timeout=None)
             for worker in workers:
                 if not worker.process.is_alive():
+                    when = "while the others started" if worker.serving else "before it served"
                     _log.error(
-                        "worker %d (pid %d) exited with %s before it served",
+                        "worker %d (pid %d) exited with %s %s",
                         worker.number,
                         worker.pid,
                         worker.process.exitcode,
+                        when,
                     )
                     return False
         return True
@@ -236,7 +239,7 @@ class Supervisor:
         for worker in workers:
             if not (worker.serving or worker.hung_up) and worker.pipe.poll():
                 try:
-                    worker.serving = worker.pipe.recv_bytes() == _READY
+                    worker.serving = worker.pipe.recv_bytes() == SERVING
                 except (EOFError, OSError):
                     worker.hung_up = True  # it is exiting: its sentinel says so next
                     continue

@@ -11,10 +11,12 @@ shows that they both do)."""
 
 import itertools
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -472,3 +474,61 @@ def test_workers_left_without_their_supervisor_shut_down(tmp_path: Path) -> None
         log = running.server.log()
     assert log.count("the supervisor is gone: shutting down") == 2, log
     assert log.count(SHUTDOWN_COMPLETE) == 2, log
+
+
+def test_a_worker_that_dies_is_replaced_and_a_replacement_that_cannot_start_is_retried(
+    tmp_path: Path,
+) -> None:
+    # The real supervisor over stand-in workers (test/e2e/flaky_workers.py): worker 0
+    # serves, then dies; its first two replacements exit with 3 before serving, which,
+    # once the server has served, is no reason to stop it: each is tried again after a
+    # longer pause, and the third serves. Worker 1 serves throughout. SIGTERM then stops
+    # both, and the supervisor exits 0.
+    scratch = tmp_path / "attempts"
+    scratch.mkdir()
+    env = {
+        **os.environ,
+        "CHATSTORE_DATA_DIR": str(tmp_path / "data"),
+        "CHATSTORE_PORT": str(free_port()),
+        "CHATSTORE_WORKERS": WORKERS,
+        "FLAKY_WORKERS_DIR": str(scratch),
+    }
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "test.e2e.flaky_workers"], env=env, stderr=stderr
+        )
+        try:
+
+            def log() -> str:
+                # Read through a new description: seeking the child's would move its writes.
+                return Path(f"/proc/self/fd/{stderr.fileno()}").read_text()
+
+            wait_until(
+                lambda: (scratch / "serving-5").exists() and log().count(" serves") == 3,
+                "the fifth process serving",
+                seconds=EXIT_TIMEOUT_SECONDS,
+            )
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=EXIT_TIMEOUT_SECONDS)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        messages = [line["message"] for line in log_lines_of(log())]
+    assert code == 0, messages
+    started = re.compile(r"started worker \d \(pid (\d+)\)")
+    pids = [int(found.group(1)) for message in messages if (found := started.fullmatch(message))]
+    first, second, third, fourth, fifth = pids
+    assert [
+        message
+        for message in messages
+        if "serves" in message or "exited" in message or "died" in message
+    ] == [
+        f"worker 0 (pid {first}) serves",
+        f"worker 1 (pid {second}) serves",
+        f"worker 0 (pid {first}) died (exit 1); starting a replacement",
+        f"worker 0 (pid {third}) exited with 3 before it served; trying again in 1s",
+        f"worker 0 (pid {fourth}) exited with 3 before it served; trying again in 2s",
+        f"worker 0 (pid {fifth}) serves",
+    ]
+    assert messages[-1] == "stopping 2 worker(s)"

@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -532,3 +533,18 @@ def test_a_worker_that_dies_is_replaced_and_a_replacement_that_cannot_start_is_r
         f"worker 0 (pid {fifth}) serves",
     ]
     assert messages[-1] == "stopping 2 worker(s)"
+
+
+def test_the_store_is_checked_once_before_any_worker_starts(tmp_path: Path) -> None:
+    # A schema newer than this build stops start-up with its one line and 2, as for one
+    # server: the supervisor checked the store before it bound or spawned anything.
+    store = tmp_path / "metadata.db"
+    with sqlite3.connect(store) as db:
+        db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT)")
+        db.execute("INSERT INTO schema_migrations VALUES (999, 'from the future')")
+
+    done = _start_and_fail(tmp_path, workers=WORKERS, metadata_url=f"sqlite:///{store}")
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1
+    assert "metadata schema is at version 999, newer than" in done.stderr

@@ -1,20 +1,18 @@
 """`python -m api`: serve chatstore with settings from the environment."""
 
 import asyncio
-import copy
+import logging.config
 import sys
-from typing import Any
-
-import uvicorn
-from uvicorn.config import LOGGING_CONFIG
 
 from api.app import build_metadata_store, create_app
-from api.http_protocol import GuardedHttpToolsProtocol
+from api.server_config import log_config, server_config
 from api.settings import Settings, SettingsError, load_settings
 from api.shutdown import GracefulServer
+from api.workers import STARTUP_FAILURE, Supervisor, listen
 from domain.errors import DomainError
 
-_STARTUP_FAILURE = 3
+# uvicorn's default backlog of pending connections, for the workers' shared socket.
+_BACKLOG = 2048
 
 
 async def _check_metadata_store(settings: Settings) -> None:
@@ -27,31 +25,6 @@ async def _check_metadata_store(settings: Settings) -> None:
         await store.close()
 
 
-_PACKAGES = ("domain", "usecase", "repository", "adapter", "api")
-
-
-def _log_config() -> dict[str, Any]:
-    """uvicorn's logging, and the service's own `chatstore` loggers as JSON lines on stderr,
-    each carrying the id of the request it was logged for (ADR 0028)."""
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["json"] = {"()": "api.log_format.JsonFormatter"}
-    config["filters"] = {"request_id": {"()": "api.request_id.RequestIdFilter"}}
-    config["handlers"]["json"] = {
-        "formatter": "json",
-        "filters": ["request_id"],
-        "class": "logging.StreamHandler",
-        "stream": "ext://sys.stderr",
-    }
-    config["loggers"]["chatstore"] = {"handlers": ["json"], "level": "INFO", "propagate": False}
-    # uvicorn's access log (CHATSTORE_ACCESS_LOG) on stderr too, beside every other line.
-    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
-    # The layers log under their module's name; every other library's warnings go there too.
-    for package in _PACKAGES:
-        config["loggers"][package] = {"level": "INFO"}
-    config["root"] = {"handlers": ["json"], "level": "WARNING"}
-    return config
-
-
 def main() -> int:
     try:
         settings = load_settings()
@@ -59,19 +32,27 @@ def main() -> int:
     except (SettingsError, DomainError) as error:
         print(f"chatstore: {error}", file=sys.stderr)
         return 2
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        http=GuardedHttpToolsProtocol,
-        log_config=_log_config(),
-        log_level="info",
-        access_log=settings.access_log,
+    if settings.workers > 1:
+        return _supervise(settings)
+    server = GracefulServer(
+        server_config(create_app(settings), settings), deadline_seconds=settings.shutdown_seconds
     )
-    server = GracefulServer(config, deadline_seconds=settings.shutdown_seconds)
     server.run()
     # As uvicorn.run: a server that never started (its port taken, say) exits with 3.
-    return 0 if server.started else _STARTUP_FAILURE
+    return 0 if server.started else STARTUP_FAILURE
+
+
+def _supervise(settings: Settings) -> int:
+    """CHATSTORE_WORKERS processes on one socket, the store already checked (ADR 0033)."""
+    logging.config.dictConfig(log_config())
+    try:
+        listener = listen(settings, _BACKLOG)
+    except OSError as error:
+        print(
+            f"chatstore: cannot listen on {settings.host}:{settings.port}: {error}", file=sys.stderr
+        )
+        return STARTUP_FAILURE
+    return Supervisor(settings, listener).run()
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ ACCESS_FIELDS = "access"
 
 
 class JsonFormatter(logging.Formatter):
-    """`{"time", "level", "logger", "message", "request_id", ...}`: a request's access
-    fields are merged in; a traceback, if any, is under `exception`.
+    """`{"time", "level", "logger", "message", "pid", "request_id", ...}`: a request's
+    access fields are merged in; a traceback, if any, is under `exception`. `pid` tells
+    the lines of several workers apart (ADR 0033).
 
     It is on every request's path, so it keeps one encoder (`json.dumps` with any option
     builds a new one per call) and the text of the current second."""
@@ -28,6 +29,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,
             "request_id": getattr(record, "request_id", None),
         }
         fields = getattr(record, ACCESS_FIELDS, None)

@@ -1,11 +1,13 @@
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CHATSTORE_"
 SUPPORTED_METADATA_SCHEMES = ("memory://", "sqlite:///", "postgresql://", "postgres://")
+# More server processes than this on one host is a typo, not a plan (ADR 0033).
+MAX_WORKERS = 64
 
 
 class SettingsError(Exception):
@@ -31,6 +33,8 @@ class Settings(BaseSettings):
     shutdown_seconds: Annotated[float, Field(gt=0, le=3_600, allow_inf_nan=False)] = 30.0
     # uvicorn's own access log, beside the service's JSON line per request (ADR 0028).
     access_log: bool = False
+    # Server processes sharing one listening socket, data directory and store (ADR 0033).
+    workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] = 1
 
     @field_validator("metadata_url")
     @classmethod
@@ -48,6 +52,17 @@ class Settings(BaseSettings):
     def metadata_store_url(self) -> str:
         """The metadata store to use: the setting, else `sqlite:///<data_dir>/metadata.db`."""
         return self.metadata_url or f"sqlite:///{self.data_dir / 'metadata.db'}"
+
+    @field_validator("workers")
+    @classmethod
+    def _one_store_for_every_worker(cls, value: int, info: ValidationInfo) -> int:
+        metadata_url = info.data.get("metadata_url")
+        if value > 1 and metadata_url is not None and metadata_url.startswith("memory://"):
+            raise ValueError(
+                "memory:// keeps the metadata in one process's memory, so every worker would "
+                "have its own; use 1 worker, or a SQLite or PostgreSQL store"
+            )
+        return value
 
     @field_validator("gateway_token")
     @classmethod

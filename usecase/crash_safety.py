@@ -127,11 +127,23 @@ class SettleChats:
                 if chat is None:
                     await finish_deleting(self.metadata, self.storage, workspace_id, chat_id)
                     settled.append(None)
-                else:
-                    await self.settler.settle(chat)
+                    await self.storage.mark_settled(workspace_id, chat_id)
+                elif await self._settled_if_still_marked(chat):
                     settled.append(chat)
-                await self.storage.mark_settled(workspace_id, chat_id)
         return settled
+
+    async def _settled_if_still_marked(self, chat: Chat) -> bool:
+        """Settle the chat if its mark is still there under the lock (so a crash left it),
+        and say whether it was. A mark listed while a change in another live process (a
+        sibling worker, another instance) held it is gone once that change let go of the
+        lock; its chat is left alone (ADR 0033)."""
+        journal = self.settler.journal
+        if not await journal.mark_unsettled(chat.workspace_id, chat.chat_id):
+            await journal.mark_settled(chat.workspace_id, chat.chat_id)
+            return False
+        await self.settler.settle(chat)
+        await journal.mark_settled(chat.workspace_id, chat.chat_id)
+        return True
 
 
 async def finish_deleting(

@@ -57,3 +57,43 @@ def test_an_access_log_setting_that_is_no_boolean_stops_start_up_naming_it(
 
     with pytest.raises(SettingsError, match=r"^invalid setting CHATSTORE_ACCESS_LOG: "):
         load_settings()
+
+
+def test_one_worker_by_default_and_the_environment_asks_for_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().workers == 1
+    monkeypatch.setenv("CHATSTORE_WORKERS", "4")
+
+    assert load_settings().workers == 4
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "2.5", "two", "", "1e3", "65", "100000"])
+def test_a_worker_count_below_one_not_whole_or_absurd_stops_start_up_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("CHATSTORE_WORKERS", value)
+
+    with pytest.raises(SettingsError, match=r"^invalid setting CHATSTORE_WORKERS: "):
+        load_settings()
+
+
+def test_several_workers_on_the_in_memory_store_stop_start_up_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHATSTORE_METADATA_URL", "memory://")
+    assert load_settings().workers == 1
+    monkeypatch.setenv("CHATSTORE_WORKERS", "2")
+
+    with pytest.raises(SettingsError, match=r"^invalid setting CHATSTORE_WORKERS: .*memory://"):
+        load_settings()
+
+
+@pytest.mark.parametrize("url", ["sqlite:///data/metadata.db", "postgresql://db/chatstore"])
+def test_several_workers_share_a_sqlite_or_postgresql_store(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("CHATSTORE_METADATA_URL", url)
+    monkeypatch.setenv("CHATSTORE_WORKERS", "8")
+
+    assert load_settings().workers == 8

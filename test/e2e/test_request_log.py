@@ -69,6 +69,7 @@ def test_every_request_is_one_json_line_carrying_the_id_it_echoed(tmp_path: Path
         "level": "INFO",
         "logger": "chatstore.access",
         "message": "PUT /v1/chats/{chat_id}/history 204",
+        "pid": server.pid,  # one process: the server itself
         "request_id": "e2e-put",
         "method": "PUT",
         "route": "/v1/chats/{chat_id}/history",

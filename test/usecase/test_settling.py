@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -184,6 +184,26 @@ async def test_settling_leaves_unmarked_chats_alone(service: Service) -> None:
     assert await service.run.settle_chats() == []
 
     assert (await service.run.list_files(USER, chat.chat_id, _page())).items == []
+
+
+async def test_a_mark_gone_once_the_lock_is_held_leaves_its_chat_alone(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mark listed while a live process's change held it (a sibling worker's, ADR 0033)
+    is gone by the time settling holds the chat's lock: the change finished, so nothing is
+    settled under it, and no mark is left behind either."""
+    chat = await service.new_chat()
+    (service.chat_dir(chat) / "sandbox-wrote-this.txt").write_bytes(b"not yet rescanned")
+
+    async def listed_before_the_change_ended() -> list[tuple[UUID, UUID]]:
+        return [(chat.workspace_id, chat.chat_id)]
+
+    monkeypatch.setattr(service.storage, "unsettled_chats", listed_before_the_change_ended)
+
+    assert await service.run.settle_chats() == []
+
+    assert (await service.run.list_files(USER, chat.chat_id, _page())).items == []
+    assert marks(service) == []
 
 
 def _page() -> PageRequest:

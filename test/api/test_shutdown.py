@@ -62,7 +62,7 @@ async def test_the_503_echoes_the_id_the_edge_gave_the_request() -> None:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = SCOPE | {REQUEST_ID_KEY: "gw-42"}
+    scope: Scope = {**SCOPE, REQUEST_ID_KEY: "gw-42"}
     await AnswerCancelledRequests(_cancelled_before_answering)(scope, _no_body, send)
 
     assert sent[0]["status"] == 503

@@ -26,8 +26,8 @@ from test.e2e.client import (
     sha256,
     upload,
 )
+from test.e2e.placement import juicefs_data_dirs
 from test.e2e.test_two_processes import Pair, two_servers
-from test.juicefs_volume import JuiceFsVolume
 
 pytestmark = pytest.mark.e2e
 
@@ -48,8 +48,7 @@ def hosts(
 ) -> Iterator[Hosts]:
     scratch = tmp_path_factory.mktemp("juicefs-hosts")
     with two_servers("juicefs", request, scratch) as pair:
-        volume: JuiceFsVolume = request.getfixturevalue("juicefs_volume")
-        sandbox_data_dir = volume.directories(f"{scratch.name}/data")[2]
+        sandbox_data_dir = juicefs_data_dirs(request, scratch)[2]
         assert sandbox_data_dir != pair.data_dir
         yield Hosts(pair, sandbox_data_dir)
 

@@ -43,8 +43,8 @@ from test.e2e.client import (
     upload,
     user_headers,
 )
+from test.e2e.placement import juicefs_data_dirs
 from test.e2e.server import RunningServer, running_server, running_servers_on
-from test.juicefs_volume import JuiceFsVolume
 from test.postgres_server import PostgresServer
 
 pytestmark = pytest.mark.e2e
@@ -94,8 +94,7 @@ def two_servers(
         postgres: PostgresServer = request.getfixturevalue("postgres_server")
         url = postgres.create_database()
     if backend == "juicefs":
-        volume: JuiceFsVolume = request.getfixturevalue("juicefs_volume")
-        data_dirs = volume.directories(f"{scratch.name}/data")[:2]
+        data_dirs = juicefs_data_dirs(request, scratch)[:2]
     data_dir = data_dirs[0]
     with running_servers_on(data_dirs, metadata_url=url, **settings) as servers:
         if backend == "sqlite":

@@ -66,6 +66,20 @@ def _history(http: httpx.Client, headers: dict[str, str], chat_id: str) -> httpx
     return read
 
 
+def _assert_history_read_whole(
+    reader: httpx.Client,
+    headers: dict[str, str],
+    chat_id: str,
+    written: httpx.Response,
+    expected: bytes,
+) -> None:
+    """The write was answered 204, and `reader`'s first read is `expected` with its ETag."""
+    assert written.status_code == 204, written.text
+    read = _history(reader, headers, chat_id)
+    assert read.content == expected
+    assert read.headers["etag"] == written.headers["etag"] == f'"{sha256(expected)}"'
+
+
 def test_a_history_put_through_one_instance_is_read_whole_through_the_other_at_once(
     both: tuple[httpx.Client, httpx.Client],
 ) -> None:
@@ -76,12 +90,8 @@ def test_a_history_put_through_one_instance_is_read_whole_through_the_other_at_o
         size = LARGE_BYTES + round_ if round_ % 2 else 4096 + round_
         body = (f"# round {round_}\n".encode() * size)[:size]
         put = writer.put(f"/v1/chats/{chat_id}/history", headers=headers, content=body)
-        assert put.status_code == 204, put.text
 
-        read = _history(reader, headers, chat_id)
-
-        assert read.content == body
-        assert read.headers["etag"] == put.headers["etag"] == f'"{sha256(body)}"'
+        _assert_history_read_whole(reader, headers, chat_id, put, body)
 
 
 def test_appends_through_each_instance_in_turn_are_read_whole_through_the_other_at_once(
@@ -93,13 +103,9 @@ def test_appends_through_each_instance_in_turn_are_read_whole_through_the_other_
         writer, reader = both[round_ % 2], both[1 - round_ % 2]
         turn = f"**turn {round_}**: {'words ' * (round_ * 40)}\n".encode()
         appended = writer.post(f"/v1/chats/{chat_id}/history", headers=headers, content=turn)
-        assert appended.status_code == 204, appended.text
         expected += turn
 
-        read = _history(reader, headers, chat_id)
-
-        assert read.content == expected
-        assert read.headers["etag"] == appended.headers["etag"] == f'"{sha256(expected)}"'
+        _assert_history_read_whole(reader, headers, chat_id, appended, expected)
 
 
 def test_an_upload_through_one_instance_is_read_whole_through_the_other_at_once(

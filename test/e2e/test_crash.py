@@ -27,7 +27,7 @@ from test.e2e.client import (
     sha256,
     upload,
 )
-from test.e2e.placement import PLACEMENTS, Placement
+from test.e2e.placement import JUICEFS, LOCAL, PLACEMENTS, Placement
 from test.e2e.server import RunningServer, running_server, server_to_kill
 
 pytestmark = pytest.mark.e2e
@@ -36,11 +36,24 @@ MIB = 1024 * 1024
 HISTORY_BODIES = [bytes([ord("a") + index]) * (2 * MIB) for index in range(4)]
 
 
-@pytest.fixture(params=[0.05, 0.25, 0.6])
+KILL_TIMES = [0.05, 0.25, 0.6]
+
+
+@pytest.fixture(params=KILL_TIMES)
 def kill_after(request: pytest.FixtureRequest) -> float:
     """When, after the writes start, the server dies: early, mid-way, late."""
     seconds: float = request.param
     return seconds
+
+
+# Each kill time on the local disk; on JuiceFS (killed on one mount, restarted on another)
+# the mid-way one, which keeps the JuiceFS part of the suite short.
+PLACED_KILLS = pytest.mark.parametrize(
+    ("placement", "kill_after"),
+    [pytest.param(LOCAL, seconds, id=f"{LOCAL}-{seconds}") for seconds in KILL_TIMES]
+    + [pytest.param(JUICEFS, 0.25, id=f"{JUICEFS}-0.25")],
+    indirect=["placement"],
+)
 
 
 def keep_sending(
@@ -83,7 +96,7 @@ def assert_nothing_left_to_settle(data_dir: Path) -> None:
     assert list((data_dir / "unsettled").iterdir()) == []
 
 
-@pytest.mark.parametrize("placement", PLACEMENTS, indirect=True)
+@PLACED_KILLS
 def test_history_is_one_complete_version_after_a_kill_during_large_puts(
     placement: Placement, kill_after: float
 ) -> None:
@@ -117,7 +130,7 @@ def turn(writer: int, number: int) -> bytes:
     return head + b"." * (64 * 1024 - len(head) - 1) + b"\n"
 
 
-@pytest.mark.parametrize("placement", PLACEMENTS, indirect=True)
+@PLACED_KILLS
 def test_history_holds_whole_appends_only_after_a_kill_during_appends(
     placement: Placement, kill_after: float
 ) -> None:
@@ -238,7 +251,7 @@ def streamed(total_bytes: int, started: threading.Event) -> Iterator[bytes]:
     yield tail
 
 
-@pytest.mark.parametrize("placement", PLACEMENTS, indirect=True)
+@PLACED_KILLS
 def test_no_half_written_attachment_is_visible_after_a_kill_during_uploads(
     placement: Placement, kill_after: float
 ) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from test.juicefs_volume import JuiceFsError, JuiceFsVolume
 from test.postgres_server import PostgresError, PostgresServer
 
 # An existing server's admin DSN to create test databases on, instead of starting one.
@@ -12,6 +13,11 @@ POSTGRES_URL_VARIABLE = "CHATSTORE_TEST_POSTGRES_URL"
 # "1" makes the PostgreSQL tests error, instead of skip, when no server can be had.
 REQUIRE_POSTGRES_VARIABLE = "CHATSTORE_TEST_REQUIRE_POSTGRES"
 postgres_unavailable_reason = pytest.StashKey[str]()
+# "1" makes the JuiceFS tests error, instead of skip, when no volume can be mounted.
+REQUIRE_JUICEFS_VARIABLE = "CHATSTORE_TEST_REQUIRE_JUICEFS"
+juicefs_unavailable_reason = pytest.StashKey[str]()
+# Two hosts that each run an instance, and a sandbox host.
+JUICEFS_MOUNTS = 3
 OUTSIDE_BYTES = b"a file outside the data directory, which a sandbox linked to"
 
 
@@ -56,27 +62,60 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
             yield server
         return
     # Outside the except block, so pytest does not print the error twice, once as its cause.
-    request.config.stash[postgres_unavailable_reason] = unavailable_reason
-    if os.environ.get(REQUIRE_POSTGRES_VARIABLE) == "1":
-        pytest.fail(f"PostgreSQL unavailable: {unavailable_reason}", pytrace=False)
-    pytest.skip("PostgreSQL unavailable; the POSTGRESQL TESTS DID NOT RUN banner says why")
+    _unavailable(request, "PostgreSQL", unavailable_reason)
+
+
+@pytest.fixture(scope="session")
+def juicefs_volume(
+    request: pytest.FixtureRequest, postgres_server: PostgresServer
+) -> Iterator[JuiceFsVolume]:
+    """One JuiceFS volume for the whole run, its metadata on the run's PostgreSQL server,
+    mounted JUICEFS_MOUNTS times; unmounted at the end of the session, even after a failure."""
+    try:
+        volume = JuiceFsVolume.create(postgres_server, JUICEFS_MOUNTS)
+    except JuiceFsError as error:
+        unavailable_reason = str(error)
+    else:
+        with volume:
+            yield volume
+        return
+    _unavailable(request, "JuiceFS", unavailable_reason)
+
+
+# What each session fixture that may find its service unavailable stashes its reason under,
+# the variable that makes that an error, and the banner that says so.
+UNAVAILABLE = {
+    "PostgreSQL": (postgres_unavailable_reason, REQUIRE_POSTGRES_VARIABLE, "POSTGRESQL"),
+    "JuiceFS": (juicefs_unavailable_reason, REQUIRE_JUICEFS_VARIABLE, "JUICEFS"),
+}
+
+
+def _unavailable(request: pytest.FixtureRequest, service: str, reason: str) -> None:
+    """Skip the tests that need `service` (fail them, where its variable requires it), and
+    leave the reason for the banner."""
+    key, variable, banner = UNAVAILABLE[service]
+    request.config.stash[key] = reason
+    if os.environ.get(variable) == "1":
+        pytest.fail(f"{service} unavailable: {reason}", pytrace=False)
+    pytest.skip(f"{service} unavailable; the {banner} TESTS DID NOT RUN banner says why")
 
 
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
-    """Say it loudly when the PostgreSQL tests were skipped or errored for want of a server."""
-    reason = config.stash.get(postgres_unavailable_reason, None)
-    if reason is None:
-        return
-    terminalreporter.write_sep("!", "POSTGRESQL TESTS DID NOT RUN", red=True, bold=True)
-    terminalreporter.write_line(reason, red=True)
-    if os.environ.get(REQUIRE_POSTGRES_VARIABLE) != "1":
-        terminalreporter.write_line(
-            f"They were skipped; set {REQUIRE_POSTGRES_VARIABLE}=1 to make this an error.",
-            red=True,
-        )
-    terminalreporter.write_sep("!", red=True, bold=True)
+    """Say it loudly when the PostgreSQL or JuiceFS tests were skipped or errored for want
+    of a server or a mount."""
+    for key, variable, banner in UNAVAILABLE.values():
+        reason = config.stash.get(key, None)
+        if reason is None:
+            continue
+        terminalreporter.write_sep("!", f"{banner} TESTS DID NOT RUN", red=True, bold=True)
+        terminalreporter.write_line(reason, red=True)
+        if os.environ.get(variable) != "1":
+            terminalreporter.write_line(
+                f"They were skipped; set {variable}=1 to make this an error.", red=True
+            )
+        terminalreporter.write_sep("!", red=True, bold=True)
 
 
 try:

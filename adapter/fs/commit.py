@@ -37,12 +37,16 @@ PLAN = "plan"
 RENAMED = "renamed"
 
 # What tells one file from another under a name: inode numbers are reused once freed, so
-# the size and the modification time (which a rename keeps) come with them.
-Identity = tuple[int, int, int, int]
+# the size and the modification time (which a rename keeps) come with them. Not the device:
+# every host's mount of a shared filesystem (NFS, JuiceFS) numbers its device its own way,
+# and an instance on another host may be the one that finishes a dead one's journal (ADR
+# 0031). One data directory is one filesystem (staged files are renamed into place), so
+# the inode number alone names a file there.
+Identity = tuple[int, int, int]
 
 
 def identity(status: os.stat_result) -> Identity:
-    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+    return (status.st_ino, status.st_size, status.st_mtime_ns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +164,10 @@ def read_plan(journal_fd: int) -> list[Step]:
     with os.fdopen(fd, "rb") as opened:
         payload = opened.read()
     try:
+        # A plan written before ADR 0031 leads each identity with the device: skipped.
         return [
-            Step(str(name), (int(dev), int(ino), int(size), int(mtime)), backup)
-            for name, (dev, ino, size, mtime), backup in json.loads(payload)
+            Step(str(name), (int(ino), int(size), int(mtime)), backup)
+            for name, (*_, ino, size, mtime), backup in json.loads(payload)
         ]
     except (ValueError, TypeError):
         return []

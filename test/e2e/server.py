@@ -78,8 +78,16 @@ def running_servers(data_dir: Path, count: int, **settings: str) -> Iterator[lis
     as in `running_server`. They are launched together, so they also start up (and bring a
     new metadata store's schema up to date) at the same time, as replicas deployed at once
     would."""
+    with running_servers_on([data_dir] * count, **settings) as servers:
+        yield servers
+
+
+@contextmanager
+def running_servers_on(data_dirs: Sequence[Path], **settings: str) -> Iterator[list[RunningServer]]:
+    """One server on each of `data_dirs`, launched together as in `running_servers`: the
+    one directory of a shared filesystem as each host mounts it, say."""
     with ExitStack() as stack:
-        launched = [stack.enter_context(_launched(data_dir, settings)) for _ in range(count)]
+        launched = [stack.enter_context(_launched(data_dir, settings)) for data_dir in data_dirs]
         yield [each.wait_until_healthy() for each in launched]
 
 

@@ -27,6 +27,7 @@ from test.e2e.client import (
     sha256,
     upload,
 )
+from test.e2e.placement import JUICEFS, LOCAL, PLACEMENTS, Placement
 from test.e2e.server import RunningServer, running_server, server_to_kill
 
 pytestmark = pytest.mark.e2e
@@ -35,11 +36,24 @@ MIB = 1024 * 1024
 HISTORY_BODIES = [bytes([ord("a") + index]) * (2 * MIB) for index in range(4)]
 
 
-@pytest.fixture(params=[0.05, 0.25, 0.6])
+KILL_TIMES = [0.05, 0.25, 0.6]
+
+
+@pytest.fixture(params=KILL_TIMES)
 def kill_after(request: pytest.FixtureRequest) -> float:
     """When, after the writes start, the server dies: early, mid-way, late."""
     seconds: float = request.param
     return seconds
+
+
+# Each kill time on the local disk; on JuiceFS (killed on one mount, restarted on another)
+# the mid-way one, which keeps the JuiceFS part of the suite short.
+PLACED_KILLS = pytest.mark.parametrize(
+    ("placement", "kill_after"),
+    [pytest.param(LOCAL, seconds, id=f"{LOCAL}-{seconds}") for seconds in KILL_TIMES]
+    + [pytest.param(JUICEFS, 0.25, id=f"{JUICEFS}-0.25")],
+    indirect=["placement"],
+)
 
 
 def keep_sending(
@@ -82,10 +96,11 @@ def assert_nothing_left_to_settle(data_dir: Path) -> None:
     assert list((data_dir / "unsettled").iterdir()) == []
 
 
+@PLACED_KILLS
 def test_history_is_one_complete_version_after_a_kill_during_large_puts(
-    tmp_path: Path, kill_after: float
+    placement: Placement, kill_after: float
 ) -> None:
-    with server_to_kill(tmp_path) as server, client(server) as http:
+    with server_to_kill(placement.first, **placement.settings) as server, client(server) as http:
         headers, workspace_id, chat_id = new_user_with_chat(http)
 
         def put(http: httpx.Client, number: int) -> None:
@@ -94,15 +109,18 @@ def test_history_is_one_complete_version_after_a_kill_during_large_puts(
 
         kill_while_sending(server, put, kill_after)
 
-    with running_server(tmp_path) as restarted, client(restarted) as http:
+    with (
+        running_server(placement.second, **placement.settings) as restarted,
+        client(restarted) as http,
+    ):
         history = http.get(f"/v1/chats/{chat_id}/history", headers=headers)
         assert history.status_code == 200
         assert history.content in [b"", *HISTORY_BODIES]
         assert history.headers["etag"] == f'"{sha256(history.content)}"'
-        assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
-        kept = assert_revisions_agree(http, headers, tmp_path, workspace_id, chat_id)
+        assert_records_bytes_and_usage_agree(http, headers, placement.second, workspace_id)
+        kept = assert_revisions_agree(http, headers, placement.second, workspace_id, chat_id)
         assert set(kept.values()) <= {b"", *HISTORY_BODIES}
-        assert_nothing_left_to_settle(tmp_path)
+        assert_nothing_left_to_settle(placement.second)
 
 
 def turn(writer: int, number: int) -> bytes:
@@ -112,14 +130,15 @@ def turn(writer: int, number: int) -> bytes:
     return head + b"." * (64 * 1024 - len(head) - 1) + b"\n"
 
 
+@PLACED_KILLS
 def test_history_holds_whole_appends_only_after_a_kill_during_appends(
-    tmp_path: Path, kill_after: float
+    placement: Placement, kill_after: float
 ) -> None:
     """Three writers append at once; the kill comes while they do. After a restart the
     history is whole appends only, each once, every acknowledged one among them, in each
     writer's order, and its ETag, usage and revisions agree with the disk."""
     acknowledged: list[bytes] = []
-    with server_to_kill(tmp_path) as server, client(server) as http:
+    with server_to_kill(placement.first, **placement.settings) as server, client(server) as http:
         headers, workspace_id, chat_id = new_user_with_chat(http)
         stops = []
         for writer in range(3):
@@ -136,7 +155,10 @@ def test_history_holds_whole_appends_only_after_a_kill_during_appends(
         for stop in stops:
             stop.set()
 
-    with running_server(tmp_path) as restarted, client(restarted) as http:
+    with (
+        running_server(placement.second, **placement.settings) as restarted,
+        client(restarted) as http,
+    ):
         history = http.get(f"/v1/chats/{chat_id}/history", headers=headers)
         assert history.status_code == 200
         assert history.headers["etag"] == f'"{sha256(history.content)}"'
@@ -147,15 +169,15 @@ def test_history_holds_whole_appends_only_after_a_kill_during_appends(
         for writer in range(3):
             mine = [line for line in lines if line.startswith(f"writer {writer} ".encode())]
             assert mine == [turn(writer, number) for number in range(len(mine))]
-        assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
+        assert_records_bytes_and_usage_agree(http, headers, placement.second, workspace_id)
         # Every kept revision is a prefix of the history made of whole appends: none of
         # those the kill cut back is left, and appends keep nothing beside the history.
-        kept = assert_revisions_agree(http, headers, tmp_path, workspace_id, chat_id)
+        kept = assert_revisions_agree(http, headers, placement.second, workspace_id, chat_id)
         for content in kept.values():
             assert history.content.startswith(content)
             assert len(content) % (64 * 1024) == 0
         assert json_of(http.get("/v1/workspace/usage", headers=headers))["revision_bytes"] == 0
-        assert_nothing_left_to_settle(tmp_path)
+        assert_nothing_left_to_settle(placement.second)
 
 
 @pytest.mark.parametrize("kill_after", [0.25])  # restores come every few changes
@@ -229,10 +251,11 @@ def streamed(total_bytes: int, started: threading.Event) -> Iterator[bytes]:
     yield tail
 
 
+@PLACED_KILLS
 def test_no_half_written_attachment_is_visible_after_a_kill_during_uploads(
-    tmp_path: Path, kill_after: float
+    placement: Placement, kill_after: float
 ) -> None:
-    with server_to_kill(tmp_path) as server, client(server) as http:
+    with server_to_kill(placement.first, **placement.settings) as server, client(server) as http:
         headers, workspace_id, chat_id = new_user_with_chat(http)
         _, content_type = multipart([])
         upload_headers = {**headers, "Content-Type": content_type}
@@ -255,32 +278,39 @@ def test_no_half_written_attachment_is_visible_after_a_kill_during_uploads(
         assert started.wait(REQUEST_TIMEOUT_SECONDS)
         kill_while_sending(server, upload_small, kill_after)
 
-    with running_server(tmp_path) as restarted, client(restarted) as http:
-        assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
+    with (
+        running_server(placement.second, **placement.settings) as restarted,
+        client(restarted) as http,
+    ):
+        assert_records_bytes_and_usage_agree(http, headers, placement.second, workspace_id)
         records = json_of(http.get(f"/v1/chats/{chat_id}/files", headers=headers))["items"]
         # Listed only if it was stored whole before the kill, which the pacing makes rare.
         for record in records:
             if record["name"] == "big.bin":
                 assert record["size_bytes"] == 128 * MIB
                 assert record["sha256"] == sha256(b"z" * (128 * MIB))
-        assert_nothing_left_to_settle(tmp_path)
+        assert_nothing_left_to_settle(placement.second)
 
 
-def test_start_up_settles_what_a_kill_between_bytes_and_records_left(tmp_path: Path) -> None:
+@pytest.mark.parametrize("placement", PLACEMENTS, indirect=True)
+def test_start_up_settles_what_a_kill_between_bytes_and_records_left(placement: Placement) -> None:
     """The window a random kill rarely hits, made on purpose: the chat's mark is left, a
     committed file has no record yet, and a recorded file's bytes are gone."""
-    with server_to_kill(tmp_path) as server, client(server) as http:
+    with server_to_kill(placement.first, **placement.settings) as server, client(server) as http:
         headers, workspace_id, chat_id = new_user_with_chat(http)
         for name in ("kept.txt", "removed.txt"):
             assert upload(http, headers, chat_id, [(name, name.encode(), None)]).status_code == 201
         kill(server)
-    chat_dir = chats_dir(tmp_path, workspace_id) / chat_id
+    chat_dir = chats_dir(placement.second, workspace_id) / chat_id
     (chat_dir / "committed.bin").write_bytes(b"committed, never recorded")
     (chat_dir / "removed.txt").unlink()
-    (tmp_path / "unsettled" / f"{workspace_id}_{chat_id}").touch()
+    (placement.second / "unsettled" / f"{workspace_id}_{chat_id}").touch()
 
-    with running_server(tmp_path) as restarted, client(restarted) as http:
+    with (
+        running_server(placement.second, **placement.settings) as restarted,
+        client(restarted) as http,
+    ):
         files = json_of(http.get(f"/v1/chats/{chat_id}/files", headers=headers))["items"]
         assert sorted(record["name"] for record in files) == ["committed.bin", "kept.txt"]
-        assert_records_bytes_and_usage_agree(http, headers, tmp_path, workspace_id)
-        assert list((tmp_path / "unsettled").iterdir()) == []
+        assert_records_bytes_and_usage_agree(http, headers, placement.second, workspace_id)
+        assert list((placement.second / "unsettled").iterdir()) == []

@@ -23,7 +23,8 @@ from test.e2e.client import (
     upload,
 )
 from test.e2e.forks import chat_ids
-from test.e2e.server import RunningServer, running_server, running_servers
+from test.e2e.placement import JUICEFS, place
+from test.e2e.server import RunningServer, running_server, running_servers, running_servers_on
 
 pytestmark = pytest.mark.e2e
 
@@ -42,16 +43,28 @@ def bytes_of(chats: list[ChatSpec]) -> int:
     return sum(len(chat.history) + sum(len(file.content) for file in chat.files) for chat in chats)
 
 
-@pytest.fixture(scope="module", params=[1, 2], ids=["one-server", "two-servers"])
+@pytest.fixture(
+    scope="module",
+    params=[1, 2, JUICEFS],
+    ids=["one-server", "two-servers", "two-hosts-on-juicefs"],
+)
 def servers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[RunningServer]]:
-    data_dir = tmp_path_factory.mktemp("import-races") / "data"
+    scratch = tmp_path_factory.mktemp("import-races")
+    data_dir = scratch / "data"
     if request.param == 1:
         with running_server(data_dir, workspace_quota_bytes=str(QUOTA_BYTES)) as server:
             yield [server]
-    else:
+    elif request.param == 2:
         with running_servers(data_dir, 2, workspace_quota_bytes=str(QUOTA_BYTES)) as both:
+            yield both
+    else:
+        # Each server on its own mount of the JuiceFS volume, both on one PostgreSQL store.
+        hosts = place(JUICEFS, request, scratch)
+        with running_servers_on(
+            [hosts.first, hosts.second], workspace_quota_bytes=str(QUOTA_BYTES), **hosts.settings
+        ) as both:
             yield both
 
 

@@ -25,6 +25,7 @@ from test.e2e.client import (
     wait_until,
 )
 from test.e2e.pause_mid_append import ARMED, GO, HOLDING, PAUSED
+from test.e2e.placement import PLACEMENTS, Placement
 from test.e2e.server import running_server, server_to_kill
 
 pytestmark = pytest.mark.e2e
@@ -35,13 +36,18 @@ FIRST = b"**user**: the one held\n"
 BATCH = [b"**assistant**: " + b"b" * 4000 + b"\n", b"**user**: " + b"c" * 4000 + b"\n"]
 
 
+@pytest.mark.parametrize("placement", PLACEMENTS, indirect=True)
 def test_a_kill_in_the_middle_of_a_batch_of_appends_leaves_the_history_before_it(
-    tmp_path: Path,
+    tmp_path: Path, placement: Placement
 ) -> None:
-    data_dir, control = tmp_path / "data", tmp_path / "control"
+    # On JuiceFS the server restarted after the kill runs on another host's mount.
+    data_dir, control = placement.first, tmp_path / "control"
     control.mkdir()
     paused_mid_append = ("-m", "test.e2e.pause_mid_append", str(control))
-    with server_to_kill(data_dir, command=paused_mid_append) as server, client(server) as http:
+    with (
+        server_to_kill(data_dir, command=paused_mid_append, **placement.settings) as server,
+        client(server) as http,
+    ):
         headers, workspace_id, chat_id = new_user_with_chat(http)
         url = f"/v1/chats/{chat_id}/history"
         assert http.post(url, headers=headers, content=BEFORE).status_code == 204
@@ -70,7 +76,10 @@ def test_a_kill_in_the_middle_of_a_batch_of_appends_leaves_the_history_before_it
         for thread in threads:
             thread.join(timeout=WAIT_SECONDS)
 
-    with running_server(data_dir) as restarted, client(restarted) as http:
+    with (
+        running_server(placement.second, **placement.settings) as restarted,
+        client(restarted) as http,
+    ):
         answer = http.get(url, headers=headers)
         assert answer.content == BEFORE + FIRST
         assert answer.headers["etag"] == f'"{sha256(BEFORE + FIRST)}"'

@@ -28,6 +28,7 @@ from test.e2e.client import (
     upload,
 )
 from test.e2e.pause_at_rename import ARMED, PAUSED
+from test.e2e.placement import PLACEMENTS, Placement
 from test.e2e.server import running_server, server_to_kill
 
 pytestmark = pytest.mark.e2e
@@ -53,13 +54,18 @@ def wait_for(path: Path) -> None:
         time.sleep(0.005)
 
 
+@pytest.mark.parametrize("placement", PLACEMENTS, indirect=True)
 def test_a_kill_after_the_first_rename_of_a_three_file_upload_leaves_none_replaced(
-    tmp_path: Path,
+    tmp_path: Path, placement: Placement
 ) -> None:
-    data_dir, control = tmp_path / "data", tmp_path / "control"
+    # On JuiceFS the server restarted after the kill runs on another host's mount.
+    data_dir, control = placement.first, tmp_path / "control"
     control.mkdir()
     paused_before = ("-m", "test.e2e.pause_at_rename", str(control), NAMES[1])
-    with server_to_kill(data_dir, command=paused_before) as server, client(server) as http:
+    with (
+        server_to_kill(data_dir, command=paused_before, **placement.settings) as server,
+        client(server) as http,
+    ):
         headers, workspace_id, chat_id = new_user_with_chat(http)
         acknowledged = json_of(upload(http, headers, chat_id, bodies(b"old")), 201)["items"]
         directory = chats_dir(data_dir, workspace_id) / chat_id
@@ -78,7 +84,10 @@ def test_a_kill_after_the_first_rename_of_a_three_file_upload_leaves_none_replac
         os.kill(server.pid, signal.SIGKILL)
         replacing.join(timeout=WAIT_SECONDS)
 
-    with running_server(data_dir) as restarted, client(restarted) as http:
+    with (
+        running_server(placement.second, **placement.settings) as restarted,
+        client(restarted) as http,
+    ):
         listed = json_of(http.get(f"/v1/chats/{chat_id}/files?limit=1000", headers=headers))
         fields = ("file_id", "size_bytes", "sha256", "content_type", "created_at")
         assert by_name(listed["items"], fields) == by_name(acknowledged, fields)

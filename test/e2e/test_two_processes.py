@@ -43,12 +43,17 @@ from test.e2e.client import (
     upload,
     user_headers,
 )
-from test.e2e.server import RunningServer, running_server, running_servers
+from test.e2e.placement import juicefs_data_dirs
+from test.e2e.server import RunningServer, running_server, running_servers_on
 from test.postgres_server import PostgresServer
 
 pytestmark = pytest.mark.e2e
 
-BACKENDS = ["sqlite", "postgres"]
+# Where the two servers keep their state: one data directory on the local disk with the
+# metadata in one SQLite file or one PostgreSQL database, or (juicefs) the metadata in
+# PostgreSQL and each server's data directory on its own mount of one JuiceFS volume (the
+# same directory inside it), as two hosts would run them (docs/deployment.md).
+BACKENDS = ["sqlite", "postgres", "juicefs"]
 QUOTA_BYTES = 100_000
 QUOTA_FILE_BYTES = 30_000
 QUOTA_WORKSPACES = 8
@@ -64,7 +69,7 @@ REVISIONS_KEPT = 50  # the servers' default
 @dataclass(frozen=True)
 class Pair:
     servers: list[RunningServer]
-    data_dir: Path
+    data_dir: Path  # the first server's; on JuiceFS the second sees it on its own mount
     metadata_url: str  # the one store both use
 
     def alternate(self, index: int) -> RunningServer:
@@ -78,8 +83,9 @@ def two_servers(
 ) -> Iterator[Pair]:
     """Two servers on `scratch/data` sharing one metadata store: an explicit SQLite file
     outside the data directory (an absolute path, so `sqlite:////...`), or one fresh
-    PostgreSQL database."""
-    data_dir = scratch / "data"
+    PostgreSQL database; on `juicefs`, a fresh PostgreSQL database and a data directory
+    named after `scratch` on the JuiceFS volume, each server on its own mount of it."""
+    data_dirs = [scratch / "data"] * 2
     if backend == "sqlite":
         store = scratch.resolve() / "store" / "metadata.db"
         url = f"sqlite:///{store}"
@@ -87,7 +93,10 @@ def two_servers(
     else:
         postgres: PostgresServer = request.getfixturevalue("postgres_server")
         url = postgres.create_database()
-    with running_servers(data_dir, 2, metadata_url=url, **settings) as servers:
+    if backend == "juicefs":
+        data_dirs = juicefs_data_dirs(request, scratch)[:2]
+    data_dir = data_dirs[0]
+    with running_servers_on(data_dirs, metadata_url=url, **settings) as servers:
         if backend == "sqlite":
             # Both use the URL's file, not the default one in the data directory.
             assert store.is_file()

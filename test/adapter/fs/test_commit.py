@@ -1,3 +1,4 @@
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -5,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from adapter.fs.commit import commit_all, commit_one, undo_cut_short
+from adapter.fs.commit import PLAN, commit_all, commit_one, undo_cut_short
 from adapter.fs.staging import new_token
 from domain.errors import StorageUnavailableError
 from test.adapter.fs.cut_short import cut_short, mark_renamed
@@ -123,6 +124,36 @@ def test_a_replaced_link_is_put_back_as_the_link_it_was(dirs: Dirs, tmp_path: Pa
 @pytest.mark.parametrize("renamed", range(len(NAMES) + 1), ids=lambda k: f"{k} renamed")
 def test_a_commit_cut_short_before_it_stands_is_undone_whole(dirs: Dirs, renamed: int) -> None:
     dirs.cut_short(NEW, renamed)
+
+    assert dirs.undo_cut_short()
+
+    assert dirs.contents() == OLD
+
+
+def test_a_commit_cut_short_is_undone_through_another_hosts_mount_of_the_directory(
+    dirs: Dirs,
+) -> None:
+    # Each host's mount of a shared filesystem gives the same file its own device number;
+    # the plan must name the staged files so that an instance on another host finds them.
+    dirs.cut_short(NEW, renamed=2)
+    plan = dirs.journals / JOURNAL / PLAN
+    steps = json.loads(plan.read_bytes())
+    for _, staged, _ in steps:
+        assert len(staged) == 3  # inode, size, mtime: no device
+
+    assert dirs.undo_cut_short()
+
+    assert dirs.contents() == OLD
+
+
+def test_a_plan_written_with_device_numbers_is_still_undone(dirs: Dirs) -> None:
+    # A plan written before ADR 0031 led each staged file's identity with its device.
+    dirs.cut_short(NEW, renamed=2)
+    plan = dirs.journals / JOURNAL / PLAN
+    steps = json.loads(plan.read_bytes())
+    plan.write_text(
+        json.dumps([[name, [12345, *staged], backup] for name, staged, backup in steps])
+    )
 
     assert dirs.undo_cut_short()
 

@@ -182,12 +182,14 @@ def _chatstore_lines(results: dict[str, Any]) -> list[str]:
             "from eight each in its own"
         )
     ab = [
-        f"{job} {ratio:.2f}x"
-        for job, metric in (("S1", "req_per_s"), ("S2", "req_per_s"), ("S2m", "req_per_s"))
-        if (ratio := _ratio(results, job, metric, BASELINE)) is not None
+        f"{job} {ratio:.2f}x req/s, CPU per request {mine:.2f} against {theirs:.2f} ms"
+        for job in ("S1", "S2", "S2m")
+        if (ratio := _ratio(results, job, "req_per_s", BASELINE)) is not None
+        and (mine := _get(results, job, "chatstore", "cpu_ms_per_request")) is not None
+        and (theirs := _get(results, job, BASELINE, "cpu_ms_per_request")) is not None
     ]
     if ab:
-        lines.append("A/B, chatstore against the baseline of the same run: " + ", ".join(ab))
+        lines.append("A/B, chatstore against the baseline of the same run: " + "; ".join(ab))
     g1, t1, t2 = _measured(results, "G1"), _measured(results, "T1"), _measured(results, "T2")
     e1 = _measured(results, "E1")
     q1, l1 = _measured(results, "Q1"), _measured(results, "L1")

@@ -15,7 +15,6 @@ import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
@@ -24,6 +23,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from domain.errors import DomainError, StorageUnavailableError
+from repository.serial_thread import SerialThread
 from repository.sql_database import Row, SqlCodec, SqlDatabase, SqlTransaction
 from repository.sqlite_group_commit import (
     MAX_UNITS,
@@ -76,17 +76,14 @@ class _Connection:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._thread = SerialThread("sqlite")
         self._connection: sqlite3.Connection | None = None
 
     async def open(self) -> None:
-        self._connection = await self._run(self._connect)
+        self._connection = await self._thread.start(self._connect)
 
     async def call(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        connection = self._connection
-        if connection is None:
-            raise StorageUnavailableError("metadata store is not open")
-        return await self._run(lambda: _translated(work, connection))
+        return await self.start(work)
 
     def start(self, work: Callable[[sqlite3.Connection], T]) -> "asyncio.Future[T]":
         """Queue `work` now (before anything queued after this call); the future tells
@@ -94,24 +91,19 @@ class _Connection:
         connection = self._connection
         if connection is None:
             raise StorageUnavailableError("metadata store is not open")
-        return asyncio.get_running_loop().run_in_executor(
-            self._executor, _translated, work, connection
-        )
+        return self._thread.start(partial(_translated, work, connection))
 
     def submit(self, work: Callable[[sqlite3.Connection], object]) -> None:
         """Queue `work` without waiting for it (it still runs before any later call)."""
         connection = self._connection
         if connection is not None:
-            self._executor.submit(_translated, work, connection)
+            self._thread.submit(partial(_translated, work, connection))
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            await self._run(connection.close)
-        self._executor.shutdown(wait=False)
-
-    async def _run(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+            await self._thread.start(connection.close)
+        self._thread.stop()
 
     def _connect(self) -> sqlite3.Connection:
         # Switching to WAL needs a moment alone with the file, and SQLite may answer "locked"

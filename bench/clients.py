@@ -114,12 +114,13 @@ def wrk(
     *,
     connections: int,
     seconds: float,
+    threads: int = 1,
 ) -> WrkResult:
     argv = pinned(
         core,
         [
             "wrk",
-            "-t1",
+            f"-t{threads}",
             f"-c{connections}",
             f"-d{seconds:g}s",
             "--timeout",

@@ -14,7 +14,15 @@ LABELS = {
     "jupyter": "Jupyter",
     "starlette": "Starlette",
     "fastapi": "naive FastAPI",
+    "baseline": "baseline",
 }
+# The second chatstore of an A/B run (BENCH_BASELINE_DIR): S1, S2 and S2m only.
+BASELINE = "baseline"
+
+
+def _peers(results: dict[str, Any]) -> tuple[str, ...]:
+    ab = any(_get(results, job, BASELINE) is not None for job in ("S1", "S2", "S2m"))
+    return (*PEERS, BASELINE) if ab else PEERS
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,10 @@ def _get(results: dict[str, Any], *path: str) -> Any:
 
 
 def _ratio(results: dict[str, Any], job: str, metric: str, peer: str) -> float | None:
-    mine, theirs = _get(results, job, "chatstore", metric), _get(results, job, peer, metric)
+    return _share(_get(results, job, "chatstore", metric), _get(results, job, peer, metric))
+
+
+def _share(mine: float | None, theirs: float | None) -> float | None:
     if mine is None or not theirs or math.isnan(mine) or math.isnan(theirs):
         return None
     return float(mine) / float(theirs)
@@ -67,6 +78,10 @@ def targets(results: dict[str, Any]) -> list[Target]:
         errors = _get(results, "S2", "chatstore", "socket_errors") or []
         non_2xx = bad + (1 if errors else 0)
     stored = _get(results, "S2", "chatstore", "stored_is_a_sent_body")
+    s2m = _get(results, "S2m", "chatstore", "req_per_s")
+    jupyter_s2 = _get(results, "S2", "jupyter", "req_per_s")
+    disk = _get(results, "machine", "disk", "atomic_4k_replace_per_s_8_threads")
+    kept = _get(results, "S2m", "chatstore", "nothing_lost")
     return [
         _at_least("U1 upload vs Starlette", 0.9, _ratio(results, "U1", "upload_mbps", "starlette")),
         _at_least(
@@ -84,10 +99,14 @@ def targets(results: dict[str, Any]) -> list[Target]:
         ),
         _at_least("S1 GET 4 KiB vs Jupyter", 7.0, _ratio(results, "S1", "req_per_s", "jupyter")),
         _below("S1 p99", 20, _get(results, "S1", "chatstore", "p99_ms"), "ms"),
-        _at_least("S2 PUT 4 KiB vs Jupyter", 3.0, _ratio(results, "S2", "req_per_s", "jupyter")),
+        _at_least("S2 PUT 4 KiB vs Jupyter", 2.0, _ratio(results, "S2", "req_per_s", "jupyter")),
         Target("S2 non-2xx answers", "0", non_2xx, None if non_2xx is None else non_2xx == 0),
         _below("S2 p99", 100, _get(results, "S2", "chatstore", "p99_ms"), "ms"),
         Target("S2 stored == one body sent", "yes", stored, stored),
+        _at_least("S2m 32 chats vs Jupyter's S2", 2.0, _share(s2m, jupyter_s2)),
+        _at_least("S2m vs disk, 8-thread atomic replace", 0.5, _share(s2m, disk)),
+        _below("S2m p99", 50, _get(results, "S2m", "chatstore", "p99_ms"), "ms"),
+        Target("S2m every chat holds a body sent to it", "yes", kept, kept),
         _at_least("G1 GET 16 MiB history vs attachment", 0.8, _get(results, "G1", "ratio")),
         _at_most("T1 append 2 KiB, 16 MiB vs 4 KiB history", 1.2, _get(results, "T1", "ratio")),
         _at_least("E1 export vs zip -0 -r", 0.8, _get(results, "E1", "ratio")),
@@ -131,6 +150,10 @@ def _peer_rows(mib: int) -> list[Row]:
         ("   p99, ms", "S2", "p99_ms", fmt(1)),
         ("   non-2xx answers", "S2", "statuses", codes),
         ("   stored == one body sent", "S2", "stored_is_a_sent_body", fmt(0)),
+        ("S2m PUT 4 KiB, 32 writers x own chat", "S2m", "req_per_s", fmt(0)),
+        ("   p99, ms", "S2m", "p99_ms", fmt(1)),
+        ("   non-2xx answers", "S2m", "statuses", codes),
+        ("   every chat holds a body sent", "S2m", "nothing_lost", fmt(0)),
     ]
 
 
@@ -149,6 +172,24 @@ def _chatstore_lines(results: dict[str, Any]) -> list[str]:
             f"S2 chatstore with the 32 writers spread over 32 chats: {spread['req_per_s']:,.0f} "
             f"req/s, p99 {spread['p99_ms']:.1f} ms"
         )
+    disk = _get(results, "machine", "disk")
+    if disk and _measured(results, "S2m"):
+        lines.append(
+            "disk, atomic 4 KiB replaces/s: "
+            f"{disk['atomic_4k_replace_per_s_1_thread']:,} from one thread, "
+            f"{disk['atomic_4k_replace_per_s_8_threads']:,} from eight in one directory, "
+            f"{disk.get('atomic_4k_replace_per_s_8_threads_own_dirs', float('nan')):,} "
+            "from eight each in its own"
+        )
+    ab = [
+        f"{job} {ratio:.2f}x req/s, CPU per request {mine:.2f} against {theirs:.2f} ms"
+        for job in ("S1", "S2", "S2m")
+        if (ratio := _ratio(results, job, "req_per_s", BASELINE)) is not None
+        and (mine := _get(results, job, "chatstore", "cpu_ms_per_request")) is not None
+        and (theirs := _get(results, job, BASELINE, "cpu_ms_per_request")) is not None
+    ]
+    if ab:
+        lines.append("A/B, chatstore against the baseline of the same run: " + "; ".join(ab))
     g1, t1, t2 = _measured(results, "G1"), _measured(results, "T1"), _measured(results, "T2")
     e1 = _measured(results, "E1")
     q1, l1 = _measured(results, "Q1"), _measured(results, "L1")
@@ -194,7 +235,8 @@ def _chatstore_lines(results: dict[str, Any]) -> list[str]:
 
 def table(results: dict[str, Any]) -> str:
     title_width, width = 36, 14
-    header = "job".ljust(title_width) + "".join(LABELS[p].rjust(width) for p in PEERS)
+    peers = _peers(results)
+    header = "job".ljust(title_width) + "".join(LABELS[p].rjust(width) for p in peers)
     source = results.get("chatstore", {})
     changed = f", with changes to {len(source['changed'])} files" if source.get("changed") else ""
     lines = [
@@ -203,7 +245,7 @@ def table(results: dict[str, Any]) -> str:
         "-" * len(header),
     ]
     for title, job, metric, fmt in _peer_rows(results.get("transfer_mib", 256)):
-        cells = "".join(fmt(_get(results, job, peer, metric)).rjust(width) for peer in PEERS)
+        cells = "".join(fmt(_get(results, job, peer, metric)).rjust(width) for peer in peers)
         lines.append(title.ljust(title_width) + cells)
     lines += _chatstore_lines(results)
     noisy = {job: cores for job, cores in results.get("foreign_load", {}).items() if cores > 0.1}

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import export_jobs, history_jobs, jobs, report, scale
+from bench import export_jobs, history_jobs, jobs, report, s2m, scale
 from bench.clients import wrk
 from bench.install import Installed, ensure_installed
 from bench.jobs import Context
@@ -45,10 +45,11 @@ from bench.servers import (
 
 RESULTS = REPO / "bench" / "results"
 PLOT = REPO / "docs" / "performance-throughput.png"
-JOBS = ("U1", "D1", "S1", "S2", "G1", "T1", "T2", "E1", "Q1", "L1")
+JOBS = ("U1", "D1", "S1", "S2", "S2m", "G1", "T1", "T2", "E1", "Q1", "L1")
 # G1's history: the largest a history may be by default (CHATSTORE_MAX_HISTORY_BYTES).
 G1_MIB = 16
 SERVICE_PACKAGES = ("domain", "usecase", "repository", "adapter", "api")
+BASELINE = "baseline"  # the second chatstore of an A/B run (BENCH_BASELINE_DIR)
 
 
 @dataclass(frozen=True)
@@ -180,15 +181,19 @@ def _scratch() -> Iterator[tuple[Path, Path]]:
         shutil.rmtree(downloads, ignore_errors=True)
 
 
-def start_peers(fleet: Fleet, tools: Tools, work: Path) -> list[Peer]:
+def start_peers(fleet: Fleet, tools: Tools, work: Path, baseline: Path | None) -> list[Peer]:
     _log("starting chatstore, nginx, Jupyter Server, Starlette, naive FastAPI")
-    return [
+    peers = [
         start_chatstore(fleet, tools, work),
         start_nginx(fleet, tools, work),
         start_jupyter(fleet, tools, work),
         start_uvicorn_peer(fleet, tools, work, "starlette"),
         start_uvicorn_peer(fleet, tools, work, "fastapi"),
     ]
+    if baseline is not None:
+        _log(f"starting the baseline chatstore from {baseline}")
+        peers.append(start_chatstore(fleet, tools, work, "baseline", source=baseline))
+    return peers
 
 
 def _payload(cache: dict[int, Payload], work: Path, mib: int) -> Payload:
@@ -201,6 +206,7 @@ def run_transfer_jobs(
     ctx: Context, plan: Plan, selected: set[str], sweep: bool, results: dict[str, Any]
 ) -> None:
     payloads: dict[int, Payload] = {}
+    peers = [peer for peer in ctx.peers if peer.key != BASELINE]  # S1, S2 and S2m only
     (ctx.work / "payloads").mkdir()
     by_size: dict[str, Any] = {}
     if selected & {"U1", "D1"} or sweep:
@@ -208,7 +214,7 @@ def run_transfer_jobs(
         by_size[str(plan.u1_mib)] = jobs.transfers(
             ctx,
             _payload(payloads, ctx.work, plan.u1_mib),
-            ctx.peers,
+            peers,
             plan.transfer_runs,
             300,
             null_downloads=plan.transfer_runs,
@@ -221,9 +227,9 @@ def run_transfer_jobs(
                 continue
             _log(f"sweep: {mib} MiB, {runs} run(s)")
             by_size[str(mib)] = jobs.transfers(
-                ctx, _payload(payloads, ctx.work, mib), ctx.peers, runs, 120 + mib * 0.25
+                ctx, _payload(payloads, ctx.work, mib), peers, runs, 120 + mib * 0.25
             )
-            for peer in ctx.peers:  # the sweep's files are not needed again
+            for peer in peers:  # the sweep's files are not needed again
                 with contextlib.suppress(FileNotFoundError):
                     peer.stored_path(f"up-{payloads[mib].name}").unlink()
         results["sweep"] = {str(mib): by_size[str(mib)] for mib in sorted(int(m) for m in by_size)}
@@ -306,7 +312,7 @@ class Profiler:
 def run_profiles(ctx: Context, plan: Plan, profiler: Profiler) -> None:
     """U1, D1, S1 and S2 again, chatstore alone, for about 15 seconds each under py-spy."""
     chatstore = ctx.chatstore
-    wanted = [job for job in profiler.jobs if job in {"U1", "D1", "S1", "S2"}]
+    wanted = [job for job in profiler.jobs if job in {"U1", "D1", "S1", "S2", "S2M"}]
     payload = make_payload(ctx.work, plan.u1_mib * MIB) if {"U1", "D1"} & set(wanted) else None
     for job in wanted:
         if payload is not None:
@@ -316,6 +322,19 @@ def run_profiles(ctx: Context, plan: Plan, profiler: Profiler) -> None:
                 transfer = jobs.upload_once if job == "U1" else jobs.download_once
                 for _ in jobs.rounds(30, 15):
                     transfer(ctx, chatstore, payload, None)
+            elif job == "S2M":
+                chats = s2m.make_chats(chatstore)
+                script = s2m.s2m_script(ctx, chatstore, "profile", chats)
+                url = chatstore.history_url()
+                wrk(
+                    ctx.client_core,
+                    chatstore.server,
+                    url,
+                    script,
+                    connections=s2m.WRITERS,
+                    threads=s2m.WRITERS,
+                    seconds=15,
+                )
             else:
                 script = (
                     jobs.s1_script(ctx, chatstore)
@@ -357,6 +376,14 @@ def run_jobs(
             results,
             ("S2",),
             lambda: results.update(S2=jobs.s2(ctx, runs=runs, seconds=seconds, budget_s=240)),
+        )
+    if "S2M" in args.only:
+        _log(f"S2m: PUT 4 KiB history, 32 writers each on its own chat, {runs} x {seconds:g} s")
+        _guarded(
+            fleet,
+            results,
+            ("S2m",),
+            lambda: results.update(S2m=s2m.s2m(ctx, runs=runs, seconds=seconds, budget_s=240)),
         )
     if "G1" in args.only:
         _log(f"G1: GET of a {G1_MIB} MiB history beside the same bytes as an attachment")
@@ -435,7 +462,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.only = {job.strip().upper() for job in args.only.split(",") if job.strip()}
     args.profile = [job.strip().upper() for job in args.profile.split(",") if job.strip()]
-    unknown = (args.only | set(args.profile)) - set(JOBS)
+    unknown = (args.only | set(args.profile)) - {job.upper() for job in JOBS}
     if unknown:
         parser.error(f"unknown job(s): {', '.join(sorted(unknown))}")
     return args
@@ -459,12 +486,18 @@ def main(argv: list[str] | None = None) -> int:
     # change: the copy's packages shadow the installed ones, as `python -m` puts cwd first).
     chatstore_dir = Path(os.environ.get("BENCH_CHATSTORE_DIR", REPO)).resolve()
     tools = Tools(server_python, installed.jupyter_bin, server_core, chatstore_dir)
+    # BENCH_BASELINE_DIR: a second chatstore, from another checkout, run beside the first
+    # in S1, S2 and S2m: an A/B within one run, so the machine's drift touches both alike.
+    baseline_dir = os.environ.get("BENCH_BASELINE_DIR")
+    baseline = Path(baseline_dir).resolve() if baseline_dir else None
     results: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
         "started": stamp,
         "server_python": str(server_python),
         "chatstore": chatstore_source(chatstore_dir),
     }
+    if baseline is not None:
+        results["baseline_source"] = chatstore_source(baseline)
     fleet = Fleet()
     profiler = Profiler(
         installed, client_core, args.profile, stamp, results.setdefault("profiles", {})
@@ -481,7 +514,9 @@ def main(argv: list[str] | None = None) -> int:
         if load > 0.5:
             _log(f"load average is {load:.2f}: other work is running, figures may be noisy")
         try:
-            ctx = Context(start_peers(fleet, tools, work), client_core, work, downloads, _log)
+            ctx = Context(
+                start_peers(fleet, tools, work, baseline), client_core, work, downloads, _log
+            )
             run_jobs(fleet, tools, ctx, plan, args, profiler, results)
         finally:
             fleet.stop_all()

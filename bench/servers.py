@@ -211,7 +211,16 @@ class Tools:
     chatstore_dir: Path = REPO  # where `python -m api` runs: another checkout for an A/B
 
 
-def start_chatstore(fleet: Fleet, tools: Tools, work: Path, name: str = "chatstore") -> Chatstore:
+def start_chatstore(
+    fleet: Fleet,
+    tools: Tools,
+    work: Path,
+    name: str = "chatstore",
+    *,
+    source: Path | None = None,
+    label: str = "chatstore",
+) -> Chatstore:
+    """chatstore as `make run` starts it, from `source` (default: `tools.chatstore_dir`)."""
     data = work / name
     data.mkdir()
     port = free_port()
@@ -230,9 +239,9 @@ def start_chatstore(fleet: Fleet, tools: Tools, work: Path, name: str = "chatsto
         ready=lambda client: client.get(f"http://127.0.0.1:{port}/readyz").status_code == 200,
         log_path=work / f"{name}.log",
         env=env,
-        cwd=tools.chatstore_dir,
+        cwd=source or tools.chatstore_dir,
     )
-    peer = Chatstore("chatstore", "chatstore", server, data)
+    peer = Chatstore(name, label, server, data)
     with httpx.Client(timeout=30) as client:
         peer.prepare(client)
     return peer
@@ -245,7 +254,7 @@ pid {work}/nginx.pid;
 error_log {work}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log {work}/nginx-access.log;
+    access_log off;
     client_body_temp_path {work}/nginx-body;
     proxy_temp_path {work}/nginx-proxy;
     fastcgi_temp_path {work}/nginx-fastcgi;
@@ -295,6 +304,8 @@ def start_jupyter(fleet: Fleet, tools: Tools, work: Path) -> Jupyter:
     token = secrets.token_hex(16)
     limit = str(8 * GIB)
     headers = {"Authorization": f"token {token}"}
+    # As it ships: its request log writes successful requests at DEBUG, so the default
+    # (INFO) writes no line per 2xx request; nothing to turn off.
     server = fleet.start(
         "jupyter",
         pinned(
@@ -348,6 +359,13 @@ def start_uvicorn_peer(fleet: Fleet, tools: Tools, work: Path, key: str) -> Uvic
                 "127.0.0.1",
                 "--port",
                 str(port),
+                # As their users would run them (issue 14): the fast loop and parser, and
+                # no access log, which chatstore's default does not write either.
+                "--no-access-log",
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
             ],
         ),
         base_url=f"http://127.0.0.1:{port}",

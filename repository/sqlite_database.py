@@ -2,26 +2,38 @@
 
 One writer connection takes `BEGIN IMMEDIATE`, SQLite's database-wide write lock, for every
 write transaction, so writers in every process on this file are serialised, and a check and
-the write it guards can never interleave with another. Readers use their own connections;
-in WAL mode they never wait for the writer.
+the write it guards can never interleave with another. Units of work that queue up for the
+writer share one transaction and one commit, each in a savepoint of its own (group commit,
+`repository/sqlite_group_commit.py`, ADR 0032). Readers use their own connections; in WAL
+mode they never wait for the writer.
 """
 
 import asyncio
+import contextlib
 import logging
 import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-from domain.errors import InsufficientStorageError, StorageUnavailableError
+from domain.errors import DomainError, StorageUnavailableError
+from repository.serial_thread import SerialThread
 from repository.sql_database import Row, SqlCodec, SqlDatabase, SqlTransaction
+from repository.sqlite_group_commit import (
+    MAX_UNITS,
+    Batch,
+    end_on_thread,
+    open_unit_on_thread,
+    release_unit_on_thread,
+    storage_error,
+    undo_unit_on_thread,
+)
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -56,9 +68,7 @@ def _translated(work: Callable[[sqlite3.Connection], T], connection: sqlite3.Con
     try:
         return work(connection)
     except sqlite3.Error as error:
-        if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-            raise InsufficientStorageError(f"metadata store is full: {error}") from error
-        raise StorageUnavailableError(f"metadata store failed: {error}") from error
+        raise storage_error(error) from error
 
 
 class _Connection:
@@ -66,32 +76,34 @@ class _Connection:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._thread = SerialThread("sqlite")
         self._connection: sqlite3.Connection | None = None
 
     async def open(self) -> None:
-        self._connection = await self._run(self._connect)
+        self._connection = await self._thread.start(self._connect)
 
     async def call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await self.start(work)
+
+    def start(self, work: Callable[[sqlite3.Connection], T]) -> "asyncio.Future[T]":
+        """Queue `work` now (before anything queued after this call); the future tells
+        when it ran."""
         connection = self._connection
         if connection is None:
             raise StorageUnavailableError("metadata store is not open")
-        return await self._run(lambda: _translated(work, connection))
+        return self._thread.start(partial(_translated, work, connection))
 
     def submit(self, work: Callable[[sqlite3.Connection], object]) -> None:
         """Queue `work` without waiting for it (it still runs before any later call)."""
         connection = self._connection
         if connection is not None:
-            self._executor.submit(_translated, work, connection)
+            self._thread.submit(partial(_translated, work, connection))
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            await self._run(connection.close)
-        self._executor.shutdown(wait=False)
-
-    async def _run(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+            await self._thread.start(connection.close)
+        self._thread.stop()
 
     def _connect(self) -> sqlite3.Connection:
         # Switching to WAL needs a moment alone with the file, and SQLite may answer "locked"
@@ -149,20 +161,6 @@ class _SqliteTransaction(SqlTransaction):
         """Nothing to do: the transaction already holds the database's write lock."""
 
 
-def _begin(db: sqlite3.Connection) -> None:
-    if db.in_transaction:  # left open by a block cancelled before its rollback ran
-        db.rollback()
-    db.execute("BEGIN IMMEDIATE")
-
-
-def _rollback(db: sqlite3.Connection) -> None:
-    db.rollback()
-
-
-def _commit(db: sqlite3.Connection) -> None:
-    db.commit()
-
-
 def _truncate_log(db: sqlite3.Connection) -> bool:
     """Copy the write-ahead log into the database and empty it; False when a reader still
     holds a page of it (the log then empties at a later checkpoint)."""
@@ -179,8 +177,18 @@ class SqliteDatabase(SqlDatabase):
         self._codec = SqliteCodec()
         self._writer = _Connection(path)
         self._write_lock = asyncio.Lock()
+        self._queued = 0  # units waiting for the write lock
+        self._batch: Batch | None = None  # the open batch, while its units come in
+        self._flushes: set[asyncio.Task[None]] = set()
+        self._batches_ended = 0
         self._readers = [_Connection(path) for _ in range(_READERS)]
         self._idle: asyncio.Queue[_Connection] | None = None
+
+    @property
+    def batches_ended(self) -> int:
+        """How many batches of units of work were ended (committed, or rolled back when
+        none of their units succeeded) since the store was made."""
+        return self._batches_ended
 
     @property
     def codec(self) -> SqlCodec:
@@ -214,16 +222,72 @@ class SqliteDatabase(SqlDatabase):
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[SqlTransaction]:
-        async with self._write_lock:
-            await self._writer.call(_begin)
+        """One unit of work, in a savepoint of the open batch's transaction; the block
+        returns once the batch is committed (ADR 0032)."""
+        await self._acquire()
+        try:
+            batch, fresh = self._batch, self._batch is None
+            if batch is None:
+                batch = self._batch = Batch(asyncio.get_running_loop().create_future())
+            batch.joined += 1
             try:
+                await self._writer.call(partial(open_unit_on_thread, batch=batch, fresh=fresh))
                 yield _SqliteTransaction(self._writer)
             except BaseException:
                 # Queued, not awaited: a cancelled task may not await, and the writer's
-                # thread runs it before the next transaction's BEGIN either way.
-                self._writer.submit(_rollback)
+                # thread runs it before the next unit's statements either way.
+                self._writer.submit(partial(undo_unit_on_thread, batch=batch))
+                self._leave(batch)
                 raise
-            await self._writer.call(_commit)
+            self._writer.submit(partial(release_unit_on_thread, batch=batch))
+            self._leave(batch)
+        finally:
+            self._write_lock.release()
+        # Shielded: a caller that goes away still leaves its unit to the batch's commit.
+        await asyncio.shield(batch.done)
+
+    async def _acquire(self) -> None:
+        self._queued += 1
+        try:
+            await self._write_lock.acquire()
+        finally:
+            self._queued -= 1
+
+    def _leave(self, batch: Batch) -> None:
+        """With the write lock held, as a unit leaves the batch: end the batch now if
+        nobody waits for the writer or it is full; else let the units waiting join it, and
+        make sure that someone ends it after them."""
+        if self._batch is not batch:
+            return
+        if not self._queued or batch.joined >= MAX_UNITS:
+            self._end(batch)
+        elif not batch.flushing:
+            batch.flushing = True
+            flush = asyncio.ensure_future(self._flush(batch))
+            self._flushes.add(flush)
+            flush.add_done_callback(self._flushes.discard)
+
+    def _end(self, batch: Batch) -> None:
+        """Queue the batch's commit on the writer's thread now, before any later unit."""
+        self._batch = None
+        self._batches_ended += 1
+        self._writer.start(partial(end_on_thread, batch=batch)).add_done_callback(batch.resolve)
+
+    async def _flush(self, batch: Batch) -> None:
+        """Queued behind the units waiting when `batch` was left open: ends it after them."""
+        await self._acquire()
+        try:
+            if self._batch is batch:
+                self._end(batch)
+        finally:
+            self._write_lock.release()
+
+    async def _settled(self) -> None:
+        """With the write lock held: the open batch, if any, committed."""
+        batch = self._batch
+        if batch is not None:
+            self._end(batch)
+            await asyncio.shield(batch.done)
 
     async def ping(self) -> None:
         async with self.reading() as tx:
@@ -233,10 +297,14 @@ class SqliteDatabase(SqlDatabase):
         """Deleted rows are zeroed as they go (`secure_delete`); the write-ahead log still
         holds the pages from before, until it is checkpointed and truncated here."""
         async with self._write_lock:
+            await self._settled()
             if not await self._writer.call(_truncate_log):
                 _log.warning("the metadata store's write-ahead log is in use; not truncated")
 
     async def close(self) -> None:
         self._idle = None
+        async with self._write_lock:
+            with contextlib.suppress(DomainError):
+                await self._settled()
         for connection in (self._writer, *self._readers):
             await connection.close()

@@ -138,6 +138,7 @@ class Restart:
     chats: int
     files: int
     bytes_read: int
+    staged_at_stop: int  # files in staging/ once the server was down (a SIGKILL leaves some)
     slow_uploads: dict[str, int] = field(default_factory=dict)
 
 
@@ -162,6 +163,8 @@ class Soak:
         self.users: list[User] = []
         self.slow: Worker | None = None
         self._opened_at: float | None = None
+        self.wall_seconds = 0.0
+        self.load_at_start = self.load_at_end = (0.0, 0.0, 0.0)
 
     @property
     def every_worker(self) -> list[Worker]:
@@ -178,6 +181,7 @@ class Soak:
         self.gate.close()
 
     async def run(self) -> None:
+        self.load_at_start = os.getloadavg()
         self.server.start()
         started = time.monotonic()
         base_url = self.server.base_url
@@ -231,6 +235,8 @@ class Soak:
                 "after the final stop",
             )
         finally:
+            self.wall_seconds = time.monotonic() - started
+            self.load_at_end = os.getloadavg()
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
@@ -312,6 +318,7 @@ class Soak:
     async def _restart(
         self, kind: str, at_seconds: float, signalled: float, code: int | None, slow: dict[str, int]
     ) -> None:
+        staged = len(staged_files(self.data_dir))  # the next start clears them
         for worker in self.every_worker:
             await worker.disconnect()
         await asyncio.to_thread(self.server.start)
@@ -328,13 +335,14 @@ class Soak:
                 summary[1],
                 summary[2],
                 summary[3],
+                staged,
                 slow,
             )
         )
         print(
             f"[{at_seconds:6.0f} s] {kind}, server {'exited ' + str(code)}, up again in"
             f" {ready - signalled:.1f} s; checked {summary[1]} chats, {summary[2]} files,"
-            f" {summary[3] / 1e6:.0f} MB in {summary[0]:.1f} s"
+            f" {summary[3] / 1e6:.0f} MB in {summary[0]:.1f} s; {staged} files were staged"
             + (f"; slow uploads {slow}" if slow else ""),
             flush=True,
         )
@@ -368,6 +376,7 @@ class Soak:
             f"soak: {self.options.minutes:g} min, {self.options.users} users,"
             f" {self.options.connections} connections, seed {self.options.seed},"
             f" {len(self.restarts)} restarts, {self.serving_seconds:.0f} s serving",
+            self.machine(),
             "",
             self.stats.table(wall),
             "",
@@ -379,7 +388,8 @@ class Soak:
             lines += [
                 f"  {r.kind:<7} at {r.at_seconds:>6.0f} s: exit {r.exit_code}, ready again in"
                 f" {r.down_seconds:.1f} s, checked {r.chats} chats / {r.files} files /"
-                f" {r.bytes_read / 1e6:.0f} MB in {r.check_seconds:.1f} s"
+                f" {r.bytes_read / 1e6:.0f} MB in {r.check_seconds:.1f} s,"
+                f" {r.staged_at_stop} files staged while down"
                 + (f", slow uploads {r.slow_uploads}" if r.slow_uploads else "")
                 for r in self.restarts
             ]
@@ -392,12 +402,27 @@ class Soak:
             lines.append("soak passed: no acknowledged write lost, every check consistent")
         return "\n".join(lines)
 
+    def machine(self) -> str:
+        """The machine's state: cores, load (other processes share them) and what the soak's
+        own client process used."""
+        own = os.times()
+        client = own.user + own.system
+        share = client / self.wall_seconds if self.wall_seconds else 0.0
+        start, end = self.load_at_start, self.load_at_end
+        return (
+            f"machine: {os.cpu_count()} cores, load average {start[0]:.1f} at the start,"
+            f" {end[0]:.1f} / {end[1]:.1f} / {end[2]:.1f} (1/5/15 min) at the end;"
+            f" the soak's client used {client:.0f} s of CPU ({share:.0%} of a core)"
+        )
+
     def figures(self) -> dict[str, Any]:
         options = asdict(self.options)
         options["json_path"] = str(options["json_path"])
         return {
             "options": options,
             "serving_seconds": self.serving_seconds,
+            "wall_seconds": self.wall_seconds,
+            "machine": self.machine(),
             "operations": self.stats.rows(),
             "samples": self.resources.as_json(),
             "restarts": [asdict(restart) for restart in self.restarts],

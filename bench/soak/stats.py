@@ -2,11 +2,14 @@
 threads over time, printed as tables at the end."""
 
 import math
+import os
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bench.procs import CLK_TCK
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -65,6 +68,9 @@ class Latencies:
         return "\n".join(lines)
 
 
+WARM_SECONDS = 30.0  # a new server's caches and pools fill in its first seconds
+
+
 @dataclass(frozen=True, slots=True)
 class Sample:
     """The server's processes at one moment (summed over its process group)."""
@@ -74,15 +80,19 @@ class Sample:
     rss_kib: int
     descriptors: int
     threads: int
+    cpu_seconds: float  # user and system time of the server's processes so far
+    load1: float  # the machine's one-minute load average (other engineers share it)
 
 
 def sample_processes(pids: list[int], seconds: float, life: int) -> Sample | None:
-    """RSS, open descriptors and threads of `pids` from /proc; None if all are gone."""
-    rss = descriptors = threads = 0
+    """RSS, open descriptors, threads and CPU time of `pids` from /proc; None if all are
+    gone."""
+    rss = descriptors = threads = ticks = 0
     found = False
     for pid in pids:
         try:
             status = Path(f"/proc/{pid}/status").read_text()
+            stat = Path(f"/proc/{pid}/stat").read_text()
             fds = sum(1 for _ in Path(f"/proc/{pid}/fd").iterdir())
         except OSError:
             continue
@@ -91,7 +101,12 @@ def sample_processes(pids: list[int], seconds: float, life: int) -> Sample | Non
         rss += int(fields["VmRSS"].split()[0])
         threads += int(fields["Threads"])
         descriptors += fds
-    return Sample(seconds, life, rss, descriptors, threads) if found else None
+        after_name = stat[stat.rindex(")") + 2 :].split()
+        ticks += int(after_name[11]) + int(after_name[12])
+    if not found:
+        return None
+    cpu = ticks / CLK_TCK
+    return Sample(seconds, life, rss, descriptors, threads, cpu, os.getloadavg()[0])
 
 
 @dataclass
@@ -113,14 +128,26 @@ class Resources:
             keep |= {id(of_life[0]), id(of_life[-1])}
         step = max(1, math.ceil(len(self.samples) / rows))
         keep |= {id(sample) for sample in self.samples[::step]}
-        lines = [f"{'t s':>7} {'life':>4} {'RSS MiB':>8} {'fds':>5} {'threads':>7}"]
-        lines += [
-            f"{s.seconds:>7.0f} {s.life:>4} {s.rss_kib / 1024:>8.1f} {s.descriptors:>5}"
-            f" {s.threads:>7}"
-            for s in self.samples
-            if id(s) in keep
+        lines = [
+            f"{'t s':>7} {'life':>4} {'RSS MiB':>8} {'fds':>5} {'threads':>7}"
+            f" {'server CPU':>10} {'load':>5}"
         ]
-        lines.append("growth, first sample to last:")
+        before: Sample | None = None
+        for sample in self.samples:
+            share = ""
+            if before is not None and before.life == sample.life:
+                wall = sample.seconds - before.seconds
+                share = f"{(sample.cpu_seconds - before.cpu_seconds) / wall:.0%}" if wall else ""
+            before = sample
+            if id(sample) in keep:
+                lines.append(
+                    f"{sample.seconds:>7.0f} {sample.life:>4} {sample.rss_kib / 1024:>8.1f}"
+                    f" {sample.descriptors:>5} {sample.threads:>7} {share:>10}"
+                    f" {sample.load1:>5.1f}"
+                )
+        lines.append(
+            f"growth, from {WARM_SECONDS:.0f} s into each life (caches warm) to its last sample:"
+        )
         for label, first, last in self.growth():
             lines.append(
                 f"  {label:<9} {last.seconds - first.seconds:>6.0f} s:"
@@ -134,11 +161,14 @@ class Resources:
         return "\n".join(lines)
 
     def growth(self) -> list[tuple[str, Sample, Sample]]:
-        """(label, first, last) for each life of the server, then for the whole run."""
+        """(label, first, last) for each life of the server that lasted past its warm-up,
+        from the first sample `WARM_SECONDS` into it; then the whole run, first to last."""
         found = []
         for life in sorted({sample.life for sample in self.samples}):
             of_life = [sample for sample in self.samples if sample.life == life]
-            found.append((f"life {life}", of_life[0], of_life[-1]))
+            warm = [s for s in of_life if s.seconds - of_life[0].seconds >= WARM_SECONDS]
+            if warm:
+                found.append((f"life {life}", warm[0], warm[-1]))
         if self.samples:
             found.append(("whole run", self.samples[0], self.samples[-1]))
         return found

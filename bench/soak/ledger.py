@@ -55,6 +55,7 @@ class ChatLedger:
     # Writes in doubt: what else the chat may hold.
     history_maybe: list[bytes] = field(default_factory=list)
     files_maybe: dict[str, list[Stored | None]] = field(default_factory=dict)
+    uploads_maybe: list[dict[str, Stored]] = field(default_factory=list)  # all or none of each
     delete_maybe: bool = False
     sandbox_maybe: bool = False
     # Names already reported as unexpected, so one fault is said once.
@@ -84,8 +85,12 @@ class ChatLedger:
     def history_in_doubt(self, content: bytes) -> None:
         self.history_maybe.append(content)
 
-    def upload_in_doubt(self, name: str, stored: Stored) -> None:
-        self.files_maybe.setdefault(name, []).append(stored)
+    def upload_in_doubt(self, parts: dict[str, Stored]) -> None:
+        """An upload of `parts` (name: what it sent) that may have landed, whole or not
+        at all."""
+        for name, stored in parts.items():
+            self.files_maybe.setdefault(name, []).append(stored)
+        self.uploads_maybe.append(parts)
 
     def file_delete_in_doubt(self, name: str) -> None:
         self.files_maybe.setdefault(name, []).append(None)
@@ -177,11 +182,18 @@ def _settle_files(chat: ChatLedger, seen: SeenChat, where: str) -> list[str]:
         if expected is not None and observed is not None:
             settled[name] = Stored(expected.blob, expected.sha256, observed.file_id)
     chat.files = settled
+    for parts in chat.uploads_maybe:
+        landed = {name for name, stored in parts.items() if _matches(stored, seen.files.get(name))}
+        if landed and landed != set(parts):
+            violations.append(
+                f"{where}: an upload in doubt landed in part: {sorted(landed)} of {sorted(parts)}"
+            )
     return violations
 
 
 def _clear_doubts(chat: ChatLedger) -> None:
     chat.history_maybe.clear()
     chat.files_maybe.clear()
+    chat.uploads_maybe.clear()
     chat.delete_maybe = False
     chat.sandbox_maybe = False

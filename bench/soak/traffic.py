@@ -235,8 +235,9 @@ class Worker:
                 "upload", "POST", f"/v1/chats/{chat.chat_id}/files", expect=(201,), files=files
             )
         except InDoubtError:
-            for name, blob in blobs.items():
-                chat.upload_in_doubt(name, Stored(blob, shas[name], None))
+            chat.upload_in_doubt(
+                {name: Stored(blob, shas[name], None) for name, blob in blobs.items()}
+            )
             raise
         items = answer.json()["items"]
         for name, item in zip(names, items, strict=True):
@@ -439,7 +440,7 @@ class Worker:
                 "upload_slow", "POST", url, expect=(201,), content=body(), headers=headers
             )
         except InDoubtError:
-            chat.upload_in_doubt(name, stored)
+            chat.upload_in_doubt({name: stored})
             return
         item = answer.json()["items"][0]
         if item["sha256"] != stored.sha256:

@@ -111,11 +111,20 @@ def test_either_outcome_of_a_history_write_in_doubt_is_accepted(landed: bool) ->
 @pytest.mark.parametrize("landed", [True, False], ids=["landed", "did-not-land"])
 def test_either_outcome_of_an_upload_in_doubt_is_accepted(landed: bool) -> None:
     chat = ledger(**{"a.bin": stored(BLOB)})
-    chat.upload_in_doubt("a.bin", stored(OTHER, file_id=None))
+    chat.upload_in_doubt({"a.bin": stored(OTHER, file_id=None)})
     listed = seen(OTHER, file_id="f2") if landed else seen(BLOB)
 
     assert settle(chat, SeenChat(True, b"# two\n", '"e2"', {"a.bin": listed})) == []
     assert chat.files["a.bin"].sha256 == (OTHER if landed else BLOB).sha256()
+
+
+def test_an_upload_in_doubt_that_landed_in_part_is_caught() -> None:
+    chat = ledger()
+    chat.upload_in_doubt({"a.bin": stored(BLOB, None), "b.bin": stored(OTHER, None)})
+
+    [found] = settle(chat, SeenChat(True, b"# two\n", '"e2"', {"a.bin": seen(BLOB)}))
+
+    assert "landed in part: ['a.bin'] of ['a.bin', 'b.bin']" in found
 
 
 def test_a_write_in_doubt_allows_its_outcomes_and_nothing_else() -> None:

@@ -58,6 +58,7 @@ class ChatLedger:
     uploads_maybe: list[dict[str, Stored]] = field(default_factory=list)  # all or none of each
     delete_maybe: bool = False
     sandbox_maybe: bool = False
+    notes: list[str] = field(default_factory=list)  # the requests in doubt, for the report
     # Names already reported as unexpected, so one fault is said once.
     reported: set[str] = field(default_factory=set)
 
@@ -123,6 +124,8 @@ def settle(chat: ChatLedger, seen: SeenChat) -> list[str]:
     """Every way `seen` breaks what `chat` records as acknowledged; afterwards `chat` holds
     what was seen (its doubts resolved)."""
     where = f"chat {chat.chat_id}"
+    if chat.notes:
+        where += f" (in doubt: {'; '.join(chat.notes)})"
     if chat.deleted:
         return [f"{where}: acknowledged delete undone, the chat is back"] if seen.exists else []
     if not seen.exists:
@@ -195,5 +198,6 @@ def _clear_doubts(chat: ChatLedger) -> None:
     chat.history_maybe.clear()
     chat.files_maybe.clear()
     chat.uploads_maybe.clear()
+    chat.notes.clear()
     chat.delete_maybe = False
     chat.sandbox_maybe = False

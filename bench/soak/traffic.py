@@ -121,6 +121,8 @@ class Worker:
     large_files: bool = True
     chats: list[ChatLedger] = field(default_factory=list)
     client: httpx.AsyncClient | None = None
+    current: ChatLedger | None = None  # the chat of the operation under way
+    sent: int = 0  # requests so far, for their X-Request-Id
 
     def connect(self, base_url: str, connections: int = 1) -> None:
         """A fresh client for a new life of the server (no pooled connection of the last)."""
@@ -136,7 +138,9 @@ class Worker:
         while await self.gate.turn():
             try:
                 await self.step()
-            except InDoubtError:
+            except InDoubtError as error:
+                if self.current is not None:
+                    self.current.notes.append(str(error))
                 if self.gate.is_open:
                     self.violations.add(f"worker {self.number}: a request was cut while serving")
             except UnexpectedAnswerError as error:
@@ -157,23 +161,25 @@ class Worker:
     ) -> httpx.Response:
         if self.client is None:
             raise RuntimeError("worker not connected")
+        self.sent += 1
+        # The server logs it on every line about the request (ADR 0028).
+        request_id = f"soak-w{self.number}-{self.sent}"
+        headers = {**self.user.headers, "X-Request-Id": request_id, **(headers or {})}
         started = time.perf_counter()
         try:
-            answer = await self.client.request(
-                method, url, headers={**self.user.headers, **(headers or {})}, **kwargs
-            )
+            answer = await self.client.request(method, url, headers=headers, **kwargs)
         except httpx.TransportError as error:
             self.stats.interrupted(operation)
-            raise InDoubtError(f"{operation}: {type(error).__name__}") from error
+            raise InDoubtError(f"{operation} {request_id}: {type(error).__name__}") from error
         elapsed = time.perf_counter() - started
         if answer.status_code == 503 and b"shutting_down" in answer.content:
             self.stats.interrupted(operation)
-            raise InDoubtError(f"{operation}: 503 shutting_down")
+            raise InDoubtError(f"{operation} {request_id}: 503 shutting_down")
         self.stats.record(operation, elapsed)
         if answer.status_code not in expect:
             self.stats.error(operation)
             raise UnexpectedAnswerError(
-                f"worker {self.number}: {operation} {method} {url} answered"
+                f"worker {self.number}: {operation} {request_id} {method} {url} answered"
                 f" {answer.status_code}: {answer.text[:300]}"
             )
         return answer
@@ -207,7 +213,11 @@ class Worker:
         operation = self.rng.choices(
             [each for each, _ in operations], [weight for _, weight in operations]
         )[0]
-        await operation(self.rng.choice(usable))
+        self.current = self.rng.choice(usable)
+        try:
+            await operation(self.current)
+        finally:
+            self.current = None
 
     async def create_chat(self) -> None:
         body = {"title": f"soak {self.number}", "metadata": {"worker": str(self.number)}}
@@ -396,13 +406,18 @@ class Worker:
         """Start a session, write files into the chat directory behind the service's back
         as a sandbox does, end the session (which rescans), and check the files listed."""
         url = f"/v1/chats/{chat.chat_id}/sandbox-sessions"
+        directory = self.chat_dir(chat)
+        if not directory.is_dir():
+            raise UnexpectedAnswerError(
+                f"chat {chat.chat_id}: the chat exists but its directory {directory} does not"
+            )
         chat.sandbox_maybe = True  # until its end is acknowledged, a restart must end it
         started = await self.call(
             "sandbox_start", "POST", url, expect=(201,), json={"ttl_seconds": 600}
         )
         for name in self.rng.sample(SANDBOX_NAMES, self.rng.randint(1, 2)):
             blob = self.new_blob(self.rng.randint(1, 256 * KIB))
-            (self.chat_dir(chat) / name).write_bytes(blob.data())
+            (directory / name).write_bytes(blob.data())
             chat.uploaded(name, Stored(blob, blob.sha256(), None))
         await asyncio.sleep(self.rng.uniform(0, 0.2))  # the sandbox runs a while
         session_id = started.json()["session_id"]
@@ -439,8 +454,9 @@ class Worker:
             answer = await self.call(
                 "upload_slow", "POST", url, expect=(201,), content=body(), headers=headers
             )
-        except InDoubtError:
+        except InDoubtError as error:
             chat.upload_in_doubt({name: stored})
+            chat.notes.append(str(error))
             return
         item = answer.json()["items"][0]
         if item["sha256"] != stored.sha256:

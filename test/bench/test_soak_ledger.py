@@ -137,6 +137,17 @@ def test_a_write_in_doubt_allows_its_outcomes_and_nothing_else() -> None:
     assert "or absent" in found
 
 
+def test_a_violation_names_the_requests_that_were_in_doubt() -> None:
+    chat = ledger(**{"a.bin": stored(BLOB)})
+    chat.delete_maybe = True
+    chat.notes.append("chat_delete soak-w3-17: ReadError")
+
+    [found] = settle(chat, SeenChat(True, b"# two\n", '"e2"', {}))
+
+    assert "(in doubt: chat_delete soak-w3-17: ReadError)" in found
+    assert chat.notes == []
+
+
 def test_a_delete_in_doubt_may_have_removed_the_chat() -> None:
     chat = ledger()
     chat.delete_maybe = True

@@ -14,7 +14,7 @@ PIP_TOOLS := pip-tools==7.6.2
 COMPILE = $(LOCK_TOOLS)/bin/pip-compile --quiet --generate-hashes --strip-extras \
 	--allow-unsafe --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test lint typecheck layers pytest bench lock clean
+.PHONY: run test lint typecheck layers pytest bench soak lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ pytest: $(STAMP)
 # BENCH_ARGS: --quick (small sizes, one run), --no-sweep, --only S1,S2, --profile S1.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Mixed traffic against `python -m api` with kills and SIGTERMs, checking that no
+# acknowledged write is lost (ADR 0034). Not part of `make test`. SOAK_ARGS: --minutes 30
+# --connections 48 --kill-every 300 --term-during-uploads; `--help` lists the rest.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 lock:
 	$(PYTHON) -m venv $(LOCK_TOOLS)

@@ -121,7 +121,7 @@ class FilesystemChatStorage(ChatStorage):
         await storage_call("prepare the data directory", self._prepare)
 
     async def close(self) -> None:
-        await off_loop(self._staging.release)
+        await off_loop(self._staging.close)
 
     async def check_writable(self) -> None:
         try:

@@ -40,6 +40,29 @@ def test_the_area_of_a_process_that_is_gone_is_cleared_at_the_next_start(tmp_pat
     assert not (tmp_path / "staging" / f"{crashed.name}.owner").exists()
 
 
+def test_a_cleanly_closed_area_leaves_nothing_in_staging(tmp_path: Path) -> None:
+    area = StagingArea(tmp_path)
+    area.claim()
+
+    area.close()
+
+    assert list((tmp_path / "staging").iterdir()) == []
+    area.close()  # closing again changes nothing
+
+
+def test_an_area_closed_with_files_in_it_is_left_for_the_next_start(tmp_path: Path) -> None:
+    stopped = StagingArea(tmp_path)
+    stopped.claim()
+    stage_file(stopped, "unfinished.tmp")
+
+    stopped.close()
+
+    assert staged_files(tmp_path) == ["unfinished.tmp"]
+    StagingArea(tmp_path).claim()
+    assert staged_files(tmp_path) == []
+    assert not (tmp_path / "staging" / f"{stopped.name}.owner").exists()
+
+
 def test_orphan_directories_and_loose_files_are_cleared(tmp_path: Path) -> None:
     (tmp_path / "staging" / "orphan").mkdir(parents=True)
     (tmp_path / "staging" / "orphan" / "old.tmp").write_bytes(b"x")

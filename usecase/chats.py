@@ -1,9 +1,10 @@
+import logging
 from dataclasses import dataclass, replace
 from uuid import UUID
 
 from domain.chat import Chat
 from domain.chat_details import ChatMetadata, ChatPatch, ChatTitle
-from domain.errors import ChatHasActiveSandboxError, WorkspaceNotFoundError
+from domain.errors import ChatHasActiveSandboxError, DomainError, WorkspaceNotFoundError
 from domain.paging import (
     Page,
     PageCursor,
@@ -19,6 +20,8 @@ from usecase.crash_safety import Mark
 from usecase.ports.chat_bytes import ChatStorage
 from usecase.ports.metadata import MetadataStore
 from usecase.ports.runtime import Clock, IdGenerator
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +117,13 @@ class UpdateChat:
 class DeleteChat:
     """Records first, then bytes, so a crash never leaves a visible chat half-deleted.
     Refused while a sandbox session is active on the chat. The records, sessions and usage
-    go in one unit of work that ends by moving the directory out of sight: if the disk
-    refuses, the unit rolls back and nothing has changed. The bytes are removed after."""
+    go in one unit of work, under the chat's mark; only once it is committed does the
+    directory move out of sight, and then its bytes are removed. A crash before the commit
+    leaves the chat whole; after it, the mark makes start-up finish the deletion
+    (`finish_deleting`). The bytes never go first: a commit that never happened would
+    leave a chat that is listed but whose history and files are gone. A disk that will
+    not move the directory after the commit leaves it for settling, as a crash would: the
+    chat is deleted as far as any client can see, and the answer says so."""
 
     metadata: MetadataStore
     storage: ChatStorage
@@ -134,13 +142,17 @@ class DeleteChat:
 
     async def _delete(self, chat: Chat, mark: Mark) -> None:
         chat_id = chat.chat_id
+        mark.records_going_first()
         async with self.metadata.transaction() as records:
             await records.chats.delete(chat_id)
             await records.files.delete_by_chat_id(chat_id)
             await records.revisions.delete_by_chat_id(chat_id)
             await records.sessions.delete_by_chat_id(chat_id)
             await records.usage.delete_chat(chat_id)
+        try:
             await self.storage.delete_chat(chat.workspace_id, chat_id)
-            mark.bytes_changed()
-        mark.records_caught_up()
+        except DomainError:
+            _log.warning("chat %s is deleted; its bytes are left for settling", chat_id)
+            mark.left_for_settling()
+            return
         await self.storage.purge_chat(chat_id)

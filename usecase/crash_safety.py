@@ -39,15 +39,27 @@ class Mark:
     """What the block under a mark tells it: `bytes_changed()` once the bytes have changed
     for good and the records not yet, `records_caught_up()` once they have too. A refusal
     raised between the two (a unit of work whose commit the store lost) keeps the mark for
-    settling instead of dropping it as if nothing had changed."""
+    settling instead of dropping it as if nothing had changed. `left_for_settling()` keeps
+    it even when the block ends as it should: the change is done as the client sees it,
+    and what is left of it (bytes the disk would not let go of) is settling's."""
 
     kept: bool = False
+    left: bool = False
 
     def bytes_changed(self) -> None:
         self.kept = True
 
     def records_caught_up(self) -> None:
         self.kept = False
+
+    def records_going_first(self) -> None:
+        """The records are about to change ahead of the bytes: a refusal from here on may
+        come from a commit that did happen (a connection lost at commit), so the mark
+        stays for settling, which finds out."""
+        self.kept = True
+
+    def left_for_settling(self) -> None:
+        self.left = True
 
 
 @asynccontextmanager
@@ -83,7 +95,8 @@ async def unsettled(
         if not mark.kept:
             await _unmark(journal, chat)
         raise
-    await _unmark(journal, chat)
+    if not mark.left:
+        await _unmark(journal, chat)
 
 
 async def settle_if_marked(settler: ChatSettler, chat: Chat) -> None:

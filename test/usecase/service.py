@@ -87,6 +87,16 @@ async def open_service(root: Path, limits: StorageLimits = LIMITS) -> Service:
     return Service(root, metadata, storage, erasure, clock, ids, limits, run)
 
 
+def marks(service: "Service") -> list[str]:
+    """The chats marked in `unsettled/`, each once, by a mark or the note beside it."""
+    names = (path.name for path in (service.root / "unsettled").iterdir())
+    return sorted({name.removeprefix(".").removesuffix(".note") for name in names})
+
+
+def mark_of(chat: Chat) -> str:
+    return f"{chat.workspace_id}_{chat.chat_id}"
+
+
 def entries(directory: Path) -> list[str]:
     """The names in `directory`, sorted."""
     return sorted(entry.name for entry in directory.iterdir())

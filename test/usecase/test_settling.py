@@ -11,20 +11,10 @@ from domain.chat import Chat
 from domain.chat_file import ChatFile
 from domain.errors import ChatFileNotFoundError, QuotaExceededError, StorageUnavailableError
 from domain.paging import PageRequest
-from test.usecase.service import USER, Part, Service, chunks_of, parts, sha256
+from test.usecase.service import USER, Part, Service, chunks_of, mark_of, marks, parts, sha256
 from usecase.ports.metadata import Repositories
 
 pytestmark = pytest.mark.anyio
-
-
-def marks(service: Service) -> list[str]:
-    """The chats marked in `unsettled/`, each once, by a mark or the note beside it."""
-    names = (path.name for path in (service.root / "unsettled").iterdir())
-    return sorted({name.removeprefix(".").removesuffix(".note") for name in names})
-
-
-def mark_of(chat: Chat) -> str:
-    return f"{chat.workspace_id}_{chat.chat_id}"
 
 
 def plant_mark(service: Service, chat: Chat) -> None:

@@ -55,10 +55,10 @@ from adapter.fs.revisions import (
     open_revisions_dir,
     run_file,
     run_sizes,
-    side_by_side,
     starts_with,
     sync_run,
 )
+from adapter.fs.side_by_side import SideBySide
 from adapter.fs.staging import (
     StagingFile,
     checked_token,
@@ -116,12 +116,16 @@ class FilesystemChatStorage(ChatStorage):
         self._root = root
         self._staging = StagingArea(root)
         self._digests = DigestCache() if digests is None else digests
+        self._syncers = SideBySide()
 
     async def prepare(self) -> None:
         await storage_call("prepare the data directory", self._prepare)
 
     async def close(self) -> None:
-        await off_loop(self._staging.release)
+        try:
+            await off_loop(self._staging.release)
+        finally:
+            await off_loop(self._syncers.close)
 
     async def check_writable(self) -> None:
         try:
@@ -521,7 +525,7 @@ class FilesystemChatStorage(ChatStorage):
                     keep_current(chat_fd, revisions_fd, keep_run, sync=False)
                 fsyncs.append(partial(fsync, revisions_fd))
                 fsyncs.extend(partial(sync_run, revisions_fd, run) for run, _ in bodies)
-            side_by_side(fsyncs)
+            self._syncers.run(fsyncs)
             staged = os.stat(token, dir_fd=staging_fd, follow_symlinks=False)
             replaced = commit_one(chat_fd, staging_fd, HISTORY_FILE_NAME, token)
             written = lstat_or_none(chat_fd, HISTORY_FILE_NAME)

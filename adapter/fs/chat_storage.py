@@ -185,16 +185,16 @@ class FilesystemChatStorage(ChatStorage):
     async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
         staging = StagingFile(self._staging)
         try:
-            await storage_call("create a staging file", staging.create)
             buffer = bytearray()
             async for chunk in chunks:
                 buffer += chunk
                 if len(buffer) >= WRITE_BUFFER_BYTES:
                     await storage_call("write a staging file", staging.write, buffer)
                     buffer = bytearray()
-            if buffer:
-                await storage_call("write a staging file", staging.write, buffer)
-            return await storage_call("write a staging file", staging.finish, durable=durable)
+            # A body smaller than one write is made, written and closed in this one hop.
+            return await storage_call(
+                "write a staging file", staging.finish, buffer, durable=durable
+            )
         except BaseException:
             # Also on cancellation: the removal is handed to the pool before this task can be
             # interrupted again, and it runs after any write still in flight.

@@ -204,7 +204,7 @@ def create_app(
     app.add_middleware(ObserveMiddleware, metrics=metrics)
     app.add_middleware(AnswerCancelledRequests)
     install_docs(app)
-    install_openapi(app, routers)
+    install_openapi(app)
     # The routers' routes, and the app's own (/openapi.json, /docs and its assets).
     routes = [route for router in routers for route in router.routes]
     app.state.method_table = method_table([*routes, *app.router.routes])

@@ -4,15 +4,14 @@ import hmac
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPBearer
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http_problem import HttpProblemError
 from domain.identifier import parse_uuid
 
-# The OpenAPI security schemes of every /v1 operation, the ones that receive `Caller`
-# (api/openapi.py names them there). They describe the headers only: `caller` reads both
-# itself, as the contract rules them, and they are never run on a request.
+# The OpenAPI security schemes of every /v1 operation. They never refuse a request
+# (`auto_error=False`): `caller` reads both headers itself, as the contract rules them.
 USER_ID_SCHEME = APIKeyHeader(
     name="X-User-Id",
     scheme_name="UserId",
@@ -53,10 +52,15 @@ def _user_id(values: list[str]) -> UUID:
 
 # `async def`, though it awaits nothing: FastAPI runs a plain `def` dependency in a worker
 # thread, a hop per request that cost S1 about 14% of the event loop's time. The headers are
-# read from the request's header section as a list, so a repeated field is seen as such. No
-# sub-dependencies: the security schemes, as `Security(...)` parameters here, were two more
-# dependencies FastAPI solved and ran on every request only to name the headers in OpenAPI.
-async def caller(request: Request) -> UUID:
+# read from the request's header section as a list, so a repeated field is seen as such; the
+# parameters below only name them in OpenAPI, as security schemes.
+async def caller(
+    request: Request,
+    x_user_id: Annotated[str | None, Security(USER_ID_SCHEME)],  # noqa: ARG001
+    authorization: Annotated[  # noqa: ARG001
+        HTTPAuthorizationCredentials | None, Security(GATEWAY_TOKEN_SCHEME)
+    ],
+) -> UUID:
     headers = request.headers
     _check_gateway_token(request.app.state.settings.gateway_token, headers.getlist("authorization"))
     return _user_id(headers.getlist("x-user-id"))

@@ -1,24 +1,21 @@
 """The OpenAPI description /openapi.json serves: FastAPI's, completed where it falls short of
 what a client generator needs."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
-from fastapi.dependencies.models import Dependant
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
-from fastapi.security.base import SecurityBase
 
-from api.identity import GATEWAY_TOKEN_SCHEME, USER_ID_SCHEME, caller
+from api.identity import GATEWAY_TOKEN_SCHEME, USER_ID_SCHEME
 from api.problems import PROBLEM_SCHEMA
 from api.response_headers import REQUEST_ID
 
 Json = dict[str, Any]
 
-# The service needs the user id always, and the token too when it has one set. (FastAPI,
-# given them as security dependencies, would list each as an alternative of its own: "the
-# user id or the token".)
+# FastAPI lists each security dependency as an alternative of its own ("the user id or the
+# token"). The service needs the user id always, and the token too when it has one set.
 _CALLER_SECURITY: list[dict[str, list[str]]] = [
     {USER_ID_SCHEME.scheme_name: [], GATEWAY_TOKEN_SCHEME.scheme_name: []},
     {USER_ID_SCHEME.scheme_name: []},
@@ -31,32 +28,22 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def install_openapi(app: FastAPI, routers: Iterable[APIRouter]) -> None:
-    """Serve `describe(app, routers)`, `routers` being every router `app` includes."""
-    callers = _caller_operations(routers)
-
+def install_openapi(app: FastAPI) -> None:
     def openapi() -> Json:
         if app.openapi_schema is None:
-            app.openapi_schema = describe(app, callers)
+            app.openapi_schema = describe(app)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def describe(app: FastAPI, callers: set[tuple[str, str]]) -> Json:
-    """FastAPI's description, completed; `callers` are the (path, method) operations that
-    receive `Caller`: they need the identity's security schemes."""
+def describe(app: FastAPI) -> Json:
     schema = get_openapi(
         title=app.title, version=app.version, summary=app.summary, routes=app.routes
     )
-    components = schema.setdefault("components", {})
-    components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-    if callers:
-        components["securitySchemes"] = {
-            scheme.scheme_name: _scheme(scheme) for scheme in (USER_ID_SCHEME, GATEWAY_TOKEN_SCHEME)
-        }
-    for path, method, operation in _operations(schema):
-        if (path, method) in callers:
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for operation in _operations(schema):
+        if "security" in operation:
             operation["security"] = _CALLER_SECURITY
         body = operation.get("requestBody")
         if body is not None:
@@ -66,31 +53,9 @@ def describe(app: FastAPI, callers: set[tuple[str, str]]) -> Json:
     return schema
 
 
-def _caller_operations(routers: Iterable[APIRouter]) -> set[tuple[str, str]]:
-    return {
-        (route.path_format, method.lower())
-        for router in routers
-        for route in router.routes
-        if isinstance(route, APIRoute) and route.include_in_schema and _needs(route.dependant)
-        for method in route.methods or ()
-    }
-
-
-def _needs(dependant: Dependant) -> bool:
-    """Whether `caller` is among what `dependant` depends on, at any depth."""
-    return any(dep.call is caller or _needs(dep) for dep in dependant.dependencies)
-
-
-def _scheme(scheme: SecurityBase) -> Json:
-    """A security scheme as FastAPI writes it in components."""
-    described: Json = scheme.model.model_dump(by_alias=True, exclude_none=True, mode="json")
-    return described
-
-
-def _operations(schema: Json) -> Iterator[tuple[str, str, Json]]:
-    for path, item in schema.get("paths", {}).items():
-        for method, operation in item.items():
-            yield path, method, operation
+def _operations(schema: Json) -> Iterator[Json]:
+    for item in schema.get("paths", {}).values():
+        yield from item.values()
 
 
 def _plain_optional_body(body: Json) -> None:

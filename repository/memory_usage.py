@@ -4,7 +4,7 @@ from uuid import UUID
 from domain.workspace import WorkspaceUsage
 from repository.memory_undo import on_undo, put, remove
 from usecase.ports.census import ChatUsage, WorkspaceLedger
-from usecase.ports.usage import UsageRepository, WorkspaceBytes
+from usecase.ports.usage import ChatStanding, UsageRepository, WorkspaceBytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,13 @@ class InMemoryUsageRepository(UsageRepository):
         if workspace_id is None:
             return 0
         return self._tallies[workspace_id].by_chat[chat_id].revision
+
+    async def chat_standing(self, workspace_id: UUID, chat_id: UUID) -> ChatStanding:
+        return ChatStanding(
+            await self.history_bytes(chat_id),
+            await self.revision_bytes(chat_id),
+            await self.workspace_bytes(workspace_id),
+        )
 
     async def try_set_history(
         self,

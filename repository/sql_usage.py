@@ -3,7 +3,7 @@ from uuid import UUID
 
 from domain.workspace import WorkspaceUsage
 from repository.sql_database import SqlSession, SqlTransaction, lock_key
-from usecase.ports.usage import UsageRepository, WorkspaceBytes
+from usecase.ports.usage import ChatStanding, UsageRepository, WorkspaceBytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,22 @@ class SqlUsageRepository(UsageRepository):
         async with self._db.reading() as tx:
             figure = await self._figure(tx, chat_id)
         return 0 if figure is None else figure.revision_bytes
+
+    async def chat_standing(self, workspace_id: UUID, chat_id: UUID) -> ChatStanding:
+        # One statement, so one trip to the store (one executor hop on SQLite).
+        codec = self._db.codec
+        async with self._db.reading() as tx:
+            row = await tx.fetchrow(
+                "SELECT"
+                " (SELECT history_bytes FROM chat_usage WHERE chat_id = $1),"
+                " (SELECT revision_bytes FROM chat_usage WHERE chat_id = $1),"
+                " (SELECT used_bytes FROM workspace_usage WHERE workspace_id = $2),"
+                " (SELECT revision_bytes FROM workspace_usage WHERE workspace_id = $2)",
+                codec.uuid(chat_id),
+                codec.uuid(workspace_id),
+            )
+        figures = [0, 0, 0, 0] if row is None else [int(row[n] or 0) for n in range(4)]
+        return ChatStanding(figures[0], figures[1], WorkspaceBytes(figures[2], figures[3]))
 
     async def try_set_history(
         self,

@@ -108,8 +108,7 @@ class PutHistory:
         chat = await self.access.chat(user_id, chat_id)
         workspace_id = chat.workspace_id
         await self._check_precondition(workspace_id, chat_id, if_match)
-        counted = await self.metadata.usage.history_bytes(chat_id)
-        budget = await self.ledger.budget(workspace_id, counted)
+        budget = await self.ledger.history_budget(workspace_id, chat_id)
         # Not fsynced here: most writes of a busy chat are superseded in their batch, and
         # write_history makes the one that is committed durable (ADR 0012).
         staged = await stage_history_body(self.storage, body, self.limits, budget)
@@ -151,12 +150,11 @@ class PutHistory:
         workspace_id, chat_id = chat.workspace_id, chat.chat_id
         usage = self.metadata.usage
         before = await self.revisions.caught_up(chat)
-        counted = await usage.history_bytes(chat_id) + await usage.revision_bytes(chat_id)
         for _ in range(_PLAN_ATTEMPTS):
             plan = plan_batch(
                 writes,
                 log=before,
-                others_bytes=await usage.charged_bytes(workspace_id) - counted,
+                others_bytes=(await usage.chat_standing(workspace_id, chat_id)).others_bytes,
                 quota_bytes=self.ledger.quota_bytes,
                 at=self.clock.now(),
             )

@@ -118,9 +118,8 @@ class AppendHistory:
         usage = self.metadata.usage
         await self.guard.settled(chat)  # an append a crash cut short is cut back first
         before = await self.revisions.caught_up(chat)
-        counted = await usage.history_bytes(chat_id) + await usage.revision_bytes(chat_id)
         for _ in range(_PLAN_ATTEMPTS):
-            others = await usage.charged_bytes(workspace_id) - counted
+            others = (await usage.chat_standing(workspace_id, chat_id)).others_bytes
             outcomes, accepted, after = await self._plan(chat, before, writes, others)
             if not accepted:
                 return outcomes

@@ -36,6 +36,12 @@ class QuotaLedger:
         `replaced_bytes` already counted. Checked again, atomically, when it reserves."""
         return self.quota_bytes - await self.usage.charged_bytes(workspace_id) + replaced_bytes
 
+    async def history_budget(self, workspace_id: UUID, chat_id: UUID) -> int:
+        """The bytes a new history of the chat may stream in: the quota less what the
+        workspace is charged, plus the history it would replace (one read of the store)."""
+        standing = await self.usage.chat_standing(workspace_id, chat_id)
+        return self.quota_bytes - standing.workspace.charged_bytes + standing.history_bytes
+
     async def reserve(self, chat: Chat, delta_bytes: int, what: str = "the write") -> None:
         """Count `delta_bytes` more for the chat, or raise QuotaExceededError and count
         nothing if that takes the workspace over its quota (a delta of 0 or less always

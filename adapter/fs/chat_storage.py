@@ -55,10 +55,10 @@ from adapter.fs.revisions import (
     open_revisions_dir,
     run_file,
     run_sizes,
-    side_by_side,
     starts_with,
     sync_run,
 )
+from adapter.fs.side_by_side import SideBySide
 from adapter.fs.staging import (
     StagingFile,
     checked_token,
@@ -116,12 +116,16 @@ class FilesystemChatStorage(ChatStorage):
         self._root = root
         self._staging = StagingArea(root)
         self._digests = DigestCache() if digests is None else digests
+        self._syncers = SideBySide()
 
     async def prepare(self) -> None:
         await storage_call("prepare the data directory", self._prepare)
 
     async def close(self) -> None:
-        await off_loop(self._staging.close)
+        try:
+            await off_loop(self._staging.close)
+        finally:
+            await off_loop(self._syncers.close)
 
     async def check_writable(self) -> None:
         try:
@@ -181,16 +185,16 @@ class FilesystemChatStorage(ChatStorage):
     async def stage(self, chunks: AsyncIterable[bytes], *, durable: bool = True) -> StagedContent:
         staging = StagingFile(self._staging)
         try:
-            await storage_call("create a staging file", staging.create)
             buffer = bytearray()
             async for chunk in chunks:
                 buffer += chunk
                 if len(buffer) >= WRITE_BUFFER_BYTES:
                     await storage_call("write a staging file", staging.write, buffer)
                     buffer = bytearray()
-            if buffer:
-                await storage_call("write a staging file", staging.write, buffer)
-            return await storage_call("write a staging file", staging.finish, durable=durable)
+            # A body smaller than one write is made, written and closed in this one hop.
+            return await storage_call(
+                "write a staging file", staging.finish, buffer, durable=durable
+            )
         except BaseException:
             # Also on cancellation: the removal is handed to the pool before this task can be
             # interrupted again, and it runs after any write still in flight.
@@ -521,7 +525,7 @@ class FilesystemChatStorage(ChatStorage):
                     keep_current(chat_fd, revisions_fd, keep_run, sync=False)
                 fsyncs.append(partial(fsync, revisions_fd))
                 fsyncs.extend(partial(sync_run, revisions_fd, run) for run, _ in bodies)
-            side_by_side(fsyncs)
+            self._syncers.run(fsyncs)
             staged = os.stat(token, dir_fd=staging_fd, follow_symlinks=False)
             replaced = commit_one(chat_fd, staging_fd, HISTORY_FILE_NAME, token)
             written = lstat_or_none(chat_fd, HISTORY_FILE_NAME)

@@ -13,8 +13,7 @@ reaches it. A history that is not a regular file, or that has a second name a sa
 import os
 import re
 import stat
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from contextlib import ExitStack
 
 from adapter.fs.digest import sha256_up_to
@@ -102,20 +101,6 @@ def keep_bodies(staging_fd: int, revisions_fd: int, bodies: Sequence[tuple[int, 
     (`sync_run`) and the revisions directory before anything depends on them."""
     for run, token in bodies:
         os.rename(token, run_file(run), src_dir_fd=staging_fd, dst_dir_fd=revisions_fd)
-
-
-# The disk completes concurrent fsyncs together (one journal commit for all of them, on
-# ext4 and XFS), so the fsyncs a write needs before its rename run side by side.
-_SYNCERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="chatstore-fsync")
-
-
-def side_by_side(fsyncs: Sequence[Callable[[], None]]) -> None:
-    """Run every fsync of `fsyncs` at once and wait for all; the first error propagates."""
-    if len(fsyncs) == 1:
-        fsyncs[0]()
-        return
-    for _ in _SYNCERS.map(lambda step: step(), fsyncs):
-        pass
 
 
 def sync_run(revisions_fd: int, run: int) -> None:

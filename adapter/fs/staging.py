@@ -66,8 +66,11 @@ def write_all(fd: int, data: bytes | bytearray) -> None:
 class StagingFile:
     """One staging file being written. Every method blocks: call it from a worker thread.
 
+    The file is made by the first `write` or by `finish`, so a body that fits in one write
+    costs one trip to a worker thread: made, written and closed there at once.
+
     A lock orders the methods, so a `remove` issued after a cancelled `write` waits for that
-    write to finish before closing the descriptor, and a `create` that a busy pool runs only
+    write to finish before closing the descriptor, and a `write` that a busy pool runs only
     after `remove` creates nothing.
     """
 
@@ -80,25 +83,17 @@ class StagingFile:
         self._sha256 = hashlib.sha256()
         self._size_bytes = 0
 
-    def create(self) -> None:
-        with self._lock, ExitStack() as stack:
-            if self._removed:
-                return
-            staging_fd = self._area.open(stack, open_root(stack, self._area.root))
-            self._fd = os.open(self.token, CREATE_FLAGS, FILE_MODE, dir_fd=staging_fd)
-
     def write(self, data: bytes | bytearray) -> None:
         with self._lock:
-            fd = self._open_fd()
-            self._sha256.update(data)
-            write_all(fd, data)
-            self._size_bytes += len(data)
+            self._write(data)
 
-    def finish(self, *, durable: bool = True) -> StagedContent:
-        """Close the file, first making its bytes durable unless told not to; it stays in
-        staging until committed."""
+    def finish(self, last: bytes | bytearray = b"", *, durable: bool = True) -> StagedContent:
+        """Write `last`, then close the file, first making its bytes durable unless told
+        not to; it stays in staging until committed."""
         with self._lock:
-            fd = self._open_fd()
+            self._write(last)
+            fd = self._fd
+            assert fd is not None  # made by _write
             if durable:
                 fsync(fd)
             self._fd = None
@@ -116,7 +111,18 @@ class StagingFile:
             with suppress(OSError):
                 remove_staged(self._area, self.token)
 
-    def _open_fd(self) -> int:
+    def _write(self, data: bytes | bytearray) -> None:
+        fd = self._opened()
+        self._sha256.update(data)
+        write_all(fd, data)
+        self._size_bytes += len(data)
+
+    def _opened(self) -> int:
+        """The file's descriptor, the file made (`O_EXCL`) if this is its first use."""
+        if self._removed:
+            raise ValueError("the staging file was removed")
         if self._fd is None:
-            raise ValueError("the staging file is not open")
+            with ExitStack() as stack:
+                staging_fd = self._area.open(stack, open_root(stack, self._area.root))
+                self._fd = os.open(self.token, CREATE_FLAGS, FILE_MODE, dir_fd=staging_fd)
         return self._fd

@@ -4,7 +4,7 @@ from uuid import uuid4
 import pytest
 
 from usecase.ports.metadata import MetadataStore
-from usecase.ports.usage import UsageRepository, WorkspaceBytes
+from usecase.ports.usage import ChatStanding, UsageRepository, WorkspaceBytes
 
 pytestmark = pytest.mark.anyio
 
@@ -401,3 +401,28 @@ async def test_concurrent_history_counts_never_take_used_and_revision_bytes_over
 
     assert applied.count(True) == 10
     assert await usage.workspace_bytes(workspace_id) == WorkspaceBytes(600, 400)
+
+
+async def test_chat_standing_reads_the_chats_figures_and_its_workspaces_sums_together(
+    usage: UsageRepository,
+) -> None:
+    workspace_id, chat_id, other_id = uuid4(), uuid4(), uuid4()
+    await usage.set_chat_bytes(workspace_id, chat_id, 500, 100, 200)
+    await usage.set_chat_bytes(workspace_id, other_id, 50, 0, 7)
+
+    standing = await usage.chat_standing(workspace_id, chat_id)
+
+    assert standing == ChatStanding(100, 200, WorkspaceBytes(550, 207))
+    assert standing.others_bytes == 757 - 300
+
+
+async def test_chat_standing_of_a_chat_with_nothing_recorded_is_zero(
+    usage: UsageRepository,
+) -> None:
+    workspace_id = uuid4()
+    await usage.set_chat_bytes(workspace_id, uuid4(), 40, 0, 2)
+
+    assert await usage.chat_standing(workspace_id, uuid4()) == ChatStanding(
+        0, 0, WorkspaceBytes(40, 2)
+    )
+    assert await usage.chat_standing(uuid4(), uuid4()) == ChatStanding(0, 0, WorkspaceBytes(0, 0))

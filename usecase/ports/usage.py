@@ -19,6 +19,21 @@ class WorkspaceBytes:
         return self.used_bytes + self.revision_bytes
 
 
+@dataclass(frozen=True, slots=True)
+class ChatStanding:
+    """A chat's history and revision figures and its workspace's sums, read together: what
+    a history write checks its budget against."""
+
+    history_bytes: int
+    revision_bytes: int
+    workspace: WorkspaceBytes
+
+    @property
+    def others_bytes(self) -> int:
+        """What the workspace is charged for beside this chat's history and revisions."""
+        return self.workspace.charged_bytes - self.history_bytes - self.revision_bytes
+
+
 class UsageRepository(Protocol):
     """Bytes each chat takes on disk, kept beside the metadata so that the quota check reads
     one row per workspace instead of walking its directories.
@@ -53,6 +68,11 @@ class UsageRepository(Protocol):
 
     async def revision_bytes(self, chat_id: UUID) -> int:
         """The chat's revision figure (0 if none recorded)."""
+        ...
+
+    async def chat_standing(self, workspace_id: UUID, chat_id: UUID) -> ChatStanding:
+        """`history_bytes(chat_id)`, `revision_bytes(chat_id)` and
+        `workspace_bytes(workspace_id)`, read at one instant (one read of the store)."""
         ...
 
     async def try_set_history(

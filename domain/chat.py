@@ -28,3 +28,24 @@ class Chat:
     title: ChatTitle | None = None
     metadata: ChatMetadata = field(default_factory=ChatMetadata)
     forked_from: ForkedFrom | None = None
+
+    @classmethod
+    def made(
+        cls,
+        chat_id: UUID,
+        workspace_id: UUID,
+        now: datetime,
+        title: ChatTitle | None = None,
+        metadata: ChatMetadata | None = None,
+        forked_from: ForkedFrom | None = None,
+    ) -> "Chat":
+        """A chat made `now` (created, imported or forked): last changed when it was made."""
+        return cls(
+            chat_id=chat_id,
+            workspace_id=workspace_id,
+            created_at=now,
+            updated_at=now,
+            title=title,
+            metadata=metadata or ChatMetadata(),
+            forked_from=forked_from,
+        )

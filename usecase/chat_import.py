@@ -217,13 +217,8 @@ class ImportChats:
 
     def _new_chat(self, workspace: Workspace, item: _Unpacked) -> NewChat:
         now = self.clock.now()
-        chat = Chat(
-            chat_id=self.ids.new_id(),
-            workspace_id=workspace.workspace_id,
-            created_at=now,
-            updated_at=now,
-            title=item.chat.title,
-            metadata=item.chat.metadata,
+        chat = Chat.made(
+            self.ids.new_id(), workspace.workspace_id, now, item.chat.title, item.chat.metadata
         )
         files = [
             (

@@ -43,14 +43,8 @@ class CreateChat:
         metadata: ChatMetadata | None = None,
     ) -> Chat:
         workspace = await self.access.workspace(user_id)
-        now = self.clock.now()
-        chat = Chat(
-            chat_id=self.ids.new_id(),
-            workspace_id=workspace.workspace_id,
-            created_at=now,
-            updated_at=now,
-            title=title,
-            metadata=metadata or ChatMetadata(),
+        chat = Chat.made(
+            self.ids.new_id(), workspace.workspace_id, self.clock.now(), title, metadata
         )
         async with self.guard.creating(chat) as mark:
             await self.storage.ensure_chat(chat.workspace_id, chat.chat_id)

@@ -124,14 +124,13 @@ class ForkChat:
 
     async def _build(self, source: Chat, copied: _Copied) -> Chat:
         now = self.clock.now()
-        fork = Chat(
-            chat_id=self.ids.new_id(),
-            workspace_id=source.workspace_id,
-            created_at=now,
-            updated_at=now,
-            title=source.title,
-            metadata=source.metadata,
-            forked_from=ForkedFrom(source.chat_id, copied.source.revision),
+        fork = Chat.made(
+            self.ids.new_id(),
+            source.workspace_id,
+            now,
+            source.title,
+            source.metadata,
+            ForkedFrom(source.chat_id, copied.source.revision),
         )
         files = [
             (
